@@ -1,0 +1,25 @@
+# mmgen_vision: the two quick-start commands and a few conveniences.
+#   make demo  - set up the pinned stack in .venv (idempotent) and run the main job on ShapesWorld
+#   make test  - set up the pinned stack in .venv (idempotent) and run the test suite
+# Variables: JOB=<name> picks the main job (see tools/misc/main_job.py --list), VENV=<dir>.
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+JOB ?= shapesworld-seg
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test data clean-env
+
+setup:
+	MMGV_VENV=$(abspath $(VENV)) bash tools/setup_env.sh
+
+demo: setup
+	$(PYTHON) tools/misc/main_job.py --job $(JOB)
+
+test: setup
+	$(PYTHON) -m pytest tests -ra --durations=15 $(PYTEST_ARGS)
+
+data: setup
+	$(PYTHON) tools/misc/generate_shapesworld.py --out-dir data/shapesworld
+
+clean-env:
+	rm -rf $(VENV)

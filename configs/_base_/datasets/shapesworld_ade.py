@@ -1,0 +1,57 @@
+# ShapesWorld semantic segmentation in the ADE20K layout (reduce_zero_label convention).
+# Generate it with: python tools/misc/generate_shapesworld.py --out-dir data/shapesworld
+dataset_type = 'ShapesWorldSegDataset'
+data_root = 'data/shapesworld/ade/ADEChallengeData2016'
+img_scale = (96, 96)
+crop_size = (96, 96)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='mmseg.LoadAnnotations', reduce_zero_label=True),
+    dict(type='mmseg.RandomResize', scale=img_scale, ratio_range=(0.75, 1.5), keep_ratio=True),
+    dict(type='mmseg.RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
+    dict(type='mmseg.RandomFlip', prob=0.5),
+    dict(type='mmseg.PhotoMetricDistortion'),
+    dict(type='mmseg.PackSegInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='mmseg.Resize', scale=img_scale, keep_ratio=True),
+    # annotations are loaded after resizing: the metric is computed at the original size
+    dict(type='mmseg.LoadAnnotations', reduce_zero_label=True),
+    dict(type='mmseg.PackSegInputs'),
+]
+tta_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=None),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [dict(type='mmseg.Resize', scale_factor=r, keep_ratio=True) for r in (0.75, 1.0, 1.25)],
+            [dict(type='mmseg.RandomFlip', prob=0., direction='horizontal'),
+             dict(type='mmseg.RandomFlip', prob=1., direction='horizontal')],
+            [dict(type='mmseg.LoadAnnotations', reduce_zero_label=True)],
+            [dict(type='mmseg.PackSegInputs')],
+        ]),
+]
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        data_prefix=dict(img_path='images/training', seg_map_path='annotations/training'),
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        data_prefix=dict(img_path='images/validation', seg_map_path='annotations/validation'),
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='mmseg.IoUMetric', iou_metrics=['mIoU'])
+test_evaluator = val_evaluator

@@ -1,0 +1,3 @@
+# Copyright (c) mmgen_vision contributors. All rights reserved.
+from .optimizers import *  # noqa: F401,F403
+from .runner import *  # noqa: F401,F403

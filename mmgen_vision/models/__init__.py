@@ -1,0 +1,3 @@
+# Copyright (c) mmgen_vision contributors. All rights reserved.
+"""Models of the five methods (one sub-package each) and the pieces they share (``common/``,
+``codecs/``). Importing this package registers them in the ``mmgen_vision`` scope."""

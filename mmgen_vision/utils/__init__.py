@@ -1,0 +1,17 @@
+# Copyright (c) mmgen_vision contributors. All rights reserved.
+from .checkpoint import (CheckpointError, UnsafeCheckpointError, checkpoint_safe_globals,
+                         install_safe_checkpoint_loader, load_local_checkpoint)
+from .collect_env import collect_env
+from .config_check import ConfigKeyError, check_override_keys, check_top_level_keys
+from .launch import adapt_distributed_cfg, enable_amp
+from .setup_env import register_all_modules
+
+# torch >= 2.6 loads with weights_only=True: make MMEngine's loader use our allow-list at once.
+install_safe_checkpoint_loader()
+
+__all__ = [
+    'CheckpointError', 'UnsafeCheckpointError', 'checkpoint_safe_globals',
+    'install_safe_checkpoint_loader', 'load_local_checkpoint', 'collect_env', 'ConfigKeyError',
+    'check_override_keys', 'check_top_level_keys', 'adapt_distributed_cfg', 'enable_amp',
+    'register_all_modules'
+]

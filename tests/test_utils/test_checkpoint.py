@@ -1,0 +1,82 @@
+# Copyright (c) mmgen_vision contributors. All rights reserved.
+import collections
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import ConfigDict
+from mmengine.logging import HistoryBuffer
+from mmengine.runner.checkpoint import _load_checkpoint
+
+from mmgen_vision.utils import (CheckpointError, UnsafeCheckpointError, checkpoint_safe_globals,
+                                load_local_checkpoint)
+
+
+class NotAllowed:
+    """A class no checkpoint should be able to make us instantiate."""
+
+    def __init__(self):
+        self.payload = 'arbitrary code path'
+
+
+def _mmengine_like_checkpoint() -> dict:
+    buffer = HistoryBuffer()
+    for value in (1.5, 0.5, 0.25):
+        buffer.update(value)
+    return dict(
+        meta=dict(
+            epoch=0, iter=4, seed=np.int64(7), dataset_meta=ConfigDict(classes=('a', 'b')),
+            mmengine_version='0.10.7'),
+        state_dict=collections.OrderedDict(w=torch.arange(4.0)),
+        message_hub=dict(
+            log_scalars={'train/loss': buffer},
+            runtime_info=dict(iter=4, max_iters=8, lr=np.float32(0.1), arr=np.ones((2, 2))),
+            resumed_keys=dict(iter=True)),
+        optimizer=dict(state={0: dict(step=torch.tensor(4.0))}, param_groups=[dict(lr=0.1)]),
+    )
+
+
+def test_allow_list_is_exactly_mmengine_types():
+    names = {getattr(obj, '__name__', '') for obj in checkpoint_safe_globals()}
+    assert {'HistoryBuffer', 'ConfigDict', 'ndarray', 'dtype', '_reconstruct'} <= names
+    assert 'NotAllowed' not in names and 'Runner' not in names
+
+
+def test_mmengine_checkpoint_round_trips_with_weights_only(tmp_path):
+    path = str(tmp_path / 'ckpt.pth')
+    torch.save(_mmengine_like_checkpoint(), path)
+    # the stock torch.load (weights_only=True since torch 2.6) refuses it ...
+    with pytest.raises(Exception, match='HistoryBuffer|weights_only|Unsupported global'):
+        torch.load(path)
+    # ... our loader, and MMEngine's _load_checkpoint routed through it, accept it
+    for ckpt in (load_local_checkpoint(path), _load_checkpoint(path, map_location='cpu')):
+        buffer = ckpt['message_hub']['log_scalars']['train/loss']
+        assert isinstance(buffer, HistoryBuffer)
+        assert buffer.current() == 0.25 and buffer.mean() == pytest.approx(0.75)
+        assert ckpt['meta']['seed'] == 7 and isinstance(ckpt['meta']['seed'], np.integer)
+        assert ckpt['meta']['dataset_meta'].classes == ('a', 'b')
+        np.testing.assert_array_equal(ckpt['message_hub']['runtime_info']['arr'], np.ones((2, 2)))
+        assert torch.equal(ckpt['state_dict']['w'], torch.arange(4.0))
+
+
+def test_checkpoint_with_other_objects_is_refused(tmp_path):
+    path = str(tmp_path / 'evil.pth')
+    torch.save(dict(state_dict={}, extra=NotAllowed()), path)
+    with pytest.raises(UnsafeCheckpointError) as info:
+        _load_checkpoint(path, map_location='cpu')
+    message = str(info.value)
+    assert path in message
+    assert 'NotAllowed' in message  # names the offending global
+
+
+def test_truncated_and_missing_checkpoints_name_the_file(tmp_path):
+    good = str(tmp_path / 'good.pth')
+    torch.save(dict(state_dict=dict(w=torch.ones(1000))), good)
+    truncated = str(tmp_path / 'truncated.pth')
+    with open(good, 'rb') as src, open(truncated, 'wb') as dst:
+        dst.write(src.read()[:300])
+    with pytest.raises(CheckpointError, match=r'truncated\.pth'):
+        load_local_checkpoint(truncated)
+    with pytest.raises(FileNotFoundError, match=r'missing\.pth'):
+        load_local_checkpoint(osp.join(str(tmp_path), 'missing.pth'))

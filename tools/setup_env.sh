@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# One-command, idempotent set-up of the pinned mmgen_vision stack in a virtual environment
+# that this script owns (default: <repo>/.venv).
+#
+#   bash tools/setup_env.sh            # cold: ~30-40 min on 2 cores (mmcv build); warm: seconds
+#
+# Environment knobs:
+#   MMGV_VENV   where the virtual environment lives           (default: <repo>/.venv)
+#   MMGV_CACHE  where built wheels and build logs are cached  (default: ~/.cache/mmgen_vision)
+#   PYTHON      interpreter used to create the venv           (default: python3.11, else python3)
+#   MAX_JOBS    parallel compile jobs for the mmcv ops build  (default: number of cores)
+#   FORCE_CUDA  =1 to build the CUDA ops of mmcv on a machine whose torch sees no GPU
+#
+# Pitfalls handled here (all measured on the stack in requirements/):
+#   * mmcv 2.1.0 exists only as a source package. Its build needs --no-build-isolation, wheel, and a
+#     setuptools that still ships pkg_resources (<81) yet satisfies torch (>=77.0.3). Its setup.py
+#     hard-codes -std=c++17, which torch 2.14 headers reject: we patch it to C++20. The built wheel is
+#     cached in $MMGV_CACHE/wheels, keyed by torch version and CUDA flavour, so it is built once.
+#   * xtcocotools' PyPI wheels are compiled against numpy 1 and crash with numpy 2: built from source
+#     against the venv's numpy 2 (also cached).
+#   * mmpose's chumpy dependency does not build: mmpose is installed with --no-deps and its other
+#     requirements are listed in requirements/runtime.txt.
+#   * openmim needs pkg_resources at run time (provided by the pinned setuptools).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${MMGV_VENV:-$ROOT/.venv}"
+CACHE="${MMGV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mmgen_vision}"
+PYTHON="${PYTHON:-$(command -v python3.11 || command -v python3)}"
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+T0=$(date +%s)
+step() { printf '[setup %4ss] %s\n' "$(( $(date +%s) - T0 ))" "$*"; }
+
+# ---------------------------------------------------------------- warm path
+stamp_inputs() {
+  cat "$ROOT"/requirements/*.txt "$ROOT/tools/setup_env.sh" "$ROOT/setup.py" "$ROOT/setup.cfg"
+}
+STAMP_HASH="$(stamp_inputs | sha256sum | cut -c1-16)"
+STAMP="$VENV/.mmgv-setup-$STAMP_HASH"
+SMOKE='import mmcv, mmcv.ops, mmdet, mmseg, mmpose, mmengine, torch, torchvision, diffusers, open_clip, xtcocotools, mmgen_vision'
+if [[ -f "$STAMP" ]] && "$VENV/bin/python" -c "$SMOKE" 2>/dev/null \
+    && [[ "$(readlink "$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/mmgen_vision")" == "$ROOT/mmgen_vision" ]]; then
+  step "environment $VENV is up to date (stamp $STAMP_HASH)"
+  exit 0
+fi
+
+# ---------------------------------------------------------------- venv + build tools
+if [[ ! -x "$VENV/bin/python" ]]; then
+  step "creating virtual environment $VENV with $PYTHON ($("$PYTHON" --version))"
+  "$PYTHON" -m venv "$VENV"
+fi
+PY="$VENV/bin/python"
+PIP=("$PY" -m pip install --progress-bar off)
+mkdir -p "$CACHE/wheels" "$CACHE/logs" "$CACHE/src"
+
+step "installing build tools (requirements/build.txt)"
+"${PIP[@]}" -q --upgrade pip
+"${PIP[@]}" -q -r "$ROOT/requirements/build.txt"
+
+step "installing torch + torchvision (requirements/torch.txt; first time: large download)"
+"${PIP[@]}" -r "$ROOT/requirements/torch.txt" | grep -E '^(Collecting|Successfully)' || true
+"$PY" -c 'import torch, torchvision; print("  torch", torch.__version__, "torchvision", torchvision.__version__)'
+
+TORCH_TAG="$("$PY" -c 'import torch; print(torch.__version__.split("+")[0])')"
+if [[ "${FORCE_CUDA:-0}" == "1" ]] || "$PY" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)'; then
+  FLAVOUR="cuda"; export FORCE_CUDA=1
+else
+  FLAVOUR="cpu"
+fi
+WHEELS="$CACHE/wheels/torch$TORCH_TAG-$FLAVOUR"
+mkdir -p "$WHEELS"
+
+# ---------------------------------------------------------------- mmcv 2.1.0 from source
+build_mmcv() {
+  local src_dir="$CACHE/src/mmcv-2.1.0" log="$CACHE/logs/mmcv-build-$(date +%Y%m%d-%H%M%S).log"
+  if [[ ! -d "$src_dir" ]]; then
+    step "downloading the mmcv 2.1.0 source package"
+    "$PY" -m pip download -q --no-deps --no-binary :all: --no-build-isolation -d "$CACHE/src" mmcv==2.1.0
+    tar -xzf "$CACHE/src/mmcv-2.1.0.tar.gz" -C "$CACHE/src"
+  fi
+  step "patching mmcv setup.py: C++17 -> C++20 (torch 2.14 headers need C++20)"
+  sed -i -e 's/-std=c++17/-std=c++20/g' -e 's#/std:c++17#/std:c++20#g' "$src_dir/setup.py"
+  grep -q 'c++20' "$src_dir/setup.py" || { echo "mmcv setup.py has no C++ standard flag to patch" >&2; exit 1; }
+  step "building mmcv 2.1.0 with ops ($FLAVOUR, MAX_JOBS=${MAX_JOBS:-$(nproc)}); ~23 min on 2 cores. Full log: $log"
+  step "  progress lines are [compiled/total] source file:"
+  (
+    export MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}"
+    "$PY" -m pip wheel -v --no-deps --no-build-isolation -w "$WHEELS" "$src_dir" 2>&1
+  ) | tee "$log" | sed -u -nE 's#^ *\[([0-9]+/[0-9]+)\].* -c ([^ ]+).*#    [\1] \2#p'
+  if [[ ${PIPESTATUS[0]} -ne 0 ]]; then
+    echo "mmcv build failed; see $log" >&2; exit 1
+  fi
+}
+MMCV_WHEEL="$(ls "$WHEELS"/mmcv-2.1.0-*.whl 2>/dev/null | head -n1 || true)"
+if [[ -z "$MMCV_WHEEL" ]]; then
+  build_mmcv
+  MMCV_WHEEL="$(ls "$WHEELS"/mmcv-2.1.0-*.whl | head -n1)"
+else
+  step "using cached mmcv wheel $MMCV_WHEEL"
+fi
+
+# ---------------------------------------------------------------- xtcocotools against numpy 2
+XTC_WHEEL="$(ls "$WHEELS"/xtcocotools-*.whl 2>/dev/null | head -n1 || true)"
+if [[ -z "$XTC_WHEEL" ]]; then
+  step "building xtcocotools from source against numpy $("$PY" -c 'import numpy; print(numpy.__version__)')"
+  "$PY" -m pip wheel -q --no-deps --no-build-isolation --no-binary xtcocotools -w "$WHEELS" xtcocotools \
+    > "$CACHE/logs/xtcocotools-build.log" 2>&1 || { echo "xtcocotools build failed; see $CACHE/logs/xtcocotools-build.log" >&2; exit 1; }
+  XTC_WHEEL="$(ls "$WHEELS"/xtcocotools-*.whl | head -n1)"
+else
+  step "using cached xtcocotools wheel $XTC_WHEEL"
+fi
+
+# ---------------------------------------------------------------- the rest of the stack
+step "installing mmcv + xtcocotools wheels and the runtime requirements"
+"${PIP[@]}" -q "$MMCV_WHEEL" "$XTC_WHEEL" -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/tests.txt" \
+  -c "$ROOT/requirements/torch.txt"
+step "installing mmengine, mmdet, mmsegmentation, mmpose (mmpose without chumpy)"
+"${PIP[@]}" -q --no-deps mmengine==0.10.7 mmdet==3.3.0 mmsegmentation==1.2.2 mmpose==1.3.2
+# mmengine's own requirements (all light) besides the ones already in runtime.txt.
+"${PIP[@]}" -q addict pyyaml rich termcolor yapf
+
+step "installing mmgen_vision (editable, with its .mim links for 'mim train/test')"
+"${PIP[@]}" -q --no-deps --no-build-isolation -e "$ROOT"
+# mim finds a codebase at <dist location>/<package> through pkg_resources. A PEP 660 editable
+# install puts only an import hook in site-packages, so mim would look for a folder that does not
+# exist: link the source package there (imports then resolve to the same files).
+PURELIB="$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+ln -sfn "$ROOT/mmgen_vision" "$PURELIB/mmgen_vision"
+
+step "smoke test: $SMOKE"
+"$PY" - <<'EOF'
+import mmcv, mmcv.ops, mmdet, mmseg, mmpose, mmengine, torch, torchvision, numpy
+import diffusers, open_clip, xtcocotools, mmgen_vision
+from xtcocotools.coco import COCO  # noqa: F401  (crashes when compiled against numpy 1)
+print(f'  torch {torch.__version__} | torchvision {torchvision.__version__} | numpy {numpy.__version__}')
+print(f'  mmengine {mmengine.__version__} | mmcv {mmcv.__version__} | mmdet {mmdet.__version__} | '
+      f'mmseg {mmseg.__version__} | mmpose {mmpose.__version__} | mmgen_vision {mmgen_vision.__version__}')
+EOF
+rm -f "$VENV"/.mmgv-setup-*
+touch "$STAMP"
+step "done: activate with 'source $VENV/bin/activate'"

@@ -1,0 +1,108 @@
+# Copyright (c) mmgen_vision contributors. All rights reserved.
+"""Evaluate a checkpoint with the config's test dataloader and evaluator.
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out results.pkl]
+                         [--show-dir DIR] [--show] [--tta] [--cfg-options k=v ...] [--launcher ...]
+"""
+import argparse
+import inspect
+import os
+import os.path as osp
+import sys
+
+from mmengine.config import Config, DictAction
+from mmengine.evaluator import DumpResults
+from mmengine.registry import HOOKS, RUNNERS
+from mmengine.runner import Runner
+
+# The repository root on sys.path lets configs load projects/ with custom_imports.
+REPO_ROOT = osp.dirname(osp.dirname(osp.realpath(__file__)))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+from mmgen_vision.utils import (  # noqa: E402
+    adapt_distributed_cfg, check_override_keys, check_top_level_keys, register_all_modules)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Test (and evaluate) a model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the directory to save the evaluation metrics')
+    parser.add_argument('--out', help='dump the predictions to a pickle file (.pkl)')
+    parser.add_argument('--show-dir', help='directory where painted predictions are saved')
+    parser.add_argument('--show', action='store_true', help='show predictions in a window')
+    parser.add_argument('--wait-time', type=float, default=2, help='interval of --show (s)')
+    parser.add_argument('--tta', action='store_true', help='test-time augmentation')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value, nested keys with dots')
+    parser.add_argument(
+        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def trigger_visualization_hook(cfg: Config, args) -> Config:
+    """Turn on the config's visualization hook for --show / --show-dir."""
+    hook = cfg.get('default_hooks', {}).get('visualization')
+    if hook is None:
+        raise RuntimeError('--show / --show-dir need default_hooks.visualization in the config '
+                           '(e.g. mmseg.SegVisualizationHook, mmdet.DetVisualizationHook)')
+    hook['draw'] = True
+    if args.show:
+        hook['show'] = True
+        hook['wait_time'] = args.wait_time
+    if args.show_dir:
+        hook_cls = HOOKS.get(hook['type'])
+        if hook_cls is not None and 'test_out_dir' in inspect.signature(hook_cls).parameters:
+            hook['test_out_dir'] = osp.abspath(args.show_dir)
+        else:  # visualizers with a LocalVisBackend write under save_dir
+            cfg.visualizer['save_dir'] = args.show_dir
+    return cfg
+
+
+def build_cfg(args) -> Config:
+    cfg = Config.fromfile(args.config)
+    check_override_keys(cfg, args.cfg_options)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    check_top_level_keys(cfg, args.config)
+    cfg.launcher = args.launcher
+    adapt_distributed_cfg(cfg, args.launcher)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    if args.show or args.show_dir:
+        trigger_visualization_hook(cfg, args)
+    if args.tta:
+        if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
+            raise RuntimeError('--tta needs tta_model and tta_pipeline in the config')
+        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+        cfg.tta_model.module = cfg.model
+        cfg.model = cfg.tta_model
+    return cfg
+
+
+def main():
+    args = parse_args()
+    register_all_modules(init_default_scope=False)
+    if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
+        raise ValueError(f'--out must be a .pkl file, got {args.out}')
+    cfg = build_cfg(args)
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    if args.out is not None:
+        runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()

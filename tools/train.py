@@ -1,0 +1,97 @@
+# Copyright (c) mmgen_vision contributors. All rights reserved.
+"""Train a model from a config (OpenMMLab conventions).
+
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [auto|CKPT]] [--amp]
+                                 [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+from mmengine.config import Config, DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+# The repository root on sys.path lets configs load projects/ with custom_imports.
+REPO_ROOT = osp.dirname(osp.dirname(osp.realpath(__file__)))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+from mmgen_vision.utils import (  # noqa: E402
+    adapt_distributed_cfg, check_override_keys, check_top_level_keys, enable_amp,
+    register_all_modules)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Train a model')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from the given checkpoint; without a path, resume from the latest '
+        'checkpoint in the work dir (auto)')
+    parser.add_argument('--amp', action='store_true', help='enable mixed precision training')
+    parser.add_argument(
+        '--auto-scale-lr', action='store_true', help='scale the lr by the total batch size')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value (xxx=yyy), nested keys with dots '
+        '(model.backbone.depth=18), lists as a=[1,2] or a=1,2')
+    parser.add_argument(
+        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
+        help='job launcher')
+    # torch.distributed.launch passes --local_rank / --local-rank
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def build_cfg(args) -> Config:
+    """Load the config, validate its keys and apply the command-line switches."""
+    cfg = Config.fromfile(args.config)
+    check_override_keys(cfg, args.cfg_options)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    check_top_level_keys(cfg, args.config)
+    cfg.launcher = args.launcher
+    adapt_distributed_cfg(cfg, args.launcher)
+
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+
+    if args.amp:
+        enable_amp(cfg)
+    if args.auto_scale_lr:
+        if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
+            raise RuntimeError('--auto-scale-lr needs auto_scale_lr.base_batch_size in the config')
+        cfg.auto_scale_lr.enable = True
+
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        cfg.resume = True
+        cfg.load_from = args.resume
+    return cfg
+
+
+def main():
+    args = parse_args()
+    register_all_modules(init_default_scope=False)
+    cfg = build_cfg(args)
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
