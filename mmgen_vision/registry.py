@@ -38,14 +38,14 @@ def _child(name: str, parent: Registry, location: str) -> Registry:
 
 
 # runtime
-RUNNERS = _child('runner', MMENGINE_RUNNERS, 'engine.runner')
-RUNNER_CONSTRUCTORS = _child('runner constructor', MMENGINE_RUNNER_CONSTRUCTORS, 'engine.runner')
-LOOPS = _child('loop', MMENGINE_LOOPS, 'engine.runner')
-HOOKS = _child('hook', MMENGINE_HOOKS, 'engine.hooks')
+RUNNERS = _child('runner', MMENGINE_RUNNERS, 'engine')
+RUNNER_CONSTRUCTORS = _child('runner constructor', MMENGINE_RUNNER_CONSTRUCTORS, 'engine')
+LOOPS = _child('loop', MMENGINE_LOOPS, 'engine')
+HOOKS = _child('hook', MMENGINE_HOOKS, 'engine')
 LOG_PROCESSORS = _child('log_processor', MMENGINE_LOG_PROCESSORS, 'engine')
 # data
 DATASETS = _child('dataset', MMENGINE_DATASETS, 'datasets')
-DATA_SAMPLERS = _child('data sampler', MMENGINE_DATA_SAMPLERS, 'datasets.samplers')
+DATA_SAMPLERS = _child('data sampler', MMENGINE_DATA_SAMPLERS, 'datasets')
 TRANSFORMS = _child('transform', MMENGINE_TRANSFORMS, 'datasets.transforms')
 # models
 MODELS = _child('model', MMENGINE_MODELS, 'models')
@@ -53,11 +53,11 @@ MODEL_WRAPPERS = _child('model_wrapper', MMENGINE_MODEL_WRAPPERS, 'models')
 WEIGHT_INITIALIZERS = _child('weight initializer', MMENGINE_WEIGHT_INITIALIZERS, 'models')
 TASK_UTILS = _child('task util', MMENGINE_TASK_UTILS, 'models')
 # optimisation
-OPTIMIZERS = _child('optimizer', MMENGINE_OPTIMIZERS, 'engine.optimizers')
-OPTIM_WRAPPERS = _child('optim_wrapper', MMENGINE_OPTIM_WRAPPERS, 'engine.optimizers')
+OPTIMIZERS = _child('optimizer', MMENGINE_OPTIMIZERS, 'engine')
+OPTIM_WRAPPERS = _child('optim_wrapper', MMENGINE_OPTIM_WRAPPERS, 'engine')
 OPTIM_WRAPPER_CONSTRUCTORS = _child('optimizer wrapper constructor',
-                                    MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS, 'engine.optimizers')
-PARAM_SCHEDULERS = _child('parameter scheduler', MMENGINE_PARAM_SCHEDULERS, 'engine.schedulers')
+                                    MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS, 'engine')
+PARAM_SCHEDULERS = _child('parameter scheduler', MMENGINE_PARAM_SCHEDULERS, 'engine')
 # evaluation
 METRICS = _child('metric', MMENGINE_METRICS, 'evaluation')
 EVALUATOR = _child('evaluator', MMENGINE_EVALUATOR, 'evaluation')

@@ -25,8 +25,8 @@ def test_prefixed_types_of_other_codebases_resolve_in_our_scope():
     register_all_modules(init_default_scope=True)
     with MODELS.switch_scope_and_registry(None) as registry:
         assert registry is MODELS
-        # a whole mmseg model subtree built from our scope with _scope_
-        head = registry.build(dict(type='mmseg.FCNHead', in_channels=4, channels=4,
+        # a whole mmseg subtree (the head builds its loss) from our scope with _scope_
+        head = registry.build(dict(_scope_='mmseg', type='FCNHead', in_channels=4, channels=4,
                                    num_classes=3, num_convs=1))
         assert type(head).__module__.startswith('mmseg.')
         out = head([torch.zeros(1, 4, 8, 8)])

@@ -12,7 +12,7 @@ import sys
 
 from mmengine.config import Config, DictAction
 from mmengine.evaluator import DumpResults
-from mmengine.registry import HOOKS, RUNNERS
+from mmengine.registry import HOOKS
 from mmengine.runner import Runner
 
 # The repository root on sys.path lets configs load projects/ with custom_imports.
@@ -20,6 +20,7 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.realpath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
+from mmgen_vision.registry import RUNNERS  # noqa: E402
 from mmgen_vision.utils import (  # noqa: E402
     adapt_distributed_cfg, check_override_keys, check_top_level_keys, register_all_modules)
 

@@ -10,7 +10,6 @@ import os.path as osp
 import sys
 
 from mmengine.config import Config, DictAction
-from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 # The repository root on sys.path lets configs load projects/ with custom_imports.
@@ -18,6 +17,7 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.realpath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
+from mmgen_vision.registry import RUNNERS  # noqa: E402
 from mmgen_vision.utils import (  # noqa: E402
     adapt_distributed_cfg, check_override_keys, check_top_level_keys, enable_amp,
     register_all_modules)

@@ -4,22 +4,27 @@
 MMEngine 0.10.7 calls ``torch.load(path)``; since torch 2.6 that unpickles with
 ``weights_only=True`` and fails on the non-tensor objects MMEngine itself writes into
 checkpoints (``UnpicklingError ... HistoryBuffer``), so ``--resume`` breaks. We never turn
-``weights_only`` off. Instead the local-file scheme of MMEngine's ``CheckpointLoader`` is replaced
-by :func:`load_local_checkpoint`, which allow-lists exactly the types an MMEngine checkpoint holds:
+``weights_only`` off. Instead the local-file (and s3/petrel) schemes of MMEngine's
+``CheckpointLoader`` are replaced by :func:`safe_torch_load`, which allow-lists exactly the types
+an MMEngine checkpoint holds:
 
-* ``mmengine.logging.HistoryBuffer`` (message hub log scalars),
+* ``mmengine.logging.HistoryBuffer`` (message hub log scalars). Its instances pickle their table
+  of statistics methods as ``getattr(HistoryBuffer, 'mean')``; ``getattr`` is *not* allowed in
+  general: a restricted stand-in resolves only the registered statistics of ``HistoryBuffer``,
 * ``mmengine.config.ConfigDict`` (dataset meta, configs stored in ``meta``),
 * numpy arrays, dtypes and scalars (history buffers, runtime info).
 
 Containers, tensors and primitive types are allowed by torch already. A checkpoint holding any
 other global is refused with :class:`UnsafeCheckpointError`, which names the file and the globals.
 """
+import io
 import os.path as osp
 import pickle
-from typing import Callable, List, Optional, Union
+from typing import Callable, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
+from mmengine import fileio
 from mmengine.config import ConfigDict
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
@@ -43,58 +48,107 @@ def _numpy_globals() -> List[Callable]:
     return [multiarray._reconstruct, multiarray.scalar, np.ndarray, np.dtype] + dtype_classes
 
 
-def checkpoint_safe_globals() -> List[Callable]:
+BUILTIN_STATISTICS = ('min', 'max', 'current', 'mean')
+
+
+def _unpickler_reason(err: Exception) -> str:
+    """The informative part of torch's weights-only error message."""
+    text = str(err)
+    marker = 'WeightsUnpickler error:'
+    if marker in text:
+        text = text.split(marker, 1)[1].split('Check the documentation', 1)[0]
+    return ' '.join(text.split())
+
+
+def history_buffer_statistic(owner: type, name: str) -> Callable:
+    """Stand-in for ``getattr`` while unpickling: only ``HistoryBuffer``'s statistics.
+
+    Raises:
+        pickle.UnpicklingError: For any other object or attribute.
+    """
+    # the table is filled by the first HistoryBuffer() of a process, so name the built-ins too
+    if owner is HistoryBuffer and (name in BUILTIN_STATISTICS
+                                   or name in HistoryBuffer._statistics_methods):
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f'getattr({getattr(owner, "__name__", type(owner).__name__)}, {name!r}) is not allowed: '
+        'only the statistics methods of mmengine HistoryBuffer may be resolved')
+
+
+def checkpoint_safe_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
     """The allow-list of globals an MMEngine checkpoint may contain."""
-    return [HistoryBuffer, ConfigDict] + _numpy_globals()
+    return [HistoryBuffer, ConfigDict, (history_buffer_statistic, 'builtins.getattr')
+            ] + _numpy_globals()
 
 
 def _safe_global_names() -> set:
-    return {f'{obj.__module__}.{obj.__qualname__}' for obj in checkpoint_safe_globals()}
+    return {
+        item[1] if isinstance(item, tuple) else f'{item.__module__}.{item.__qualname__}'
+        for item in checkpoint_safe_globals()
+    }
 
 
-def load_local_checkpoint(filename: str,
-                          map_location: Optional[Union[str, Callable]] = None) -> dict:
-    """Load a local checkpoint with ``weights_only=True`` and the MMEngine allow-list.
+def safe_torch_load(source: Union[str, io.BytesIO], name: str,
+                    map_location: Optional[Union[str, Callable]] = None) -> dict:
+    """``torch.load(source, weights_only=True)`` with the MMEngine allow-list.
 
     Args:
-        filename (str): Path of the checkpoint file.
+        source (str | BytesIO): A local path or the checkpoint's bytes.
+        name (str): How the checkpoint is named in errors (its path or URI).
         map_location (str | callable, optional): As in :func:`torch.load`.
 
-    Returns:
-        dict: The checkpoint.
-
     Raises:
-        FileNotFoundError: The file does not exist.
         UnsafeCheckpointError: It holds objects outside :func:`checkpoint_safe_globals`.
         CheckpointError: It is not a readable torch checkpoint (truncated, wrong format).
     """
-    filename = osp.expanduser(filename)
-    if not osp.isfile(filename):
-        raise FileNotFoundError(f'checkpoint file {filename} can not be found.')
     try:
         with torch.serialization.safe_globals(checkpoint_safe_globals()):
-            return torch.load(filename, map_location=map_location, weights_only=True)
+            return torch.load(source, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         try:
-            found = torch.serialization.get_unsafe_globals_in_checkpoint(filename)
+            if isinstance(source, io.BytesIO):
+                source.seek(0)
+            found = torch.serialization.get_unsafe_globals_in_checkpoint(source)
         except Exception:  # legacy (non-zip) format: fall back to torch's message
             found = []
         refused = sorted(set(found) - _safe_global_names())
-        detail = ', '.join(refused) if refused else str(err).splitlines()[0]
+        detail = ', '.join(refused) if refused else _unpickler_reason(err)
         raise UnsafeCheckpointError(
-            f'Refusing to load checkpoint {filename}: it contains pickled objects that are not '
+            f'Refusing to load checkpoint {name}: it contains pickled objects that are not '
             f'on the allow-list of MMEngine checkpoint types ({detail}). Only tensors, containers, '
             'numpy arrays/scalars, HistoryBuffer and ConfigDict are loaded; re-save the state '
             'dict of a trusted checkpoint with plain tensors to use it.') from err
     except (RuntimeError, EOFError, OSError) as err:
         raise CheckpointError(
-            f'Cannot read checkpoint {filename}: {err}. The file is truncated or is not a '
+            f'Cannot read checkpoint {name}: {err}. The file is truncated or is not a '
             'checkpoint saved by torch.save.') from err
 
 
+def load_local_checkpoint(filename: str,
+                          map_location: Optional[Union[str, Callable]] = None) -> dict:
+    """Load a local checkpoint safely (see :func:`safe_torch_load`).
+
+    Raises:
+        FileNotFoundError: The file does not exist.
+    """
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'checkpoint file {filename} can not be found.')
+    return safe_torch_load(filename, filename, map_location)
+
+
+def load_backend_checkpoint(filename: str,
+                            map_location: Optional[Union[str, Callable]] = None) -> dict:
+    """Load a checkpoint from an MMEngine file backend (``s3://``, ``petrel://``) safely."""
+    return safe_torch_load(io.BytesIO(fileio.get(filename)), filename, map_location)
+
+
 def install_safe_checkpoint_loader() -> None:
-    """Route MMEngine's local checkpoint loading through :func:`load_local_checkpoint`.
+    """Route MMEngine's checkpoint loading of local and file-backend paths through
+    :func:`safe_torch_load`.
 
     Idempotent. Affects ``load_checkpoint``, ``Runner.load_checkpoint`` and ``Runner.resume``.
     """
     CheckpointLoader.register_scheme(prefixes='', loader=load_local_checkpoint, force=True)
+    CheckpointLoader.register_scheme(
+        prefixes=('s3://', 'petrel://'), loader=load_backend_checkpoint, force=True)

@@ -21,6 +21,14 @@ RUNNER_KEYS = (
     'strategy', 'cfg')
 
 
+#: Helper variables OpenMMLab configs conventionally define next to the runner keys.
+CONVENTIONAL_VARIABLES = (
+    'train_pipeline', 'val_pipeline', 'test_pipeline', 'dataset_type', 'data_root',
+    'backend_args', 'norm_cfg', 'crop_size', 'img_scale', 'img_size', 'max_iters', 'max_epochs',
+    'warmup_iters', 'warmup_epochs', 'vis_backends', 'num_classes', 'metainfo', 'train_dataset',
+    'val_dataset', 'test_dataset', 'file_client_args', 'base_lr', 'batch_size', 'work_dir')
+
+
 class ConfigKeyError(KeyError):
     """A config key is unknown; the message names it and suggests the closest known key."""
 
@@ -37,19 +45,21 @@ def check_top_level_keys(cfg: Config, filename: str = '') -> None:
     """Refuse top-level keys that look like misspellings of the runner's keys.
 
     Configs legitimately define helper variables (``data_root``, ``train_pipeline``...), so only
-    a key that is not a runner key but is within a small edit distance of one is refused.
+    a key that is neither a runner key nor a conventional variable (nor starts with ``_``) but is
+    within a small edit distance of a runner key is refused.
 
     Raises:
         ConfigKeyError: e.g. ``Unknown config key 'trian_cfg' in x.py (did you mean 'train_cfg'?)``.
     """
     where = f' in {filename}' if filename else ''
     for key in cfg.keys():
-        if key in RUNNER_KEYS:
+        if key in RUNNER_KEYS or key in CONVENTIONAL_VARIABLES or key.startswith('_'):
             continue
         suggestion = _suggest(key, RUNNER_KEYS)
         if suggestion is not None:
             raise ConfigKeyError(f"Unknown config key '{key}'{where} (did you mean "
-                                 f"'{suggestion}'?). The runner would silently ignore it.")
+                                 f"'{suggestion}'?). The runner would silently ignore it; a "
+                                 "variable of your own may be prefixed with '_'.")
 
 
 def check_override_keys(cfg: Config, options: Optional[Mapping]) -> None:
@@ -63,7 +73,7 @@ def check_override_keys(cfg: Config, options: Optional[Mapping]) -> None:
     """
     for dotted in options or {}:
         parts = dotted.split('.')
-        node, path = cfg, []
+        node, path = cfg.to_dict(), []
         for part in parts[:-1]:
             path.append(part)
             if isinstance(node, (list, tuple)) and part.isdigit():

@@ -1,18 +1,31 @@
 # Copyright (c) mmgen_vision contributors. All rights reserved.
+import os
+
 import torch
+import torch.distributed as torch_dist
 from mmengine.config import Config
 
 
 def adapt_distributed_cfg(cfg: Config, launcher: str) -> Config:
     """Make a distributed launch work on machines without CUDA.
 
-    On CPU-only machines the ``nccl`` backend does not exist and ``DistributedDataParallel``
-    must not receive ``device_ids``. When ``launcher`` is not ``'none'`` and CUDA is not
-    available, switch ``env_cfg.dist_cfg.backend`` to ``gloo`` and wrap the model with
-    ``MMDistributedDataParallel(device_ids=None)``. Nothing changes on GPU machines.
+    On CPU-only machines the ``nccl`` backend does not exist, MMEngine's ``pytorch`` launcher
+    calls ``torch.cuda.set_device`` unconditionally, and ``DistributedDataParallel`` must not
+    receive ``device_ids``. When ``launcher`` is not ``'none'`` and CUDA is not available, this
+    switches ``env_cfg.dist_cfg.backend`` to ``gloo``, wraps the model with
+    ``MMDistributedDataParallel(device_ids=None)`` and, for the ``pytorch`` launcher
+    (torchrun), initialises the gloo process group itself (the runner then skips its own
+    initialisation). Nothing changes on GPU machines.
+
+    Raises:
+        RuntimeError: ``slurm``/``mpi`` launchers on a machine without CUDA (MMEngine binds
+            them to GPUs).
     """
     if launcher == 'none' or torch.cuda.is_available():
         return cfg
+    if launcher != 'pytorch':
+        raise RuntimeError(f'--launcher {launcher} needs CUDA; on CPU-only machines launch with '
+                           'torchrun (tools/dist_train.sh), which uses the gloo backend.')
     env_cfg = cfg.setdefault('env_cfg', {})
     dist_cfg = env_cfg.setdefault('dist_cfg', {})
     dist_cfg['backend'] = 'gloo'
@@ -22,6 +35,10 @@ def adapt_distributed_cfg(cfg: Config, launcher: str) -> Config:
         find_unused_parameters=cfg.get('find_unused_parameters', False))
     wrapper['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper
+    if not torch_dist.is_initialized():
+        torch_dist.init_process_group(
+            backend='gloo', rank=int(os.environ['RANK']),
+            world_size=int(os.environ['WORLD_SIZE']))
     return cfg
 
 

@@ -19,12 +19,13 @@ def test_custom_imports_register_the_project_head():
     from mmgen_vision.registry import MODELS
     cfg = Config.fromfile(CONFIG)
     import_modules_from_strings(**cfg.custom_imports)
-    head = MODELS.build(dict(cfg.model.decode_head))
+    # inside an mmseg model the head is built in the mmseg scope, as the config does
+    head = MODELS.build(dict(cfg.model.decode_head, _scope_='mmseg'))
     assert type(head).__name__ == 'SeparableConvHead'
     logits = head([torch.randn(2, 128, 12, 12)] * 4)
     assert logits.shape == (2, 7, 12, 12)
     with pytest.raises(ValueError, match='num_convs'):
-        MODELS.build(dict(cfg.model.decode_head, num_convs=0))
+        MODELS.build(dict(cfg.model.decode_head, _scope_='mmseg', num_convs=0))
 
 
 @pytest.mark.slow

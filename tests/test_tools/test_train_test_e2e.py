@@ -26,8 +26,10 @@ pytestmark = pytest.mark.slow
 NUM_CLASSES = 7
 # Plumbing proof (issue acceptance 5). Chance level = mIoU of predicting the majority class for
 # every pixel, computed from the validation annotations. The trained FCN must beat it by far.
-MIN_MIOU = 45.0  # percent
-MIN_MIOU_OVER_CHANCE = 3.0  # times the chance level
+# The toy config as shipped (600 iterations, ~1 min on 2 cores) reached 50.1 mIoU when this was
+# written, against a majority-class chance level of ~7 mIoU.
+MIN_MIOU = 40.0  # percent
+MIN_MIOU_OVER_CHANCE = 4.0  # times the chance level
 
 
 def _metrics(work_dir: str) -> dict:
@@ -63,12 +65,10 @@ def majority_class_miou(ann_dir: str) -> float:
 
 @pytest.fixture(scope='module')
 def trained(shapesworld_root, tmp_path_factory):
-    """One short training run of the toy config, shared by the tests below."""
+    """One training run of the toy config as shipped, shared by the tests below."""
     work_dir = str(tmp_path_factory.mktemp('toy_seg'))
     run_tool(['tools/train.py', TOY_SEG_CONFIG, '--work-dir', work_dir] +
-             toy_seg_options(shapesworld_root, **{'train_cfg.max_iters': 300,
-                                                  'train_cfg.val_interval': 300,
-                                                  'default_hooks.checkpoint.interval': 300}))
+             toy_seg_options(shapesworld_root))
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
         checkpoint = f.read().strip()
     return dict(work_dir=work_dir, checkpoint=checkpoint)
@@ -124,8 +124,8 @@ def test_dist_train_two_cpu_processes_with_gloo(shapesworld_root, tmp_path):
                                               'default_hooks.logger.interval': 1,
                                               'train_cfg.val_interval': 1000}), env=env)
     log = proc.stdout + proc.stderr
-    assert "'backend': 'gloo'" in log or 'backend: gloo' in log
-    assert 'world_size: 2' in log
+    assert "dist_cfg: {'backend': 'gloo'}" in log
+    assert 'Distributed training: True' in log and 'GPU number: 2' in log  # world size 2
     assert osp.isfile(osp.join(str(tmp_path), 'iter_4.pth'))
     assert len(_train_losses(str(tmp_path))) == 4
 
@@ -211,3 +211,14 @@ def test_checkpoint_of_another_size_fails_naming_the_file(trained, shapesworld_r
                      str(tmp_path / 'w')] + toy_seg_options(
                          shapesworld_root, **{'model.decode_head.channels': 32}), check=False)
     _fails_naming(proc, 'CheckpointMismatchError', trained['checkpoint'], 'other shapes')
+
+
+def test_amp_flag_trains_with_bfloat16_on_cpu(shapesworld_root, tmp_path):
+    proc = run_tool(['tools/train.py', TOY_SEG_CONFIG, '--work-dir', str(tmp_path), '--amp'] +
+                    toy_seg_options(shapesworld_root, **{'train_cfg.max_iters': 3,
+                                                         'default_hooks.logger.interval': 1,
+                                                         'train_cfg.val_interval': 1000}),
+                    env={'CUDA_VISIBLE_DEVICES': ''})
+    assert "type='CPUAmpOptimWrapper'" in proc.stdout + proc.stderr
+    losses = _train_losses(str(tmp_path))
+    assert len(losses) == 3 and all(np.isfinite(v) for v in losses.values())

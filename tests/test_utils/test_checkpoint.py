@@ -1,6 +1,8 @@
 # Copyright (c) mmgen_vision contributors. All rights reserved.
 import collections
+import os
 import os.path as osp
+import pickle
 
 import numpy as np
 import pytest
@@ -11,6 +13,7 @@ from mmengine.runner.checkpoint import _load_checkpoint
 
 from mmgen_vision.utils import (CheckpointError, UnsafeCheckpointError, checkpoint_safe_globals,
                                 load_local_checkpoint)
+from mmgen_vision.utils.checkpoint import history_buffer_statistic
 
 
 class NotAllowed:
@@ -39,7 +42,9 @@ def _mmengine_like_checkpoint() -> dict:
 
 def test_allow_list_is_exactly_mmengine_types():
     names = {getattr(obj, '__name__', '') for obj in checkpoint_safe_globals()}
-    assert {'HistoryBuffer', 'ConfigDict', 'ndarray', 'dtype', '_reconstruct'} <= names
+    names |= {item[1] for item in checkpoint_safe_globals() if isinstance(item, tuple)}
+    assert {'HistoryBuffer', 'ConfigDict', 'ndarray', 'dtype', '_reconstruct',
+            'builtins.getattr'} <= names
     assert 'NotAllowed' not in names and 'Runner' not in names
 
 
@@ -68,6 +73,40 @@ def test_checkpoint_with_other_objects_is_refused(tmp_path):
     message = str(info.value)
     assert path in message
     assert 'NotAllowed' in message  # names the offending global
+
+
+def test_getattr_stand_in_resolves_only_history_buffer_statistics(monkeypatch):
+    # a fresh process has an empty statistics table until its first HistoryBuffer()
+    monkeypatch.setattr(HistoryBuffer, '_statistics_methods', {})
+    for name in ('min', 'max', 'current', 'mean'):
+        assert history_buffer_statistic(HistoryBuffer, name) is getattr(HistoryBuffer, name)
+    with pytest.raises(pickle.UnpicklingError, match='not allowed'):
+        history_buffer_statistic(HistoryBuffer, '__init__')
+    with pytest.raises(pickle.UnpicklingError, match='not allowed'):
+        history_buffer_statistic(os, 'system')
+
+
+def test_checkpoint_calling_getattr_on_other_objects_is_refused(tmp_path):
+    path = str(tmp_path / 'getattr.pth')
+    torch.save(dict(state_dict={}, hook=os.getcwd), path)  # pickles as getattr-free global
+    with pytest.raises(UnsafeCheckpointError, match='getcwd'):
+        load_local_checkpoint(path)
+
+
+def test_file_backend_checkpoints_load_safely(tmp_path, monkeypatch):
+    from mmengine import fileio
+    path = str(tmp_path / 'remote.pth')
+    torch.save(_mmengine_like_checkpoint(), path)
+    with open(path, 'rb') as f:
+        payload = f.read()
+    monkeypatch.setattr(fileio, 'get', lambda uri, **kwargs: payload)
+    ckpt = _load_checkpoint('s3://bucket/remote.pth', map_location='cpu')
+    assert isinstance(ckpt['message_hub']['log_scalars']['train/loss'], HistoryBuffer)
+    torch.save(dict(extra=NotAllowed()), path)
+    with open(path, 'rb') as f:
+        payload = f.read()
+    with pytest.raises(UnsafeCheckpointError, match=r's3://bucket/remote\.pth.*NotAllowed'):
+        _load_checkpoint('s3://bucket/remote.pth', map_location='cpu')
 
 
 def test_truncated_and_missing_checkpoints_name_the_file(tmp_path):

@@ -12,6 +12,8 @@ def _cfg() -> Config:
 
 def test_misspelt_top_level_key_is_named_with_a_suggestion():
     cfg = _cfg()
+    cfg['train_pipeline'] = []  # conventional variables, even if close to 'tta_pipeline'
+    cfg['_tran_cfg'] = 1  # own variables may opt out with a leading underscore
     check_top_level_keys(cfg)  # helper variables (data_root, crop_size) are fine
     cfg['trian_cfg'] = dict(max_iters=5)
     with pytest.raises(ConfigKeyError, match=r"'trian_cfg' in my\.py \(did you mean 'train_cfg'"):

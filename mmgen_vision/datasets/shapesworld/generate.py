@@ -125,9 +125,10 @@ def generate_shapesworld(out_dir: Union[str, os.PathLike] = 'data/shapesworld',
 
     The same arguments always give byte-identical files. A finished dataset is recorded in
     ``out_dir/meta.json``; a later call with the same parameters whose formats are already there
-    returns at once (unless ``force``). Files are written to a hidden temporary folder next to
-    ``out_dir`` that replaces ``out_dir`` only once complete, so an interrupted run never leaves a
-    dataset that looks finished.
+    returns at once (unless ``force``); with the same parameters but a format missing, the formats
+    already there are written again along with the new ones. Files are written to a hidden
+    temporary folder next to ``out_dir`` that replaces ``out_dir`` only once complete, so an
+    interrupted run never leaves a dataset that looks finished.
 
     Args:
         out_dir (str | PathLike): Dataset root. Defaults to ``'data/shapesworld'``.
@@ -165,26 +166,39 @@ def generate_shapesworld(out_dir: Union[str, os.PathLike] = 'data/shapesworld',
     existing = _read_meta(out_path)
     if not force and _is_complete(existing, params, fmts):
         return dataset_roots(out_path, fmts)
-    if (not force and existing is None and out_path.is_dir() and any(out_path.iterdir())):
+    if out_path.exists() and not out_path.is_dir():
+        raise FileExistsError(f'out_dir {out_path} exists and is not a folder')
+    if not force and existing is None and out_path.is_dir() and any(out_path.iterdir()):
         raise FileExistsError(f'out_dir {out_path} is not empty and holds no ShapesWorld '
                               f'{META_FILE}; pass force=True to replace it')
+    if not force and _is_complete(existing, params, ()):
+        # same scenes, more formats: keep the formats already there
+        fmts_to_write = check_formats(set(fmts) | set(existing['formats']))
+    else:
+        fmts_to_write = fmts
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp_dir = Path(tempfile.mkdtemp(prefix=f'.{out_path.name}.tmp-', dir=out_path.parent))
     try:
-        stats = _write_dataset(tmp_dir, params, fmts)
+        stats = _write_dataset(tmp_dir, params, fmts_to_write)
         meta = {
             'generator': GENERATOR_NAME,
             'version': SHAPESWORLD_VERSION,
             **params,
-            'formats': list(fmts),
-            'roots': {fmt: str(format_root(Path('.'), fmt)) for fmt in fmts},
+            'formats': list(fmts_to_write),
+            'roots': {
+                fmt: str(format_root(Path('.'), fmt))
+                for fmt in fmts_to_write
+            },
             'classes': list(CLASSES),
             'thing_classes': list(THING_CLASSES),
             'stuff_classes': list(STUFF_CLASSES),
             'stats': stats,
         }
         (tmp_dir / META_FILE).write_text(json.dumps(meta, indent=2) + '\n')
-        _install(tmp_dir, out_path)
+        if not force and _is_complete(_read_meta(out_path), params, fmts):
+            shutil.rmtree(tmp_dir)  # a concurrent run finished the same dataset first
+        else:
+            _install(tmp_dir, out_path)
     except BaseException:
         shutil.rmtree(tmp_dir, ignore_errors=True)
         raise

@@ -38,7 +38,9 @@ def size_word(obj: SceneObject, image_size: int) -> str:
     return ''
 
 
-def noun_phrase(obj: SceneObject, image_size: int, article: bool = True,
+def noun_phrase(obj: SceneObject,
+                image_size: int,
+                article: bool = True,
                 with_size: bool = True) -> str:
     """E.g. ``'a large red circle'`` or ``'a person'``."""
     if obj.category == 'person':
@@ -185,13 +187,14 @@ def _ranked_expressions(obj: SceneObject, group: Sequence[SceneObject], label: s
         out.append(f'the biggest {label}')
     if all(obj.area * SIZE_RATIO <= o.area for o in group):
         out.append(f'the smallest {label}')
-    side_words = ('on the left', 'on the right') if len(group) == 1 else ('leftmost', 'rightmost')
+    if len(group) == 1:
+        left, right = f'the {label} on the left', f'the {label} on the right'
+    else:
+        left, right = f'the leftmost {label}', f'the rightmost {label}'
     if _unique_extreme(obj, group, lambda o: o.centroid[0], margin):
-        out.append(f'the {label} {side_words[0]}' if len(group) == 1 else
-                   f'the {side_words[0]} {label}')
+        out.append(left)
     if _unique_extreme(obj, group, lambda o: -o.centroid[0], margin):
-        out.append(f'the {label} {side_words[1]}' if len(group) == 1 else
-                   f'the {side_words[1]} {label}')
+        out.append(right)
     if _unique_extreme(obj, group, lambda o: o.depth, DEPTH_GAP):
         out.append(f'the nearest {label}')
     if _unique_extreme(obj, group, lambda o: -o.depth, DEPTH_GAP):

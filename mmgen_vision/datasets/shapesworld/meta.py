@@ -9,7 +9,7 @@ SPLITS: Tuple[str, ...] = ('train', 'val')
 
 #: Every on-disk format :func:`generate_shapesworld` can write, in writing order.
 FORMATS: Tuple[str, ...] = ('coco', 'ade', 'voc', 'nyu', 'restoration', 'refcoco', 'shards',
-                            'imagenet')
+                            'imagenet')  # yapf: disable
 
 SHAPE_CLASSES: Tuple[str, ...] = ('circle', 'square', 'triangle', 'star')
 THING_CLASSES: Tuple[str, ...] = SHAPE_CLASSES + ('person', )
@@ -54,10 +54,10 @@ SUPERCATEGORIES: Dict[str, str] = {
 }
 
 #: The 17 COCO keypoints, in COCO order.
-KEYPOINT_NAMES: Tuple[str, ...] = (
-    'nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder', 'right_shoulder',
-    'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist', 'left_hip', 'right_hip', 'left_knee',
-    'right_knee', 'left_ankle', 'right_ankle')
+KEYPOINT_NAMES: Tuple[str, ...] = ('nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear',
+                                   'left_shoulder', 'right_shoulder', 'left_elbow', 'right_elbow',
+                                   'left_wrist', 'right_wrist', 'left_hip', 'right_hip',
+                                   'left_knee', 'right_knee', 'left_ankle', 'right_ankle')
 #: The COCO skeleton (1-based keypoint indices), as in ``person_keypoints_*.json``.
 SKELETON: Tuple[Tuple[int, int], ...] = ((16, 14), (14, 12), (17, 15), (15, 13), (12, 13), (6, 12),
                                          (7, 13), (6, 7), (6, 8), (7, 9), (8, 10), (9, 11), (2, 3),

@@ -13,8 +13,8 @@ from typing import List, Optional, Tuple
 import numpy as np
 
 from .meta import (CLASSES, COLOR_NAMES, COLORS, GROUND_STYLES, MAX_DEPTH, MAX_IMAGE_SIZE,
-                   MAX_OBJECT_DEPTH, MIN_IMAGE_SIZE, PERSON_COLOR, PERSON_COLOR_NAME,
-                   SHAPE_CLASSES, SKY_STYLES, SPLITS)
+                   MAX_OBJECT_DEPTH, MIN_IMAGE_SIZE, PERSON_COLOR, PERSON_COLOR_NAME, SHAPE_CLASSES,
+                   SKY_STYLES, SPLITS)
 from .raster import (capsule_mask, disc_mask, mask_bbox, polygon_mask, regular_polygon,
                      smooth_noise, star_polygon)
 
@@ -227,7 +227,8 @@ def sample_shape(rng: np.random.Generator, camera: Camera) -> Optional[SceneObje
     color = COLOR_NAMES[int(rng.integers(len(COLOR_NAMES)))]
     rgb = tuple(int(v) for v in _jitter(COLORS[color], rng, 12))
     row_depth = camera.row_depth()
-    bottom_row = int(rng.integers(camera.first_row_within(MAX_OBJECT_DEPTH), size))
+    # one row of margin: the lowest covered row may be one above the sampled one
+    bottom_row = int(rng.integers(camera.first_row_within(MAX_OBJECT_DEPTH) + 1, size))
     size_m = rng.uniform(0.35, 1.1)
     radius = float(
         np.clip(0.5 * camera.focal * size_m / row_depth[bottom_row], max(3.0, 0.05 * size),
@@ -249,6 +250,8 @@ def sample_shape(rng: np.random.Generator, camera: Camera) -> Optional[SceneObje
     if rows.size == 0:
         return None
     depth = float(row_depth[rows[-1]])
+    if depth > MAX_OBJECT_DEPTH:
+        return None
     return SceneObject(category, color, rgb, depth, full_mask)
 
 
@@ -269,7 +272,7 @@ def _person_skeleton(rng: np.random.Generator, cx: float, ankle_y: float,
     kpts = np.zeros((17, 2))
     kpts[0] = (hx, hy + 0.25 * head_r)  # nose
     for side, (eye, ear, sho, elb, wri, hip, kne, ank) in ((+1, (1, 3, 5, 7, 9, 11, 13, 15)),
-                                                          (-1, (2, 4, 6, 8, 10, 12, 14, 16))):
+                                                           (-1, (2, 4, 6, 8, 10, 12, 14, 16))):
         kpts[eye] = (hx + side * 0.4 * head_r, hy - 0.2 * head_r)
         kpts[ear] = (hx + side * 0.6 * head_r, hy + 0.05 * head_r)
         kpts[sho] = (cx + side * 0.11 * height, shoulder_y)
@@ -312,7 +315,7 @@ def sample_person(rng: np.random.Generator, camera: Camera) -> Optional[SceneObj
     height = rng.uniform(0.42, 0.8) * size
     row_depth = camera.row_depth()
     target_depth = camera.focal * PERSON_HEIGHT_M / height
-    lowest = max(camera.first_row_within(MAX_OBJECT_DEPTH), int(np.ceil(height)) + 1)
+    lowest = max(camera.first_row_within(MAX_OBJECT_DEPTH) + 1, int(np.ceil(height)) + 1)
     if lowest > size - 1:
         return None
     bottom_row = int(np.clip(camera.first_row_within(target_depth), lowest, size - 1))
@@ -326,8 +329,14 @@ def sample_person(rng: np.random.Generator, camera: Camera) -> Optional[SceneObj
     full_mask = _stick_figure_mask(size, kpts, head, thickness)
     rows = np.flatnonzero(full_mask.any(axis=1))
     depth = float(row_depth[rows[-1]])
+    if depth > MAX_OBJECT_DEPTH:
+        return None
     keypoints = np.concatenate([kpts, np.ones((17, 1))], axis=1)
-    return SceneObject('person', PERSON_COLOR_NAME, PERSON_COLOR, depth, full_mask,
+    return SceneObject('person',
+                       PERSON_COLOR_NAME,
+                       PERSON_COLOR,
+                       depth,
+                       full_mask,
                        keypoints=keypoints)
 
 
@@ -465,9 +474,18 @@ def render_scene(seed: int, split: str, index: int, image_size: int = 96) -> Sce
     background = paint_background(rng, camera, sky_style, ground_style)
     objects = place_objects(rng, camera)
     image, depth, background_depth, semantic, instance = compose(background, camera, objects)
-    return Scene(image=image, depth=depth, background_depth=background_depth, semantic=semantic,
-                 instance=instance, objects=objects, camera=camera, sky_style=sky_style,
-                 ground_style=ground_style, seed=int(seed), split=split, index=int(index))
+    return Scene(image=image,
+                 depth=depth,
+                 background_depth=background_depth,
+                 semantic=semantic,
+                 instance=instance,
+                 objects=objects,
+                 camera=camera,
+                 sky_style=sky_style,
+                 ground_style=ground_style,
+                 seed=int(seed),
+                 split=split,
+                 index=int(index))
 
 
 __all__ = [

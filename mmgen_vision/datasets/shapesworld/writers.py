@@ -23,8 +23,7 @@ from .meta import (CATEGORY_IDS, CLASSES, DEPTH_SCALE, IGNORE_INDEX, KEYPOINT_NA
                    SHAPESWORLD_VERSION, SKELETON, SPLITS, STUFF_CLASSES, SUPERCATEGORIES,
                    THING_CLASSES, VOC_CLASSES)
 from .raster import mask_bbox
-from .scene import (STREAM_LANGUAGE, STREAM_LOWLIGHT, STREAM_NOISE, STREAM_RAIN, Scene,
-                    scene_rng)
+from .scene import (STREAM_LANGUAGE, STREAM_LOWLIGHT, STREAM_NOISE, STREAM_RAIN, Scene, scene_rng)
 
 #: Random stream of the referring expressions (kept apart from the captions' stream so that
 #: each is the same whichever formats are written).
@@ -313,15 +312,17 @@ class CocoWriter(FormatWriter):
             data = self.data[split]
             images = data['images']
             dump_json(
-                _coco_file(images=images, annotations=data['instances'],
-                           categories=thing_categories()),
-                ann_dir / f'instances_{split}2017.json')
+                _coco_file(images=images,
+                           annotations=data['instances'],
+                           categories=thing_categories()), ann_dir / f'instances_{split}2017.json')
             dump_json(
-                _coco_file(images=images, annotations=data['panoptic'],
+                _coco_file(images=images,
+                           annotations=data['panoptic'],
                            categories=panoptic_categories()),
                 ann_dir / f'panoptic_{split}2017.json')
             dump_json(
-                _coco_file(images=images, annotations=data['keypoints'],
+                _coco_file(images=images,
+                           annotations=data['keypoints'],
                            categories=keypoint_categories()),
                 ann_dir / f'person_keypoints_{split}2017.json')
             dump_json(_coco_file(images=images, annotations=data['captions']),
@@ -456,7 +457,8 @@ class RefCocoWriter(FormatWriter):
     def finish(self) -> None:
         ann_dir = self.root / 'refcoco'
         dump_json(
-            _coco_file(images=self.images, annotations=self.annotations,
+            _coco_file(images=self.images,
+                       annotations=self.annotations,
                        categories=thing_categories()), ann_dir / 'instances.json')
         # a JSON round trip guarantees builtins only and a canonical (deterministic) pickle
         refs = json.loads(json.dumps(self.refs))

@@ -3,7 +3,7 @@ import re
 from typing import Callable, Dict, List, Union
 
 import torch
-from mmengine.model import is_model_wrapper
+from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_model
 
@@ -82,7 +82,8 @@ class CheckedRunner(Runner):
     Stock MMEngine loads with ``strict=False`` and only logs what did not match, so a wrong
     ``load_from``/``--checkpoint`` silently evaluates or fine-tunes random weights. This runner
     checks the state dict first (see :func:`check_state_dict_matches`) for ``load_from``,
-    ``--checkpoint`` in testing and ``--resume`` alike. Select it with
+    ``--checkpoint`` in testing and ``--resume`` alike, and loads test-time-augmentation models
+    (``--tta``) into the model they wrap. Select it with
     ``runner_type = 'CheckedRunner'`` (set in ``configs/_base_/default_runtime.py``).
     """
 
@@ -94,6 +95,10 @@ class CheckedRunner(Runner):
         checkpoint = _load_checkpoint(filename, map_location=map_location)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = self.model.module if is_model_wrapper(self.model) else self.model
+        if isinstance(model, BaseTTAModel):
+            # a TTA model keeps the trained model in `.module`; stock MMEngine would look for
+            # 'module.'-prefixed keys, find none and silently test random weights
+            model = model.module
         check_state_dict_matches(model, _state_dict_of(checkpoint), filename, revise_keys, strict)
         checkpoint = _load_checkpoint_to_model(model, checkpoint, strict, revise_keys=revise_keys)
         self._has_loaded = True
