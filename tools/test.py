@@ -28,7 +28,10 @@ from mmgen_vision.utils import (  # noqa: E402
 def parse_args():
     parser = argparse.ArgumentParser(description='Test (and evaluate) a model')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        'checkpoint',
+        help="checkpoint file; 'none' for training-free models (e.g. Peekaboo) whose weights "
+        'come from their config')
     parser.add_argument('--work-dir', help='the directory to save the evaluation metrics')
     parser.add_argument('--out', help='dump the predictions to a pickle file (.pkl)')
     parser.add_argument('--show-dir', help='directory where painted predictions are saved')
@@ -81,7 +84,7 @@ def build_cfg(args) -> Config:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
-    cfg.load_from = args.checkpoint
+    cfg.load_from = None if args.checkpoint.lower() == 'none' else args.checkpoint
     if args.show or args.show_dir:
         trigger_visualization_hook(cfg, args)
     if args.tta:

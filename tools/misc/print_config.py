@@ -20,7 +20,8 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.realpath(__file__))))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from mmgen_vision.utils import ConfigKeyError, check_override_keys, check_top_level_keys  # noqa
+from mmgen_vision.utils import (  # noqa: E402
+    ConfigKeyError, check_override_keys, check_top_level_keys)
 
 SAVE_SUFFIXES = ('.py', '.json', '.yml', '.yaml')
 
@@ -28,7 +29,8 @@ SAVE_SUFFIXES = ('.py', '.json', '.yml', '.yaml')
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Print the fully resolved config')
     parser.add_argument('config', help='config file path')
-    parser.add_argument('--save-path', help=f'also save it to this file ({", ".join(SAVE_SUFFIXES)})')
+    parser.add_argument(
+        '--save-path', help=f'also save it to this file ({", ".join(SAVE_SUFFIXES)})')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
