@@ -22,7 +22,7 @@ if REPO_ROOT not in sys.path:
 
 from mmgen_vision.registry import RUNNERS  # noqa: E402
 from mmgen_vision.utils import (  # noqa: E402
-    adapt_distributed_cfg, check_override_keys, check_top_level_keys, register_all_modules)
+    adapt_distributed_cfg, load_config, register_all_modules, set_work_dir)
 
 
 def parse_args():
@@ -73,17 +73,10 @@ def trigger_visualization_hook(cfg: Config, args) -> Config:
 
 
 def build_cfg(args) -> Config:
-    cfg = Config.fromfile(args.config)
-    check_override_keys(cfg, args.cfg_options)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    check_top_level_keys(cfg, args.config)
+    cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
     adapt_distributed_cfg(cfg, args.launcher)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    set_work_dir(cfg, args.work_dir, args.config)
     cfg.load_from = None if args.checkpoint.lower() == 'none' else args.checkpoint
     if args.show or args.show_dir:
         trigger_visualization_hook(cfg, args)

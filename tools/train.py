@@ -19,8 +19,7 @@ if REPO_ROOT not in sys.path:
 
 from mmgen_vision.registry import RUNNERS  # noqa: E402
 from mmgen_vision.utils import (  # noqa: E402
-    adapt_distributed_cfg, check_override_keys, check_top_level_keys, enable_amp,
-    register_all_modules)
+    adapt_distributed_cfg, enable_amp, load_config, register_all_modules, set_work_dir)
 
 
 def parse_args():
@@ -56,18 +55,11 @@ def parse_args():
 
 def build_cfg(args) -> Config:
     """Load the config, validate its keys and apply the command-line switches."""
-    cfg = Config.fromfile(args.config)
-    check_override_keys(cfg, args.cfg_options)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    check_top_level_keys(cfg, args.config)
+    cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
     adapt_distributed_cfg(cfg, args.launcher)
 
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    set_work_dir(cfg, args.work_dir, args.config)
 
     if args.amp:
         enable_amp(cfg)

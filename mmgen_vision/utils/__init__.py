@@ -2,7 +2,8 @@
 from .checkpoint import (CheckpointError, UnsafeCheckpointError, checkpoint_safe_globals,
                          install_safe_checkpoint_loader, load_local_checkpoint)
 from .collect_env import collect_env
-from .config_check import ConfigKeyError, check_override_keys, check_top_level_keys
+from .config_check import (ConfigKeyError, check_override_keys, check_top_level_keys,
+                           load_config, set_work_dir)
 from .launch import adapt_distributed_cfg, enable_amp
 from .setup_env import register_all_modules
 
@@ -12,6 +13,6 @@ install_safe_checkpoint_loader()
 __all__ = [
     'CheckpointError', 'UnsafeCheckpointError', 'checkpoint_safe_globals',
     'install_safe_checkpoint_loader', 'load_local_checkpoint', 'collect_env', 'ConfigKeyError',
-    'check_override_keys', 'check_top_level_keys', 'adapt_distributed_cfg', 'enable_amp',
-    'register_all_modules'
+    'check_override_keys', 'check_top_level_keys', 'load_config', 'set_work_dir',
+    'adapt_distributed_cfg', 'enable_amp', 'register_all_modules'
 ]

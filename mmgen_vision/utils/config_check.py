@@ -6,6 +6,7 @@ key path it is given, so ``trian_cfg=...`` or ``model.bakcbone.depth=50`` would 
 defaults without a word. These checks turn both into errors that name the key.
 """
 import difflib
+import os.path as osp
 from typing import Iterable, Mapping, Optional
 
 from mmengine.config import Config
@@ -90,3 +91,30 @@ def check_override_keys(cfg: Config, options: Optional[Mapping]) -> None:
                 raise ConfigKeyError(f"--cfg-options key '{dotted}': '{'.'.join(path)}' does "
                                      f'not exist in the config{hint}.')
             node = node[part]
+
+
+def load_config(filename: str, cfg_options: Optional[Mapping] = None) -> Config:
+    """Load a config, apply ``--cfg-options`` and validate the keys, as every tool does.
+
+    Args:
+        filename (str): Config file path.
+        cfg_options (Mapping, optional): Dotted overrides (``DictAction`` output).
+
+    Raises:
+        ConfigKeyError: A misspelt top-level key or an override of a path that does not exist.
+    """
+    cfg = Config.fromfile(filename)
+    check_override_keys(cfg, cfg_options)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    check_top_level_keys(cfg, filename)
+    return cfg
+
+
+def set_work_dir(cfg: Config, work_dir: Optional[str], filename: str) -> Config:
+    """``--work-dir`` if given, else the config's ``work_dir``, else ``./work_dirs/<name>``."""
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(filename))[0])
+    return cfg

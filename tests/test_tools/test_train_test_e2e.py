@@ -19,7 +19,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import REPO_ROOT, TOY_SEG_CONFIG, run_tool, toy_seg_options
+from conftest import TOY_SEG_CONFIG, run_tool, toy_seg_options
 
 pytestmark = pytest.mark.slow
 
