@@ -17,7 +17,8 @@
 #     hard-codes -std=c++17, which torch 2.14 headers reject: we patch it to C++20. The built wheel is
 #     cached in $MMGV_CACHE/wheels, keyed by torch version and CUDA flavour, so it is built once.
 #   * xtcocotools' PyPI wheels are compiled against numpy 1 and crash with numpy 2: built from source
-#     against the venv's numpy 2 (also cached).
+#     against the venv's numpy 2 (also cached), with its _mask.pyx patched (np.NPY_OWNDATA, removed
+#     in numpy 2 -> np.NPY_ARRAY_OWNDATA).
 #   * mmpose's chumpy dependency does not build: mmpose is installed with --no-deps and its other
 #     requirements are listed in requirements/runtime.txt.
 #   * openmim needs pkg_resources at run time (provided by the pinned setuptools).
@@ -68,7 +69,8 @@ if [[ "${FORCE_CUDA:-0}" == "1" ]] || "$PY" -c 'import sys, torch; sys.exit(0 if
 else
   FLAVOUR="cpu"
 fi
-WHEELS="$CACHE/wheels/torch$TORCH_TAG-$FLAVOUR"
+# "recipe" is bumped whenever a source patch below changes, so stale builds are not reused
+WHEELS="$CACHE/wheels/recipe2-torch$TORCH_TAG-$FLAVOUR"
 mkdir -p "$WHEELS"
 
 # ---------------------------------------------------------------- mmcv 2.1.0 from source
@@ -101,11 +103,25 @@ else
 fi
 
 # ---------------------------------------------------------------- xtcocotools against numpy 2
+build_xtcocotools() {
+  local version=1.14.3 src_dir log="$CACHE/logs/xtcocotools-build.log"
+  src_dir="$CACHE/src/xtcocotools-$version"
+  step "building xtcocotools $version from source against numpy $("$PY" -c 'import numpy; print(numpy.__version__)')"
+  if [[ ! -d "$src_dir" ]]; then
+    "$PY" -m pip download -q --no-deps --no-binary :all: --no-build-isolation -d "$CACHE/src" \
+      "xtcocotools==$version"
+    tar -xzf "$CACHE/src/xtcocotools-$version.tar.gz" -C "$CACHE/src"
+  fi
+  # numpy 2 dropped the NPY_OWNDATA alias that _mask.pyx uses (area/decode/iou/toBbox fail at
+  # run time with AttributeError): use the NPY_ARRAY_OWNDATA flag, and regenerate the C source.
+  sed -i 's/np\.NPY_OWNDATA/np.NPY_ARRAY_OWNDATA/g' "$src_dir/xtcocotools/_mask.pyx"
+  rm -f "$src_dir/xtcocotools/_mask.c"
+  "$PY" -m pip wheel -q --no-deps --no-build-isolation -w "$WHEELS" "$src_dir" > "$log" 2>&1 \
+    || { echo "xtcocotools build failed; see $log" >&2; exit 1; }
+}
 XTC_WHEEL="$(ls "$WHEELS"/xtcocotools-*.whl 2>/dev/null | head -n1 || true)"
 if [[ -z "$XTC_WHEEL" ]]; then
-  step "building xtcocotools from source against numpy $("$PY" -c 'import numpy; print(numpy.__version__)')"
-  "$PY" -m pip wheel -q --no-deps --no-build-isolation --no-binary xtcocotools -w "$WHEELS" xtcocotools \
-    > "$CACHE/logs/xtcocotools-build.log" 2>&1 || { echo "xtcocotools build failed; see $CACHE/logs/xtcocotools-build.log" >&2; exit 1; }
+  build_xtcocotools
   XTC_WHEEL="$(ls "$WHEELS"/xtcocotools-*.whl | head -n1)"
 else
   step "using cached xtcocotools wheel $XTC_WHEEL"
@@ -113,6 +129,8 @@ fi
 
 # ---------------------------------------------------------------- the rest of the stack
 step "installing mmcv + xtcocotools wheels and the runtime requirements"
+# the locally built wheels replace any same-version build already in the venv
+"${PIP[@]}" -q --force-reinstall --no-deps "$MMCV_WHEEL" "$XTC_WHEEL"
 "${PIP[@]}" -q "$MMCV_WHEEL" "$XTC_WHEEL" -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/tests.txt" \
   -c "$ROOT/requirements/torch.txt"
 step "installing mmengine, mmdet, mmsegmentation, mmpose (mmpose without chumpy)"
@@ -132,7 +150,8 @@ step "smoke test: $SMOKE"
 "$PY" - <<'EOF'
 import mmcv, mmcv.ops, mmdet, mmseg, mmpose, mmengine, torch, torchvision, numpy
 import diffusers, open_clip, xtcocotools, mmgen_vision
-from xtcocotools.coco import COCO  # noqa: F401  (crashes when compiled against numpy 1)
+from xtcocotools import mask  # crashes when compiled against numpy 1 or left unpatched
+assert mask.area(mask.encode(numpy.ones((4, 4), dtype=numpy.uint8, order='F'))) == 16
 print(f'  torch {torch.__version__} | torchvision {torchvision.__version__} | numpy {numpy.__version__}')
 print(f'  mmengine {mmengine.__version__} | mmcv {mmcv.__version__} | mmdet {mmdet.__version__} | '
       f'mmseg {mmseg.__version__} | mmpose {mmpose.__version__} | mmgen_vision {mmgen_vision.__version__}')
