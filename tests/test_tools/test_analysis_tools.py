@@ -15,6 +15,8 @@ from mmengine.config import Config
 
 from conftest import REPO_ROOT, TOY_SEG_CONFIG
 
+from mmgen_vision.utils import load_config
+
 
 def _load_tool(relpath: str):
     path = osp.join(REPO_ROOT, relpath)
@@ -97,14 +99,19 @@ def test_benchmark_cli_measures_train_and_inference_and_writes_json(
     assert '| train ' in table and '| inference ' in table and 'samples/s' in table
 
 
-def test_benchmark_train_only_with_cpu_amp(benchmark_tool, shapesworld_root):
-    cfg = benchmark_tool.build_cfg(
+def test_benchmark_one_phase_and_cpu_amp(benchmark_tool, shapesworld_root):
+    cfg = load_config(
         TOY_SEG_CONFIG, _toy_options(shapesworld_root, **{'train_dataloader.batch_size': 2}))
     result = benchmark_tool.benchmark(cfg, mode='train', num_iters=1, warmup=0, device='cpu',
                                       amp=True)
     assert 'inference' not in result and result['train']['iter_per_s'] > 0
     assert result['optim_wrapper'] == 'CPUAmpOptimWrapper' and result['amp'] is True
     assert cfg.optim_wrapper.get('type', 'OptimWrapper') == 'OptimWrapper'  # not modified
+    # bfloat16 autocast on every inference step (a context manager entered once per step)
+    result = benchmark_tool.benchmark(cfg, mode='inference', num_iters=2, warmup=1,
+                                      device='cpu', amp=True)
+    assert 'train' not in result and 'optim_wrapper' not in result
+    assert result['inference']['latency_ms']['mean'] > 0
 
 
 def test_benchmark_refuses_bad_arguments(benchmark_tool):
@@ -119,7 +126,7 @@ def test_benchmark_refuses_bad_arguments(benchmark_tool):
 
 # ----------------------------------------------------------------------------- get_flops
 def test_flops_grow_with_the_input_area(flops_tool):
-    cfg = flops_tool.build_cfg(TOY_SEG_CONFIG)
+    cfg = load_config(TOY_SEG_CONFIG)
     small = flops_tool.get_flops(cfg, shape=(96, 96))
     large = flops_tool.get_flops(cfg, shape=(192, 192))
     assert small['flops'] > 0 and small['params'] > 0
@@ -132,14 +139,13 @@ def test_flops_grow_with_the_input_area(flops_tool):
 
 
 def test_flops_default_input_is_a_test_sample_or_the_config_size(flops_tool, shapesworld_root):
-    direct = flops_tool.get_flops(flops_tool.build_cfg(TOY_SEG_CONFIG), shape=(96, 96))
-    cfg = flops_tool.build_cfg(TOY_SEG_CONFIG, _toy_options(shapesworld_root))
+    direct = flops_tool.get_flops(load_config(TOY_SEG_CONFIG), shape=(96, 96))
+    cfg = load_config(TOY_SEG_CONFIG, _toy_options(shapesworld_root))
     sample = flops_tool.get_flops(cfg)
     # the test pipeline resizes the 96x96 images to (96, 96): the same network cost
     assert sample['compute_type'] == 'dataloader' and sample['input_shape'] == (1, 3, 96, 96)
     assert sample['flops'] == direct['flops']
-    cfg = flops_tool.build_cfg(TOY_SEG_CONFIG,
-                               {'test_dataloader.dataset.data_root': '/nonexistent/ade'})
+    cfg = load_config(TOY_SEG_CONFIG, {'test_dataloader.dataset.data_root': '/nonexistent/ade'})
     fallback = flops_tool.get_flops(cfg)
     assert fallback['compute_type'] == 'config' and fallback['input_shape'] == (1, 3, 96, 96)
     assert fallback['flops'] == direct['flops']

@@ -17,9 +17,9 @@ those of the architecture and the data pipeline, not of a particular checkpoint.
 * inference: ``model.test_step`` in eval mode without gradients on test batches (cycling the
   test dataloader when it is shorter than the run); latency per batch in ms (mean, std),
   data loading excluded.
-* memory: the peak of ``torch.cuda.max_memory_allocated`` during each phase on CUDA; on CPU
-  the peak resident set size of the process so far (``getrusage`` ``ru_maxrss``), which
-  cannot be reset and so includes everything the process did before.
+* memory: the peak of ``torch.cuda.max_memory_allocated`` over the timed steps of each
+  phase on CUDA; on CPU the peak resident set size of the process so far (``getrusage``
+  ``ru_maxrss``), which cannot be reset and so includes everything the process did before.
 """
 import argparse
 import copy
@@ -48,7 +48,7 @@ if REPO_ROOT not in sys.path:
 
 from mmgen_vision.registry import RUNNERS  # noqa: E402
 from mmgen_vision.utils import (  # noqa: E402
-    check_override_keys, check_top_level_keys, register_all_modules)
+    load_config, register_all_modules)
 
 MODES = ('train', 'inference', 'both')
 
@@ -80,16 +80,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     if args.num_iters < 1 or args.warmup < 0:
         parser.error('--num-iters must be >= 1 and --warmup >= 0')
     return args
-
-
-def build_cfg(config: str, cfg_options: Optional[dict] = None) -> Config:
-    """Load ``config``, validate its keys like tools/train.py, and apply ``cfg_options``."""
-    cfg = Config.fromfile(config)
-    check_override_keys(cfg, cfg_options)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    check_top_level_keys(cfg, config)
-    return cfg
 
 
 def set_amp(cfg: Config, device: str) -> Config:
@@ -281,13 +271,10 @@ def benchmark(cfg: Config,
         if mode in ('inference', 'both'):
             dataloader = runner.build_dataloader(runner.cfg.test_dataloader, seed=runner.seed)
             model.eval()
-            if amp:
-                dtype = torch.float16 if device == 'cuda' else torch.bfloat16
-                context = autocast(device_type=device, dtype=dtype)
-            else:
-                context = nullcontext()
+            dtype = torch.float16 if device == 'cuda' else torch.bfloat16
 
             def infer(data):
+                context = autocast(device_type=device, dtype=dtype) if amp else nullcontext()
                 with torch.no_grad(), context:
                     model.test_step(data)
 
@@ -329,7 +316,7 @@ def format_table(result: dict) -> str:
 def main(argv: Optional[List[str]] = None) -> dict:
     args = parse_args(argv)
     register_all_modules(init_default_scope=False)
-    cfg = build_cfg(args.config, args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     if 'log_level' not in (args.cfg_options or {}):
         cfg.log_level = 'WARNING'  # keep the runner's start-up report out of the table
     result = benchmark(cfg, args.mode, args.num_iters, args.warmup, args.device, args.amp)

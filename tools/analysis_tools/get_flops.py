@@ -39,7 +39,7 @@ if REPO_ROOT not in sys.path:
 
 from mmgen_vision.registry import MODELS  # noqa: E402
 from mmgen_vision.utils import (  # noqa: E402
-    check_override_keys, check_top_level_keys, register_all_modules)
+    load_config, register_all_modules)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -65,16 +65,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
             parser.error('--shape takes H W (or one positive size for a square)')
         args.shape = tuple(args.shape) * (3 - len(args.shape))
     return args
-
-
-def build_cfg(config: str, cfg_options: Optional[dict] = None) -> Config:
-    """Load ``config``, validate its keys like tools/train.py, and apply ``cfg_options``."""
-    cfg = Config.fromfile(config)
-    check_override_keys(cfg, cfg_options)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    check_top_level_keys(cfg, config)
-    return cfg
 
 
 def config_shape(cfg: Config) -> Optional[Tuple[int, int]]:
@@ -177,7 +167,7 @@ def format_result(result: dict) -> str:
 def main(argv: Optional[List[str]] = None) -> dict:
     args = parse_args(argv)
     register_all_modules(init_default_scope=False)
-    cfg = build_cfg(args.config, args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     result = get_flops(cfg, args.shape, args.device, args.show_table, args.show_arch)
     if args.show_table:
         print(result['out_table'])

@@ -21,7 +21,7 @@ if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
 from mmgen_vision.utils import (  # noqa: E402
-    ConfigKeyError, check_override_keys, check_top_level_keys)
+    ConfigKeyError, load_config)
 
 SAVE_SUFFIXES = ('.py', '.json', '.yml', '.yaml')
 
@@ -42,24 +42,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return args
 
 
-def resolve_config(config: str, cfg_options: Optional[dict] = None) -> Config:
-    """Load ``config``, validate its keys like tools/train.py, and apply ``cfg_options``.
-
-    Raises:
-        ConfigKeyError: an override or top-level key that does not fit the config.
-    """
-    cfg = Config.fromfile(config)
-    check_override_keys(cfg, cfg_options)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    check_top_level_keys(cfg, config)
-    return cfg
-
-
 def main(argv: Optional[List[str]] = None) -> Config:
     args = parse_args(argv)
     try:
-        cfg = resolve_config(args.config, args.cfg_options)
+        cfg = load_config(args.config, args.cfg_options)
     except ConfigKeyError as err:
         raise SystemExit(f'print_config.py: error: {err}') from err
     print(f'Config:\n{cfg.pretty_text}')
