@@ -73,7 +73,11 @@ class ImageGuidedBilateral(nn.Module):
                                 torch.arange(k, device=guide.device) - r, indexing='ij')
         spatial = ((ys ** 2 + xs ** 2).float() / (2 * self.sigma ** 2)).view(1, k * k, 1, 1)
         logw = -spatial - color / (2 * self.color_tolerance ** 2)
-        self.weights = torch.softmax(logw, dim=1)  # normalised over the window
+        weights = torch.softmax(logw, dim=1)  # normalised over the window
+        # negligible weights across strong edges would be subnormal floats, which are very
+        # slow on CPUs and change nothing: drop them and renormalise
+        weights = torch.where(weights < 1e-20, torch.zeros_like(weights), weights)
+        self.weights = weights / weights.sum(dim=1, keepdim=True)
 
     def forward(self, x: Tensor) -> Tensor:
         """Smooth ``x`` of shape ``(B, k, H, W)``; returns the same shape."""
@@ -95,7 +99,7 @@ class ImageGuidedBilateral(nn.Module):
 class BaseAlpha(nn.Module):
     """Common part of the alpha parameterisations.
 
-    Subclasses implement :meth:`raw` returning unbounded masks ``(B, k, H, W)``; this class
+    Subclasses implement ``raw_masks()`` returning unbounded masks ``(B, k, H, W)``; this class
     adds the optional bilateral smoothing and the final sigmoid.
 
     Args:
@@ -132,13 +136,9 @@ class BaseAlpha(nn.Module):
                                    align_corners=False)
         self.bilateral.set_guide(images)
 
-    def raw(self) -> Tensor:
-        """Unbounded masks of shape ``(B, k, H, W)``."""
-        return self.raw_masks()
-
     def forward(self) -> Tensor:
         """Alphas of shape ``(B, k, H, W)`` in ``[0, 1]``."""
-        x = self.raw()
+        x = self.raw_masks()
         if self.bilateral is not None:
             x = self.bilateral(x)
         return torch.sigmoid(x)
@@ -164,6 +164,7 @@ class RasterAlpha(BaseAlpha):
         self.logits = nn.Parameter(logits)
 
     def raw_masks(self) -> Tensor:
+        """Mask logits of shape ``(B, k, H, W)``."""
         return self.logits
 
 
@@ -219,5 +220,6 @@ class FourierAlpha(BaseAlpha):
         self.mlp = nn.Sequential(*layers)
 
     def raw_masks(self) -> Tensor:
+        """Mask logits of shape ``(B, k, H, W)``."""
         out = self.mlp(self.features)  # (1, B*k, H, W)
         return out.view(self.num_images, self.num_masks, *self.size)

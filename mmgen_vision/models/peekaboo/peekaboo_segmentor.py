@@ -1,0 +1,320 @@
+# Copyright (c) mmgen_vision contributors. All rights reserved.
+"""Peekaboo: segmentation by inference-time optimisation of alpha masks against a frozen
+text-to-image diffusion model (Burgert et al., 2022)."""
+import copy
+import os
+import os.path as osp
+from typing import List, Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mmengine.structures import PixelData
+from mmseg.models.segmentors.base import BaseSegmentor
+from mmseg.structures import SegDataSample
+from torch import Tensor
+
+from mmgen_vision.registry import MODELS, OPTIMIZERS
+from .losses import gravity_loss, intersection_loss
+
+MODES = ('semantic', 'referring')
+
+
+@MODELS.register_module()
+class PeekabooSegmentor(BaseSegmentor):
+    """Training-free segmentor: each :meth:`predict` call optimises fresh alpha masks.
+
+    For ``B`` images and ``k`` captions the alphas ``y (B, k, h, w)`` composite every image over
+    ``n_b`` random uniform colours, ``x_hat = y x + (1 - y) b``; all ``B * n_b * k`` composites
+    are resized to ``image_size``, encoded and scored in one guide call (dream loss, score
+    distillation). Total loss: ``dream + gravity_weight * sum(y)`` plus, in semantic mode,
+    ``intersection_weight * overlap(y)``. Nothing is trained; :meth:`loss` raises.
+
+    Args:
+        guide (dict): Config of the diffusion guide, e.g. ``StableDiffusionGuide``.
+        alpha (dict): Config of the alpha parameterisation (``FourierAlpha``, ``RasterAlpha``;
+            ``bilateral=dict(...)`` for the image-guided smoothing). ``num_masks``, ``size``
+            and ``num_images`` are filled in per batch.
+        data_preprocessor (dict, optional): Should deliver RGB images in ``[0, 1]``.
+        mode (str): ``'semantic'`` (all class names, label map) or ``'referring'`` (the
+            expression in ``metainfo['text']``, binary map). Defaults to ``'semantic'``.
+        mask_size (int): Alpha / compositing resolution. Defaults to 256.
+        image_size (int): Resolution of the composites given to the guide. Defaults to 512.
+        num_iters (int): Optimisation steps per batch. Defaults to 300.
+        num_backgrounds (int): ``n_b`` random backgrounds per step. Defaults to 1.
+        optimizer (dict): Optimizer config (``params`` filled in). Defaults to
+            ``dict(type='SGD', lr=1e-5)``.
+        gravity_weight (float): Defaults to 0.05.
+        intersection_weight (float): Semantic mode only. Defaults to 0.0.
+        class_names (Sequence[str], optional): Semantic mode: all label names in label order.
+        background_index (int, optional): Semantic mode: label of the pixels where no mask
+            reaches ``background_threshold`` (that class is not prompted); None: plain argmax
+            over the masks of all classes. Defaults to 0.
+        background_threshold (float): Confidence threshold (semantic background rule and the
+            referring binary map). Defaults to 0.5.
+        prompt_template (str): Applied to class names / expressions. Defaults to ``'{}'``.
+        show_progress (bool): Progress bar per batch. Defaults to True.
+        evolution_dir (str, optional): Save the masks every ``evolution_interval`` steps as
+            PNGs under ``evolution_dir/<image name>/``. Defaults to None.
+        evolution_interval (int): Defaults to 50.
+        seed (int): Seed of the alpha initialisation, backgrounds, timesteps and noise
+            (every batch restarts from it). Defaults to 0.
+        init_cfg (dict, optional): Unused (nothing is trained).
+    """
+
+    def __init__(self,
+                 guide: dict,
+                 alpha: dict,
+                 data_preprocessor: Optional[dict] = None,
+                 mode: str = 'semantic',
+                 mask_size: int = 256,
+                 image_size: int = 512,
+                 num_iters: int = 300,
+                 num_backgrounds: int = 1,
+                 optimizer: Optional[dict] = None,
+                 gravity_weight: float = 0.05,
+                 intersection_weight: float = 0.0,
+                 class_names: Optional[Sequence[str]] = None,
+                 background_index: Optional[int] = 0,
+                 background_threshold: float = 0.5,
+                 prompt_template: str = '{}',
+                 show_progress: bool = True,
+                 evolution_dir: Optional[str] = None,
+                 evolution_interval: int = 50,
+                 seed: int = 0,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if mode not in MODES:
+            raise ValueError(f'mode must be one of {MODES}, got {mode!r}')
+        if mode == 'semantic':
+            if not class_names:
+                raise ValueError('semantic mode needs class_names (all labels, in order)')
+            if background_index is not None and not 0 <= background_index < len(class_names):
+                raise ValueError(f'background_index {background_index} out of range')
+        self.guide = MODELS.build(guide) if isinstance(guide, dict) else guide
+        self.alpha_cfg = copy.deepcopy(alpha)
+        self.mode = mode
+        self.mask_size = mask_size
+        self.image_size = image_size
+        self.num_iters = num_iters
+        self.num_backgrounds = num_backgrounds
+        self.optimizer_cfg = copy.deepcopy(optimizer or dict(type='SGD', lr=1e-5))
+        self.gravity_weight = gravity_weight
+        self.intersection_weight = intersection_weight
+        self.class_names = list(class_names) if class_names is not None else None
+        self.background_index = background_index
+        self.background_threshold = background_threshold
+        self.prompt_template = prompt_template
+        self.show_progress = show_progress
+        self.evolution_dir = evolution_dir
+        self.evolution_interval = evolution_interval
+        self.seed = seed
+        self.align_corners = False
+
+    # ------------------------------------------------------------ BaseSegmentor API
+    def extract_feat(self, inputs: Tensor) -> List[Tensor]:
+        """Peekaboo has no feature extractor: the images themselves, ``[(B, 3, H, W)]``."""
+        return [inputs]
+
+    def encode_decode(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
+        """Optimised alphas ``(B, k, mask_size, mask_size)`` of the batch."""
+        prompts = self._prompts(batch_img_metas, inputs.shape[0])
+        images = self._valid_images(inputs, batch_img_metas)
+        return self.optimize(images, prompts, batch_img_metas)
+
+    def loss(self, inputs: Tensor, data_samples: List[SegDataSample]) -> dict:
+        """Peekaboo is not trained."""
+        raise RuntimeError(
+            'PeekabooSegmentor has no training: segmentation is an inference-time '
+            'optimisation of alpha masks against a frozen diffusion model. Run tools/test.py '
+            '(predict mode) instead of training.')
+
+    def _forward(self, inputs: Tensor, data_samples: Optional[List[SegDataSample]] = None
+                 ) -> Tensor:
+        """Optimised alphas ``(B, k, mask_size, mask_size)``."""
+        return self.encode_decode(inputs, self._metas(inputs, data_samples))
+
+    def predict(self, inputs: Tensor, data_samples: Optional[List[SegDataSample]] = None
+                ) -> List[SegDataSample]:
+        """Optimise the masks of the batch and turn them into label maps.
+
+        Args:
+            inputs (Tensor): ``(B, 3, H, W)`` RGB in ``[0, 1]`` (possibly padded).
+            data_samples (list[SegDataSample], optional): With ``img_shape``/``ori_shape``
+                (and ``text`` in referring mode).
+
+        Returns:
+            list[SegDataSample]: ``seg_logits`` the ``k`` alphas at the original size and
+            ``pred_sem_seg`` the label map ``(1, H0, W0)``.
+        """
+        metas = self._metas(inputs, data_samples)
+        if data_samples is None:
+            data_samples = [SegDataSample(metainfo=m) for m in metas]
+        alphas = self.encode_decode(inputs, metas)
+        return self.alphas_to_results(alphas, data_samples)
+
+    # ------------------------------------------------------------ helpers
+    @staticmethod
+    def _metas(inputs: Tensor, data_samples: Optional[List[SegDataSample]]) -> List[dict]:
+        if data_samples is not None:
+            return [dict(ds.metainfo) for ds in data_samples]
+        shape = tuple(inputs.shape[-2:])
+        return [dict(img_shape=shape, ori_shape=shape) for _ in range(inputs.shape[0])]
+
+    def _prompts(self, metas: List[dict], batch_size: int) -> List[List[str]]:
+        """``B`` lists of ``k`` prompts."""
+        if self.mode == 'referring':
+            prompts = []
+            for meta in metas:
+                if 'text' not in meta:
+                    raise KeyError('referring mode reads the expression from '
+                                   "data_sample.metainfo['text']")
+                text = meta['text']
+                if isinstance(text, (list, tuple)):
+                    text = text[0]
+                prompts.append([self.prompt_template.format(text)])
+            return prompts
+        names = [self.prompt_template.format(n) for i, n in enumerate(self.class_names)
+                 if i != self.background_index]
+        return [list(names) for _ in range(batch_size)]
+
+    def _foreground_labels(self) -> List[int]:
+        return [i for i in range(len(self.class_names)) if i != self.background_index]
+
+    @staticmethod
+    def _valid_region(meta: dict, height: int, width: int):
+        if 'img_padding_size' in meta or 'padding_size' in meta:
+            left, right, top, bottom = meta.get('img_padding_size', meta.get('padding_size'))
+            return top, height - bottom, left, width - right
+        h, w = meta.get('img_shape', (height, width))[:2]
+        return 0, min(h, height), 0, min(w, width)
+
+    def _valid_images(self, inputs: Tensor, metas: List[dict]) -> Tensor:
+        """Unpadded images resized to ``(B, 3, mask_size, mask_size)``."""
+        out = []
+        height, width = inputs.shape[-2:]
+        for img, meta in zip(inputs, metas):
+            y0, y1, x0, x1 = self._valid_region(meta, height, width)
+            img = img[None, :, y0:y1, x0:x1].float()
+            out.append(F.interpolate(img, size=(self.mask_size, self.mask_size),
+                                     mode='bilinear', align_corners=False))
+        return torch.cat(out).clamp(0, 1)
+
+    def _build_alpha(self, num_images: int, num_masks: int, device: torch.device):
+        cfg = dict(self.alpha_cfg, num_masks=num_masks, size=self.mask_size,
+                   num_images=num_images)
+        # a private generator state: same seed -> same initialisation
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            alpha = MODELS.build(cfg)
+        return alpha.to(device)
+
+    @torch.enable_grad()
+    def optimize(self, images: Tensor, prompts: List[List[str]],
+                 metas: Optional[List[dict]] = None) -> Tensor:
+        """Run the optimisation for a batch.
+
+        Args:
+            images (Tensor): ``(B, 3, mask_size, mask_size)`` in ``[0, 1]``.
+            prompts (list[list[str]]): ``B`` lists of ``k`` prompts.
+            metas (list[dict], optional): Image metas (names for the evolution images).
+
+        Returns:
+            Tensor: Final alphas ``(B, k, mask_size, mask_size)`` in ``[0, 1]`` (detached).
+        """
+        b = images.shape[0]
+        k = len(prompts[0])
+        if any(len(p) != k for p in prompts):
+            raise ValueError('all images of a batch need the same number of prompts')
+        device = images.device
+        images = images.detach()
+        alpha = self._build_alpha(b, k, device)
+        alpha.set_guide(images)
+        alpha.train()  # BatchNorm of the MLP uses the statistics of the pixels
+        optimizer = OPTIMIZERS.build(dict(self.optimizer_cfg, params=alpha.parameters()))
+        generator = torch.Generator(device=device).manual_seed(self.seed)
+        n_b = self.num_backgrounds
+        flat_prompts = [p for img_prompts in prompts for p in img_prompts]  # (B * k)
+        text_emb = self.guide.encode_text(flat_prompts)  # (B*k, L, D), computed once
+        emb_shape = text_emb.shape[1:]
+        # one embedding per composite, in the (B, n_b, k) order of the composites
+        text_emb = text_emb.view(b, 1, k, *emb_shape).expand(b, n_b, k, *emb_shape)
+        text_emb = text_emb.reshape(b * n_b * k, *emb_shape)
+        use_intersection = self.mode == 'semantic' and self.intersection_weight > 0 and k > 1
+
+        progress = None
+        if self.show_progress:
+            from tqdm import tqdm
+            progress = tqdm(total=self.num_iters, desc=f'Peekaboo ({b} img x {k} masks)',
+                            leave=False, dynamic_ncols=True)
+        for it in range(self.num_iters):
+            optimizer.zero_grad(set_to_none=True)
+            alphas = alpha()  # (B, k, h, w)
+            colours = torch.rand((b, n_b, 1, 3, 1, 1), generator=generator, device=device)
+            comp = (alphas[:, None, :, None] * images[:, None, None] +
+                    (1 - alphas[:, None, :, None]) * colours)  # (B, n_b, k, 3, h, w)
+            comp = comp.flatten(0, 2)
+            if self.image_size != self.mask_size:
+                comp = F.interpolate(comp, size=(self.image_size, self.image_size),
+                                     mode='bilinear', align_corners=False)
+            latents = self.guide.encode_images(comp, generator=generator)
+            loss = self.guide.dream_loss(latents, text_emb, generator=generator)
+            loss = loss + gravity_loss(alphas, self.gravity_weight)
+            if use_intersection:
+                loss = loss + intersection_loss(alphas, self.intersection_weight)
+            loss.backward()
+            optimizer.step()
+            if self.evolution_dir is not None and it % self.evolution_interval == 0:
+                self._save_evolution(alphas.detach(), it, metas)
+            if progress is not None:
+                progress.update(1)
+                progress.set_postfix(loss=f'{loss.item():.3g}')
+        if progress is not None:
+            progress.close()
+        with torch.no_grad():
+            final = alpha().detach().float()
+        if self.evolution_dir is not None:
+            self._save_evolution(final, self.num_iters, metas)
+        return final
+
+    def _save_evolution(self, alphas: Tensor, it: int, metas: Optional[List[dict]]) -> None:
+        """Save ``(B, k, h, w)`` alphas as one grey PNG (masks side by side) per image."""
+        import mmcv
+        for i, masks in enumerate(alphas):
+            meta = metas[i] if metas else {}
+            name = osp.splitext(osp.basename(str(meta.get('img_path') or f'image_{i}')))[0]
+            out_dir = osp.join(self.evolution_dir, name)
+            os.makedirs(out_dir, exist_ok=True)
+            grid = torch.cat(list(masks), dim=-1).clamp(0, 1).mul(255).byte().cpu().numpy()
+            mmcv.imwrite(np.ascontiguousarray(grid), osp.join(out_dir, f'iter_{it:05d}.png'))
+
+    def alphas_to_results(self, alphas: Tensor,
+                          data_samples: List[SegDataSample]) -> List[SegDataSample]:
+        """Resize the alphas to each original image and derive the label maps.
+
+        Args:
+            alphas (Tensor): ``(B, k, h, w)`` in ``[0, 1]`` over the unpadded images.
+            data_samples (list[SegDataSample]): Filled in place and returned.
+        """
+        for i, ds in enumerate(data_samples):
+            meta = ds.metainfo
+            a = alphas[i:i + 1]
+            flip = meta.get('flip', False)
+            if flip:
+                a = a.flip(dims=(3, ) if meta.get('flip_direction') == 'horizontal' else (2, ))
+            ori_shape = tuple(meta.get('ori_shape', meta.get('img_shape', a.shape[-2:]))[:2])
+            a = F.interpolate(a, size=ori_shape, mode='bilinear', align_corners=False)[0]
+            ds.set_data(dict(seg_logits=PixelData(data=a),
+                             pred_sem_seg=PixelData(data=self._labels(a)[None])))
+        return data_samples
+
+    def _labels(self, a: Tensor) -> Tensor:
+        """``(k, H, W)`` alphas to an ``(H, W)`` long label map."""
+        if self.mode == 'referring':
+            return (a[0] > self.background_threshold).long()
+        if self.background_index is None:
+            return a.argmax(0)
+        fg = torch.as_tensor(self._foreground_labels(), device=a.device, dtype=torch.long)
+        conf, idx = a.max(0)
+        return torch.where(conf > self.background_threshold, fg[idx],
+                           torch.full_like(idx, self.background_index))
