@@ -1,5 +1,7 @@
 # Copyright (c) mmgen_vision contributors. All rights reserved.
 from .shapesworld import SHAPESWORLD_META, generate_shapesworld
+from .refcoco_seg import RefCocoSegDataset
 from .shapesworld_dataset import ShapesWorldSegDataset
+from .transforms import *  # noqa: F401,F403
 
-__all__ = ['SHAPESWORLD_META', 'generate_shapesworld', 'ShapesWorldSegDataset']
+__all__ = ['SHAPESWORLD_META', 'generate_shapesworld', 'RefCocoSegDataset', 'ShapesWorldSegDataset']
