@@ -13,6 +13,8 @@ from typing import Any, Dict, List, Union
 
 import numpy as np
 
+from mmgen_vision.utils.panoptic import id_to_rgb, rgb_to_id  # noqa: F401  (re-exported)
+
 JPEG_QUALITY = 95
 
 
@@ -107,22 +109,6 @@ def rle_encode(mask: np.ndarray) -> Dict[str, Any]:
     """COCO compressed RLE of a (H, W) binary mask: ``{'size': [H, W], 'counts': str}``."""
     h, w = mask.shape
     return {'size': [int(h), int(w)], 'counts': rle_string(rle_counts(mask))}
-
-
-def id_to_rgb(ids: np.ndarray) -> np.ndarray:
-    """Panoptic id map (H, W) to the COCO RGB encoding ``id = R + 256 G + 256^2 B``.
-
-    Returns:
-        np.ndarray: uint8 array of shape (H, W, 3).
-    """
-    ids = np.asarray(ids, dtype=np.int64)
-    return np.stack([ids % 256, (ids // 256) % 256, (ids // 65536) % 256], -1).astype(np.uint8)
-
-
-def rgb_to_id(rgb: np.ndarray) -> np.ndarray:
-    """Inverse of :func:`id_to_rgb`: (H, W, 3) uint8 to (H, W) int64 ids."""
-    rgb = np.asarray(rgb, dtype=np.int64)
-    return rgb[..., 0] + 256 * rgb[..., 1] + 65536 * rgb[..., 2]
 
 
 def write_bytes(path: Path, data: bytes) -> None:
