@@ -22,7 +22,7 @@ if REPO_ROOT not in sys.path:
 
 from mmgen_vision.registry import RUNNERS  # noqa: E402
 from mmgen_vision.utils import (  # noqa: E402
-    adapt_distributed_cfg, load_config, register_all_modules, set_work_dir)
+    load_config, prepare_distributed, register_all_modules, set_work_dir)
 
 
 def parse_args():
@@ -75,7 +75,7 @@ def trigger_visualization_hook(cfg: Config, args) -> Config:
 def build_cfg(args) -> Config:
     cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
-    adapt_distributed_cfg(cfg, args.launcher)
+    prepare_distributed(cfg, args.launcher)
     set_work_dir(cfg, args.work_dir, args.config)
     cfg.load_from = None if args.checkpoint.lower() == 'none' else args.checkpoint
     if args.show or args.show_dir:

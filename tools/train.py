@@ -19,7 +19,7 @@ if REPO_ROOT not in sys.path:
 
 from mmgen_vision.registry import RUNNERS  # noqa: E402
 from mmgen_vision.utils import (  # noqa: E402
-    adapt_distributed_cfg, enable_amp, load_config, register_all_modules, set_work_dir)
+    enable_amp, load_config, prepare_distributed, register_all_modules, set_work_dir)
 
 
 def parse_args():
@@ -57,7 +57,7 @@ def build_cfg(args) -> Config:
     """Load the config, validate its keys and apply the command-line switches."""
     cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
-    adapt_distributed_cfg(cfg, args.launcher)
+    prepare_distributed(cfg, args.launcher)
 
     set_work_dir(cfg, args.work_dir, args.config)
 

@@ -4,7 +4,7 @@ from .checkpoint import (CheckpointError, UnsafeCheckpointError, checkpoint_safe
 from .collect_env import collect_env
 from .config_check import (ConfigKeyError, check_override_keys, check_top_level_keys,
                            load_config, set_work_dir)
-from .launch import adapt_distributed_cfg, enable_amp
+from .launch import enable_amp, prepare_distributed
 from .panoptic import id_to_rgb, install_panopticapi_fallback, rgb_to_id
 from .setup_env import register_all_modules
 
@@ -17,6 +17,6 @@ __all__ = [
     'CheckpointError', 'UnsafeCheckpointError', 'checkpoint_safe_globals',
     'install_safe_checkpoint_loader', 'load_local_checkpoint', 'collect_env', 'ConfigKeyError',
     'check_override_keys', 'check_top_level_keys', 'load_config', 'set_work_dir',
-    'adapt_distributed_cfg', 'enable_amp', 'register_all_modules', 'id_to_rgb', 'rgb_to_id',
+    'prepare_distributed', 'enable_amp', 'register_all_modules', 'id_to_rgb', 'rgb_to_id',
     'install_panopticapi_fallback'
 ]

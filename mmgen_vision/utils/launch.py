@@ -6,7 +6,7 @@ import torch.distributed as torch_dist
 from mmengine.config import Config
 
 
-def adapt_distributed_cfg(cfg: Config, launcher: str) -> Config:
+def prepare_distributed(cfg: Config, launcher: str) -> Config:
     """Make a distributed launch work on machines without CUDA.
 
     On CPU-only machines the ``nccl`` backend does not exist, MMEngine's ``pytorch`` launcher
