@@ -2,4 +2,5 @@
 """Models of the five methods (one sub-package each) and the pieces they share (``common/``,
 ``codecs/``). Importing this package registers them in the ``mmgen_vision`` scope."""
 from .common import *  # noqa: F401,F403
+from .groupvit import *  # noqa: F401,F403
 from .peekaboo import *  # noqa: F401,F403

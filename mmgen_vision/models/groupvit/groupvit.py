@@ -1,0 +1,272 @@
+# Copyright (c) mmgen_vision contributors. All rights reserved.
+"""GroupViT (Xu et al., CVPR 2022): image-text contrastive training of a grouping ViT, from
+which zero-shot semantic segmentation emerges."""
+import math
+from typing import Dict, List, Optional, Tuple, Union
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from mmengine.model import BaseModel
+from torch import Tensor, nn
+
+from mmgen_vision.registry import MODELS
+from .image_encoder import GroupViTImageEncoder
+from .projector import ProjectionMLP
+from .text_encoder import GroupViTTextEncoder
+
+
+def _dist_info() -> Tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def all_gather_with_grad(x: Tensor) -> Tensor:
+    """Concatenate ``x`` of every process along dim 0, keeping gradients to every copy.
+
+    Identity when ``torch.distributed`` is not initialised or the world size is 1.
+    """
+    _, world_size = _dist_info()
+    if world_size == 1:
+        return x
+    from torch.distributed.nn.functional import all_gather
+    return torch.cat(all_gather(x), dim=0)
+
+
+def soft_cross_entropy(logits: Tensor, target: Tensor) -> Tensor:
+    """Mean over rows of ``-sum(target * log_softmax(logits))``."""
+    return torch.sum(-target * F.log_softmax(logits, dim=-1), dim=-1).mean()
+
+
+def _build(cfg: Union[dict, nn.Module], default_type: type) -> nn.Module:
+    if isinstance(cfg, nn.Module):
+        return cfg
+    cfg = dict(cfg)
+    if 'type' not in cfg:
+        return default_type(**cfg)
+    return MODELS.build(cfg)
+
+
+@MODELS.register_module()
+class GroupViT(BaseModel):
+    """GroupViT: image encoder, text encoder, projection heads and temperatures.
+
+    Args:
+        image_encoder (dict | nn.Module): A :class:`GroupViTImageEncoder` (config).
+        text_encoder (dict | nn.Module): A :class:`GroupViTTextEncoder` (config).
+        output_dim (int): Joint embedding width. Defaults to 256.
+        proj_hidden_channels (int): Hidden width of both projectors. Defaults to 4096.
+        contrast_temperature (float): Initial temperature, ``logit_scale = ln(1/T)``.
+            Defaults to 0.07.
+        logit_scale_max (float): Clamp of ``exp(logit_scale)``. Defaults to 100.
+        multi_label (int): Prompt texts per image for the multi-label loss (0: off).
+            Defaults to 3.
+        share_temperature (bool): Use ``logit_scale`` for the multi-label loss too.
+            Defaults to False.
+        multi_label_loss_weight (float): Defaults to 1.
+        data_preprocessor (dict, optional): mmengine data preprocessor.
+        init_cfg (dict, optional): mmengine init config.
+
+    ``forward(image, text, mode)``: ``'loss'`` takes ``text`` ids ``[B, 1 + K, L]`` (or
+    ``[B, L]`` when ``multi_label == 0``) and returns the losses; ``'predict'`` takes class
+    embeddings ``[N, D]`` (:meth:`build_text_embedding`) and returns zero-shot logits;
+    ``'tensor'`` returns the projected image embeddings.
+    """
+
+    def __init__(self,
+                 image_encoder: Union[dict, nn.Module],
+                 text_encoder: Union[dict, nn.Module],
+                 output_dim: int = 256,
+                 proj_hidden_channels: int = 4096,
+                 contrast_temperature: float = 0.07,
+                 logit_scale_max: float = 100.,
+                 multi_label: int = 3,
+                 share_temperature: bool = False,
+                 multi_label_loss_weight: float = 1.,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.image_encoder = _build(image_encoder, GroupViTImageEncoder)
+        self.text_encoder = _build(text_encoder, GroupViTTextEncoder)
+        self.image_projector = ProjectionMLP(self.image_encoder.embed_dim, output_dim,
+                                             proj_hidden_channels)
+        self.text_projector = ProjectionMLP(self.text_encoder.width, output_dim,
+                                            proj_hidden_channels)
+        self.logit_scale_max = logit_scale_max
+        self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / contrast_temperature)))
+        self.multi_label = multi_label
+        self.share_temperature = share_temperature
+        self.multi_label_loss_weight = multi_label_loss_weight
+        if multi_label > 0 and not share_temperature:
+            self.multi_label_logit_scale = nn.Parameter(
+                torch.tensor(math.log(1 / contrast_temperature)))
+        else:
+            self.multi_label_logit_scale = None
+
+    # ------------------------------------------------------------------ encoders
+    def scale(self, multi_label: bool = False) -> Tensor:
+        """``exp(logit scale)`` clamped at ``logit_scale_max``."""
+        param = self.logit_scale
+        if multi_label and self.multi_label_logit_scale is not None:
+            param = self.multi_label_logit_scale
+        return param.exp().clamp(max=self.logit_scale_max)
+
+    def encode_image(self, image: Tensor, return_feat: bool = False,
+                     return_attn: bool = False) -> Dict[str, Tensor]:
+        """``image_x`` ``[B, D]`` (not normalised); with ``return_feat`` also ``image_feat``
+        ``[B, S, D]`` (projected segment tokens); with ``return_attn`` ``attn_dicts`` and
+        ``hw``."""
+        out = self.image_encoder(image, return_attn=return_attn)
+        result = dict(image_x=self.image_projector(out['x']))
+        if return_feat:
+            result['image_feat'] = self.image_projector(out['feat'])
+        if return_attn:
+            result['attn_dicts'] = out['attn_dicts']
+            result['hw'] = out['hw']
+        return result
+
+    def encode_text(self, text: Tensor) -> Union[Tensor, Tuple[Tensor, Tensor]]:
+        """``[B, L]`` ids -> ``[B, D]``; ``[B, 1 + K, L]`` -> (caption ``[B, D]``, prompts
+        ``[B, K, D]``)."""
+        if text.dim() == 2:
+            return self.text_projector(self.text_encoder(text))
+        b, n, length = text.shape
+        x = self.text_projector(self.text_encoder(text.reshape(b * n, length))).reshape(b, n, -1)
+        return x[:, 0], x[:, 1:]
+
+    # ------------------------------------------------------------------ losses
+    def contrastive_loss(self, image_x: Tensor, text_x: Tensor) -> Tensor:
+        """Symmetric InfoNCE over the (gathered) batch: ``0.5 (CE_i2t + CE_t2i)``."""
+        rank, _ = _dist_info()
+        image_x = F.normalize(image_x, dim=-1)
+        text_x = F.normalize(text_x, dim=-1)
+        b = image_x.shape[0]
+        labels = torch.arange(b, device=image_x.device) + b * rank
+        s = self.scale()
+        logits_per_image = s * image_x @ all_gather_with_grad(text_x).t()
+        logits_per_text = s * text_x @ all_gather_with_grad(image_x).t()
+        return 0.5 * (F.cross_entropy(logits_per_image, labels) +
+                      F.cross_entropy(logits_per_text, labels))
+
+    def multi_label_contrastive_loss(self, image_x: Tensor, text_x: Tensor) -> Tensor:
+        """Soft-target contrastive loss of images ``[B, D]`` with their ``K`` prompt texts
+        ``[B, K, D]`` (uniform ``1/K`` targets on the image side)."""
+        rank, _ = _dist_info()
+        b, k, _ = text_x.shape
+        image_x = F.normalize(image_x, dim=-1)
+        text_x = F.normalize(text_x, dim=-1).reshape(b * k, -1)
+        all_text = all_gather_with_grad(text_x)
+        all_image = all_gather_with_grad(image_x)
+        s = self.scale(multi_label=True)
+        logits_per_image = s * image_x @ all_text.t()
+        logits_per_text = s * text_x @ all_image.t()
+        rows = torch.arange(b, device=image_x.device)
+        target_image = torch.zeros_like(logits_per_image)
+        cols = (rank * b + rows)[:, None] * k + torch.arange(k, device=image_x.device)
+        target_image[rows[:, None], cols] = 1. / k
+        target_text = torch.zeros_like(logits_per_text)
+        target_text[torch.arange(b * k, device=image_x.device),
+                    (rank * b + rows).repeat_interleave(k)] = 1.
+        loss = 0.5 * (soft_cross_entropy(logits_per_image, target_image) +
+                      soft_cross_entropy(logits_per_text, target_text))
+        return self.multi_label_loss_weight * loss
+
+    def loss(self, image: Tensor, text: Tensor) -> Dict[str, Tensor]:
+        """``loss`` (image-text contrastive) and ``multi_label_loss`` (when ``multi_label``)."""
+        image_x = self.encode_image(image)['image_x']
+        if self.multi_label > 0:
+            if text.dim() != 3 or text.shape[1] != 1 + self.multi_label:
+                raise ValueError(f'text must be [B, 1 + {self.multi_label}, L], got '
+                                 f'{tuple(text.shape)}')
+            text_x, text_ml = self.encode_text(text)
+            return dict(loss=self.contrastive_loss(image_x, text_x),
+                        multi_label_loss=self.multi_label_contrastive_loss(image_x, text_ml))
+        text_x = self.encode_text(text if text.dim() == 2 else text[:, 0])
+        return dict(loss=self.contrastive_loss(image_x, text_x))
+
+    # ------------------------------------------------------------------ zero shot
+    def build_text_embedding(self, text: Tensor) -> Tensor:
+        """Class embeddings ``[N, D]`` from ids ``[N, T, L]`` (``T`` templates) or ``[N, L]``:
+        mean of the projected texts over templates, L2-normalised."""
+        if text.dim() == 2:
+            text = text[:, None]
+        n, t, length = text.shape
+        x = self.text_projector(self.text_encoder(text.reshape(n * t, length)))
+        return F.normalize(x.reshape(n, t, -1).mean(dim=1), dim=-1)
+
+    def zero_shot_pred(self, image: Tensor, text_embedding: Tensor) -> Tensor:
+        """Cosine similarities ``[B, N]`` of images and class embeddings (no logit scale)."""
+        image_x = F.normalize(self.encode_image(image)['image_x'], dim=-1)
+        return image_x @ text_embedding.t()
+
+    def get_attn_maps(self, image: Tensor, rescale: bool = True) -> List[Tensor]:
+        """Token -> group maps of every grouping stage from the SOFT assignments, stage ``i``
+        being the product of stages ``0..i`` (``[B, N, S_i]``), reshaped to the token grid and
+        (``rescale``) bilinearly resized to the image: ``[B, H, W, S_i]`` each."""
+        out = self.image_encoder(image, return_attn=True)
+        return self._attn_maps(out['attn_dicts'], out['hw'], image.shape[-2:], rescale)
+
+    @staticmethod
+    def _attn_maps(attn_dicts, hw, size, rescale: bool) -> List[Tensor]:
+        maps, current = [], None
+        for attn in attn_dicts:
+            soft = attn['soft'][:, 0].transpose(1, 2)  # [B, N_in, S]
+            current = soft if current is None else current @ soft
+            b, _, s = current.shape
+            grid = current.reshape(b, hw[0], hw[1], s)
+            if rescale:
+                grid = F.interpolate(grid.permute(0, 3, 1, 2), size=tuple(size), mode='bilinear',
+                                     align_corners=False).permute(0, 2, 3, 1)
+            maps.append(grid)
+        return maps
+
+    def seg_logits(self, image: Tensor, text_embedding: Tensor, with_bg: bool = True,
+                   bg_thresh: float = 0.95, topk: int = 5) -> Tensor:
+        """Zero-shot segmentation scores ``[B, (1 +) N, H, W]`` of whole images.
+
+        Every pixel takes the segment token its (resized, multiplied) soft assignment ranks
+        first; segment scores are the softmax over classes of ``s * cos(segment, class)``
+        restricted to the ``topk`` classes of the pooled image embedding, times the unmasked
+        softmax. With ``with_bg`` channel 0 is 1 where a pixel's best score is below
+        ``min(bg_thresh, max score of the image)``.
+        """
+        enc = self.encode_image(image, return_feat=True, return_attn=True)
+        maps = self._attn_maps(enc['attn_dicts'], enc['hw'], image.shape[-2:], rescale=True)
+        group_map = maps[-1]  # [B, H, W, S]
+        s = self.scale()
+        text_embedding = text_embedding.to(group_map.dtype)
+        num_classes = text_embedding.shape[0]
+        results = []
+        for i in range(image.shape[0]):
+            groups = F.normalize(enc['image_feat'][i], dim=-1)
+            pooled = F.normalize(enc['image_x'][i:i + 1], dim=-1)
+            aff = s * groups @ text_embedding.t()  # [S, N]
+            pre = aff.softmax(dim=-1)
+            avg = (s * pooled @ text_embedding.t()).softmax(dim=-1)[0]
+            keep = avg.topk(min(topk, num_classes)).indices
+            mask = torch.full_like(aff, float('-inf'))
+            mask[:, keep] = 0.
+            aff = (aff + mask).softmax(dim=-1) * pre
+            onehot = F.one_hot(group_map[i].argmax(dim=-1), group_map.shape[-1]).to(aff.dtype)
+            logits = (onehot @ aff).permute(2, 0, 1)  # [N, H, W]
+            if with_bg:
+                thresh = torch.clamp(aff.max(), max=bg_thresh)
+                bg = (logits.max(dim=0, keepdim=True).values < thresh).to(logits.dtype)
+                logits = torch.cat([bg, logits], dim=0)
+            results.append(logits)
+        return torch.stack(results)
+
+    # ------------------------------------------------------------------ mmengine
+    def forward(self, image: Tensor, text: Optional[Tensor] = None, mode: str = 'tensor'):
+        if mode == 'loss':
+            if text is None:
+                raise ValueError("mode='loss' needs text ids")
+            return self.loss(image, text)
+        if mode == 'predict':
+            if text is None:
+                raise ValueError("mode='predict' needs class embeddings (build_text_embedding)")
+            return self.zero_shot_pred(image, text)
+        if mode == 'tensor':
+            return self.encode_image(image)['image_x']
+        raise ValueError(f'unknown mode {mode!r}')

@@ -1,0 +1,447 @@
+# Copyright (c) mmgen_vision contributors. All rights reserved.
+"""GroupViT image encoder (Xu et al., CVPR 2022): a ViT whose stages carry learnable group
+tokens and end in grouping blocks that merge the image tokens into fewer segment tokens."""
+import math
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from mmgen_vision.registry import MODELS
+
+
+class DropPath(nn.Module):
+    """Stochastic depth: drop the whole residual branch of a sample with ``drop_prob``."""
+
+    def __init__(self, drop_prob: float = 0.) -> None:
+        super().__init__()
+        self.drop_prob = float(drop_prob)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.drop_prob == 0. or not self.training:
+            return x
+        keep = 1. - self.drop_prob
+        mask = x.new_empty((x.shape[0], ) + (1, ) * (x.dim() - 1)).bernoulli_(keep)
+        return x * mask / keep
+
+    def extra_repr(self) -> str:
+        return f'drop_prob={self.drop_prob}'
+
+
+class FFN(nn.Module):
+    """``fc1 -> GELU (exact) -> dropout -> fc2 -> dropout`` along the last axis."""
+
+    def __init__(self, in_dim: int, hidden_dim: int, out_dim: Optional[int] = None,
+                 drop: float = 0.) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(in_dim, hidden_dim)
+        self.act = nn.GELU()
+        self.fc2 = nn.Linear(hidden_dim, out_dim or in_dim)
+        self.drop = nn.Dropout(drop)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
+
+
+class TokenMixer(FFN):
+    """An :class:`FFN` over the TOKEN axis of ``[B, S_in, C]`` tokens -> ``[B, S_out, C]``."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return super().forward(x.transpose(1, 2)).transpose(1, 2)
+
+
+class SelfAttention(nn.Module):
+    """Multi-head self-attention with a fused ``qkv`` projection (scaled dot product)."""
+
+    def __init__(self, dim: int, num_heads: int, qkv_bias: bool = True,
+                 attn_drop: float = 0., proj_drop: float = 0.) -> None:
+        super().__init__()
+        if dim % num_heads:
+            raise ValueError(f'dim {dim} is not divisible by num_heads {num_heads}')
+        self.num_heads = num_heads
+        self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
+        self.attn_drop = attn_drop
+        self.proj = nn.Linear(dim, dim)
+        self.proj_drop = nn.Dropout(proj_drop)
+
+    def forward(self, x: Tensor) -> Tensor:
+        b, n, c = x.shape
+        q, k, v = self.qkv(x).reshape(b, n, 3, self.num_heads, c // self.num_heads).permute(
+            2, 0, 3, 1, 4).unbind(0)
+        out = F.scaled_dot_product_attention(
+            q, k, v, dropout_p=self.attn_drop if self.training else 0.)
+        return self.proj_drop(self.proj(out.transpose(1, 2).reshape(b, n, c)))
+
+
+class CrossAttention(nn.Module):
+    """Multi-head attention of ``query`` tokens on ``key`` tokens, separate q/k/v/proj."""
+
+    def __init__(self, dim: int, num_heads: int, qkv_bias: bool = True,
+                 attn_drop: float = 0., proj_drop: float = 0.) -> None:
+        super().__init__()
+        if dim % num_heads:
+            raise ValueError(f'dim {dim} is not divisible by num_heads {num_heads}')
+        self.num_heads = num_heads
+        self.q = nn.Linear(dim, dim, bias=qkv_bias)
+        self.k = nn.Linear(dim, dim, bias=qkv_bias)
+        self.v = nn.Linear(dim, dim, bias=qkv_bias)
+        self.attn_drop = attn_drop
+        self.proj = nn.Linear(dim, dim)
+        self.proj_drop = nn.Dropout(proj_drop)
+
+    def _heads(self, x: Tensor) -> Tensor:
+        b, n, c = x.shape
+        return x.reshape(b, n, self.num_heads, c // self.num_heads).transpose(1, 2)
+
+    def forward(self, query: Tensor, key: Tensor) -> Tensor:
+        b, s, c = query.shape
+        out = F.scaled_dot_product_attention(
+            self._heads(self.q(query)), self._heads(self.k(key)), self._heads(self.v(key)),
+            dropout_p=self.attn_drop if self.training else 0.)
+        return self.proj_drop(self.proj(out.transpose(1, 2).reshape(b, s, c)))
+
+
+class TransformerBlock(nn.Module):
+    """Pre-norm ViT block: ``x + attn(ln1(x))``, ``x + ffn(ln2(x))``."""
+
+    def __init__(self, dim: int, num_heads: int, mlp_ratio: float = 4., qkv_bias: bool = True,
+                 drop: float = 0., attn_drop: float = 0., drop_path: float = 0.) -> None:
+        super().__init__()
+        self.ln1 = nn.LayerNorm(dim)
+        self.attn = SelfAttention(dim, num_heads, qkv_bias, attn_drop, drop)
+        self.drop_path = DropPath(drop_path)
+        self.ln2 = nn.LayerNorm(dim)
+        self.ffn = FFN(dim, int(dim * mlp_ratio), drop=drop)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = x + self.drop_path(self.attn(self.ln1(x)))
+        return x + self.drop_path(self.ffn(self.ln2(x)))
+
+
+class PostNormCrossAttnBlock(nn.Module):
+    """Cross-attention block of the grouping block (``pre_assign_attn``), post-norm:
+    ``y = q + attn(q, x)``, ``y = y + ffn(ln2(y))``, ``norm_post(y)``."""
+
+    def __init__(self, dim: int, num_heads: int, mlp_ratio: float = 4., qkv_bias: bool = True,
+                 drop: float = 0., attn_drop: float = 0.) -> None:
+        super().__init__()
+        self.attn = CrossAttention(dim, num_heads, qkv_bias, attn_drop, drop)
+        self.ln2 = nn.LayerNorm(dim)
+        self.ffn = FFN(dim, int(dim * mlp_ratio), drop=drop)
+        self.norm_post = nn.LayerNorm(dim)
+
+    def forward(self, query: Tensor, key: Tensor) -> Tensor:
+        y = query + self.attn(query, key)
+        y = y + self.ffn(self.ln2(y))
+        return self.norm_post(y)
+
+
+def gumbel_noise(like: Tensor) -> Tensor:
+    """Samples of Gumbel(0, 1) shaped like ``like``: ``-log(E)``, ``E ~ Exp(1)``."""
+    return -torch.empty_like(like).exponential_().log()
+
+
+def hard_one_hot(soft: Tensor, dim: int) -> Tensor:
+    """Straight-through one-hot: forward ``one_hot(argmax(soft, dim))``, backward ``d soft``."""
+    index = soft.argmax(dim, keepdim=True)
+    hard = torch.zeros_like(soft).scatter_(dim, index, 1.)
+    return hard - soft.detach() + soft
+
+
+class AssignAttention(nn.Module):
+    """One-head assignment of image tokens to groups.
+
+    Logits ``q(groups) k(tokens)^T / sqrt(C)`` are normalised over the GROUP axis (each token
+    distributes over the groups). With ``hard=True`` the assignment is the straight-through
+    one-hot of the argmax (Gumbel noise added to the logits in training when ``gumbel``).
+    Each group then averages its tokens: ``A / (A.sum(tokens) + eps)``.
+
+    Returns:
+        tuple: the output ``proj(A @ v(x))`` ``[B, S, C]`` and a dict with ``soft`` (plain
+        softmax over groups) and ``hard`` (the assignment used, before the eps division),
+        both ``[B, 1, S, N]``.
+    """
+
+    def __init__(self, dim: int, qkv_bias: bool = True, hard: bool = True, gumbel: bool = True,
+                 gumbel_tau: float = 1., assign_eps: float = 1., attn_drop: float = 0.,
+                 proj_drop: float = 0.) -> None:
+        super().__init__()
+        self.scale = dim**-0.5
+        self.q = nn.Linear(dim, dim, bias=qkv_bias)
+        self.k = nn.Linear(dim, dim, bias=qkv_bias)
+        self.v = nn.Linear(dim, dim, bias=qkv_bias)
+        self.proj = nn.Linear(dim, dim)
+        self.attn_drop = nn.Dropout(attn_drop)
+        self.proj_drop = nn.Dropout(proj_drop)
+        self.hard = hard
+        self.gumbel = gumbel
+        self.gumbel_tau = gumbel_tau
+        self.assign_eps = assign_eps
+
+    def forward(self, query: Tensor, key: Tensor) -> Tuple[Tensor, Dict[str, Tensor]]:
+        logits = (self.q(query) @ self.k(key).transpose(-2, -1)).unsqueeze(1) * self.scale
+        soft = logits.softmax(dim=-2)
+        if self.training and self.gumbel:
+            attn = ((logits + gumbel_noise(logits)) / self.gumbel_tau).softmax(dim=-2)
+        else:
+            attn = soft
+        if self.hard:
+            attn = hard_one_hot(attn, dim=-2)
+        assign = attn
+        attn = attn / (attn.sum(dim=-1, keepdim=True) + self.assign_eps)
+        attn = self.attn_drop(attn)
+        out = (attn @ self.v(key).unsqueeze(1)).squeeze(1)
+        return self.proj_drop(self.proj(out)), dict(soft=soft, hard=assign)
+
+
+class GroupingBlock(nn.Module):
+    """Merge ``N`` image tokens into ``S_out`` segment tokens with ``S_in`` group tokens."""
+
+    def __init__(self, dim: int, num_heads: int, num_group_tokens: int, num_output_groups: int,
+                 token_mlp_ratio: float = 0.5, channel_mlp_ratio: float = 4.,
+                 qkv_bias: bool = True, hard: bool = True, gumbel: bool = True,
+                 gumbel_tau: float = 1., assign_eps: float = 1.) -> None:
+        super().__init__()
+        self.norm_tokens = nn.LayerNorm(dim)
+        self.token_mlp = TokenMixer(num_group_tokens, int(dim * token_mlp_ratio),
+                                    num_output_groups)
+        self.norm_post_tokens = nn.LayerNorm(dim)
+        self.norm_x = nn.LayerNorm(dim)
+        self.pre_assign_attn = PostNormCrossAttnBlock(dim, num_heads, channel_mlp_ratio,
+                                                      qkv_bias)
+        self.assign = AssignAttention(dim, qkv_bias, hard, gumbel, gumbel_tau, assign_eps)
+        self.norm_new_x = nn.LayerNorm(dim)
+        self.channel_mlp = FFN(dim, int(dim * channel_mlp_ratio))
+
+    def forward(self, x: Tensor, group_tokens: Tensor) -> Tuple[Tensor, Dict[str, Tensor]]:
+        group_tokens = self.norm_tokens(group_tokens)
+        x = self.norm_x(x)
+        projected = self.norm_post_tokens(self.token_mlp(group_tokens))
+        pre_assign = self.pre_assign_attn(projected, x)
+        assign_out, attn = self.assign(pre_assign, x)
+        new_x = assign_out + pre_assign
+        new_x = new_x + self.channel_mlp(self.norm_new_x(new_x))
+        attn.update(projected_group_tokens=projected, pre_assign_out=pre_assign,
+                    assign_out=assign_out)
+        return new_x, attn
+
+
+class GroupProjector(nn.Module):
+    """Group tokens of the previous stage -> this stage's: LayerNorm + token-mixing MLP."""
+
+    def __init__(self, dim: int, in_tokens: int, out_tokens: int, mlp_ratio: float = 0.5) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(dim)
+        self.mlp = TokenMixer(in_tokens, int(dim * mlp_ratio), out_tokens)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.mlp(self.norm(x))
+
+
+class GroupViTStage(nn.Module):
+    """Transformer blocks on ``cat([x, group_tokens])`` then (optionally) a grouping block."""
+
+    def __init__(self, dim: int, depth: int, num_heads: int, num_group_tokens: int,
+                 num_output_groups: int, prev_group_tokens: int = 0, mlp_ratio: float = 4.,
+                 qkv_bias: bool = True, drop: float = 0., attn_drop: float = 0.,
+                 drop_path: Sequence[float] = (), grouping_cfg: Optional[dict] = None) -> None:
+        super().__init__()
+        self.num_group_tokens = num_group_tokens
+        drop_path = list(drop_path) or [0.] * depth
+        self.blocks = nn.ModuleList(
+            TransformerBlock(dim, num_heads, mlp_ratio, qkv_bias, drop, attn_drop, drop_path[i])
+            for i in range(depth))
+        if num_group_tokens > 0:
+            self.group_token = nn.Parameter(torch.zeros(1, num_group_tokens, dim))
+            self.grouping = GroupingBlock(dim, num_heads, num_group_tokens, num_output_groups,
+                                          qkv_bias=qkv_bias, **(grouping_cfg or {}))
+            if prev_group_tokens > 0:
+                self.group_projector = GroupProjector(dim, prev_group_tokens, num_group_tokens)
+            else:
+                self.group_projector = None
+        else:
+            self.group_token = None
+            self.grouping = None
+            self.group_projector = None
+
+    def forward(self, x: Tensor, prev_group_tokens: Optional[Tensor] = None
+                ) -> Tuple[Tensor, Optional[Tensor], Dict[str, Tensor]]:
+        """Returns the output tokens, the group tokens after the blocks (or ``None``) and the
+        intermediates (assignments, grouping block internals)."""
+        extras: Dict[str, Tensor] = {}
+        if self.group_token is None:
+            for block in self.blocks:
+                x = block(x)
+            return x, None, extras
+        group_tokens = self.group_token.expand(x.shape[0], -1, -1)
+        if self.group_projector is not None:
+            if prev_group_tokens is None:
+                raise ValueError('this stage projects the previous group tokens: pass them')
+            projected = self.group_projector(prev_group_tokens)
+            extras['group_projector_out'] = projected
+            group_tokens = group_tokens + projected
+        n = x.shape[1]
+        tokens = torch.cat([x, group_tokens], dim=1)
+        for block in self.blocks:
+            tokens = block(tokens)
+        x, group_tokens = tokens[:, :n], tokens[:, n:]
+        new_x, attn = self.grouping(x, group_tokens)
+        extras.update(attn)
+        return new_x, group_tokens, extras
+
+
+class PatchEmbed(nn.Module):
+    """``Conv2d(k = stride = patch)`` -> tokens ``[B, h*w, C]`` -> LayerNorm."""
+
+    def __init__(self, patch_size: int, in_channels: int, embed_dim: int,
+                 norm: bool = True) -> None:
+        super().__init__()
+        self.projection = nn.Conv2d(in_channels, embed_dim, patch_size, stride=patch_size)
+        self.norm = nn.LayerNorm(embed_dim) if norm else nn.Identity()
+
+    def forward(self, x: Tensor) -> Tuple[Tensor, Tuple[int, int]]:
+        x = self.projection(x)
+        hw = (x.shape[2], x.shape[3])
+        return self.norm(x.flatten(2).transpose(1, 2)), hw
+
+
+@MODELS.register_module()
+class GroupViTImageEncoder(nn.Module):
+    """GroupViT image encoder.
+
+    Args:
+        img_size (int): Training image size; the stored position embedding is the square grid
+            ``img_size // patch_size``; other grids get it resized bicubically. Defaults to 224.
+        patch_size (int): Defaults to 16.
+        in_channels (int): Defaults to 3.
+        embed_dim (int): Width of every stage. Defaults to 384.
+        depths (Sequence[int]): Transformer blocks per stage. Defaults to (6, 3, 3).
+        num_heads (int | Sequence[int]): Heads per stage. Defaults to 6.
+        num_group_tokens (Sequence[int]): Group tokens per stage (0: no grouping, only in the
+            last stage). Defaults to (64, 8, 0).
+        num_output_groups (Sequence[int]): Segment tokens each grouping block outputs.
+            Defaults to (64, 8).
+        hard_assignment (bool): Straight-through one-hot assignment. Defaults to True.
+        gumbel (bool): Gumbel noise on the assignment logits in training. Defaults to True.
+        gumbel_tau (float): Defaults to 1.
+        assign_eps (float): Added to each group's token count. Defaults to 1.
+        mlp_ratio (float): Defaults to 4.
+        qkv_bias (bool): Defaults to True.
+        drop_rate, attn_drop_rate (float): Defaults to 0.
+        drop_path_rate (float): Stochastic depth, linear over all blocks. Defaults to 0.1.
+        patch_norm (bool): LayerNorm after the patch embedding. Defaults to True.
+    """
+
+    def __init__(self,
+                 img_size: int = 224,
+                 patch_size: int = 16,
+                 in_channels: int = 3,
+                 embed_dim: int = 384,
+                 depths: Sequence[int] = (6, 3, 3),
+                 num_heads=6,
+                 num_group_tokens: Sequence[int] = (64, 8, 0),
+                 num_output_groups: Sequence[int] = (64, 8),
+                 hard_assignment: bool = True,
+                 gumbel: bool = True,
+                 gumbel_tau: float = 1.,
+                 assign_eps: float = 1.,
+                 mlp_ratio: float = 4.,
+                 qkv_bias: bool = True,
+                 drop_rate: float = 0.,
+                 attn_drop_rate: float = 0.,
+                 drop_path_rate: float = 0.1,
+                 patch_norm: bool = True) -> None:
+        super().__init__()
+        num_stages = len(depths)
+        if isinstance(num_heads, int):
+            num_heads = [num_heads] * num_stages
+        if len(num_heads) != num_stages or len(num_group_tokens) != num_stages:
+            raise ValueError('depths, num_heads and num_group_tokens need one entry per stage')
+        if num_group_tokens[-1] != 0 or any(g <= 0 for g in num_group_tokens[:-1]):
+            raise ValueError('every stage but the last groups (num_group_tokens > 0); the last '
+                             f'has none (0), got {list(num_group_tokens)}')
+        if len(num_output_groups) != num_stages - 1:
+            raise ValueError(f'num_output_groups needs {num_stages - 1} entries')
+        self.embed_dim = embed_dim
+        self.patch_size = patch_size
+        self.patch_embed = PatchEmbed(patch_size, in_channels, embed_dim, patch_norm)
+        grid = img_size // patch_size
+        self.pos_grid = grid
+        self.pos_embed = nn.Parameter(torch.zeros(1, grid * grid, embed_dim))
+        self.pos_drop = nn.Dropout(drop_rate)
+        dpr = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
+        grouping_cfg = dict(hard=hard_assignment, gumbel=gumbel, gumbel_tau=gumbel_tau,
+                            assign_eps=assign_eps)
+        self.stages = nn.ModuleList()
+        for i in range(num_stages):
+            self.stages.append(
+                GroupViTStage(
+                    embed_dim, depths[i], num_heads[i], num_group_tokens[i],
+                    num_output_groups[i] if i < num_stages - 1 else 0,
+                    prev_group_tokens=num_group_tokens[i - 1] if i > 0 else 0,
+                    mlp_ratio=mlp_ratio, qkv_bias=qkv_bias, drop=drop_rate,
+                    attn_drop=attn_drop_rate,
+                    drop_path=dpr[sum(depths[:i]):sum(depths[:i + 1])],
+                    grouping_cfg=grouping_cfg))
+        self.norm = nn.LayerNorm(embed_dim)
+        self.init_weights()
+
+    def init_weights(self) -> None:
+        nn.init.trunc_normal_(self.pos_embed, std=.02)
+        for stage in self.stages:
+            if stage.group_token is not None and stage.group_projector is None:
+                nn.init.trunc_normal_(stage.group_token, std=.02)
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.trunc_normal_(m.weight, std=.02)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.LayerNorm):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    def interpolate_pos_embed(self, hw: Tuple[int, int]) -> Tensor:
+        """The position embedding for an ``h x w`` token grid (bicubic resize of the stored
+        square grid, ``align_corners=False``), ``[1, h*w, C]``."""
+        h, w = hw
+        if (h, w) == (self.pos_grid, self.pos_grid):
+            return self.pos_embed
+        n = self.pos_embed.shape[1]
+        side = int(math.sqrt(n))
+        pos = self.pos_embed.reshape(1, side, side, -1).permute(0, 3, 1, 2)
+        pos = F.interpolate(pos, size=(h, w), mode='bicubic', align_corners=False)
+        return pos.permute(0, 2, 3, 1).reshape(1, h * w, -1)
+
+    def forward(self, x: Tensor, return_attn: bool = False, return_intermediates: bool = False):
+        """Encode images ``[B, 3, H, W]``.
+
+        Returns:
+            dict: ``x`` pooled ``[B, C]``, ``feat`` final segment tokens after the norm
+            ``[B, S_last, C]``, ``hw`` the token grid; with ``return_attn`` ``attn_dicts`` (one
+            dict with ``soft``/``hard`` ``[B, 1, S, N]`` per grouping stage); with
+            ``return_intermediates`` ``intermediates`` (``patch_embed``, ``embed_tokens``,
+            ``stage{i}_*``).
+        """
+        inter: Dict[str, Tensor] = {}
+        x, hw = self.patch_embed(x)
+        inter['patch_embed'] = x
+        x = self.pos_drop(x + self.interpolate_pos_embed(hw))
+        inter['embed_tokens'] = x
+        group_tokens = None
+        attn_dicts: List[Dict[str, Tensor]] = []
+        for i, stage in enumerate(self.stages):
+            x, group_tokens, extras = stage(x, group_tokens)
+            for key, value in extras.items():
+                inter[f'stage{i}_{key}'] = value
+            inter[f'stage{i}_x_out'] = x
+            if group_tokens is not None:
+                inter[f'stage{i}_group_tokens'] = group_tokens
+                attn_dicts.append(dict(soft=extras['soft'], hard=extras['hard']))
+        feat = self.norm(x)
+        out = dict(x=feat.mean(dim=1), feat=feat, hw=hw)
+        if return_attn:
+            out['attn_dicts'] = attn_dicts
+        if return_intermediates:
+            out['intermediates'] = inter
+        return out
