@@ -140,6 +140,7 @@ class ScoreDistillationGuide(nn.Module):
         self.weighting = weighting
         self.negative_prompt = negative_prompt
         self._text_cache: Dict[str, Tensor] = {}
+        self._latent_shapes: Dict[Tuple[int, int], Tuple[int, ...]] = {}
 
     # ------------------------------------------------------------------ networks
     @property
@@ -152,12 +153,64 @@ class ScoreDistillationGuide(nn.Module):
             raise ValueError(f'{self.__class__.__name__} got no text_encoder')
         return self.text_encoder_fn(prompts)
 
-    def encode_images(self, images: Tensor, generator: Optional[torch.Generator] = None
-                      ) -> Tensor:
-        """Images ``(N, 3, H, W)`` in ``[0, 1]`` to latents (differentiable)."""
+    def encode_images(self,
+                      images: Tensor,
+                      generator: Optional[torch.Generator] = None,
+                      posterior_noise: Optional[Tensor] = None) -> Tensor:
+        """Images ``(N, 3, H, W)`` in ``[0, 1]`` to latents (differentiable).
+
+        ``generator`` and ``posterior_noise`` are unused here (deterministic encoders); see
+        :meth:`StableDiffusionGuide.encode_images`.
+        """
         if self.image_encoder_fn is None:
             return images * 2 - 1
         return self.image_encoder_fn(images)
+
+    def latent_shape(self, image_size: Sequence[int]) -> Tuple[int, ...]:
+        """Shape ``(C, h, w)`` of the latents of ``(3, H, W)`` images, ``image_size = (H, W)``.
+
+        Pixel space keeps the image shape; a custom ``image_encoder`` is probed once per size
+        with a blank image.
+        """
+        key = (int(image_size[0]), int(image_size[1]))
+        if self.image_encoder_fn is None:
+            return (3, *key)
+        if key not in self._latent_shapes:
+            with torch.no_grad():
+                probe = self.image_encoder_fn(torch.zeros(1, 3, *key, device=self.device))
+            self._latent_shapes[key] = tuple(probe.shape[1:])
+        return self._latent_shapes[key]
+
+    def draw_noise(self,
+                   num: int,
+                   image_size: Sequence[int],
+                   generator: Optional[torch.Generator] = None) -> Dict[str, Optional[Tensor]]:
+        """Every random draw of one dream-loss step for ``num`` images, made up front.
+
+        The order (posterior noise when the encoder samples one, timesteps, then the
+        diffusion noise) is the order in which :meth:`encode_images` and
+        :meth:`score_distillation_grad` draw them on their own, so passing these draws gives
+        the same step as letting them draw, and the result of a step does not depend on how
+        the images are split into chunks.
+
+        Args:
+            num (int): Number of images ``N``.
+            image_size (Sequence[int]): ``(H, W)`` of the images given to the encoder.
+            generator (torch.Generator, optional): Source of the draws.
+
+        Returns:
+            dict: ``posterior_noise`` (None here), ``timesteps`` ``(N,)`` and ``noise``
+            ``(N, *latent_shape)`` (float32), on :attr:`device`.
+        """
+        timesteps = self.sample_timesteps(num, generator)
+        noise = self._randn((num, *self.latent_shape(image_size)), generator)
+        return dict(posterior_noise=None, timesteps=timesteps, noise=noise)
+
+    def _randn(self, shape: Sequence[int], generator: Optional[torch.Generator]) -> Tensor:
+        """Float32 standard normal draws on the generator's device, moved to :attr:`device`."""
+        gen_device = generator.device if generator is not None else self.device
+        return torch.randn(tuple(shape), generator=generator, device=gen_device,
+                           dtype=torch.float32).to(self.device)
 
     def predict_noise(self, noisy: Tensor, timesteps: Tensor, text_emb: Tensor) -> Tensor:
         """Denoiser ``(N, C, h, w), (N,), (N, L, D) -> (N, C, h, w)`` (float32 out)."""
@@ -211,25 +264,36 @@ class ScoreDistillationGuide(nn.Module):
     def score_distillation_grad(self,
                                 latents: Tensor,
                                 text_emb: Tensor,
-                                generator: Optional[torch.Generator] = None
-                                ) -> Tuple[Tensor, Tensor]:
+                                generator: Optional[torch.Generator] = None,
+                                timesteps: Optional[Tensor] = None,
+                                noise: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
         """``w_t (eps_hat - eps)`` for a batch of latents, one denoiser call in total.
 
         Args:
             latents (Tensor): ``(N, C, h, w)`` (only the values are used).
             text_emb (Tensor): ``(N, L, D)`` conditional embeddings, one per latent.
-            generator (torch.Generator, optional): For ``t`` and ``eps``.
+            generator (torch.Generator, optional): For ``t`` and ``eps`` when they are not
+                given.
+            timesteps (Tensor, optional): ``(N,)`` pre-drawn timesteps (:meth:`draw_noise`).
+            noise (Tensor, optional): ``(N, C, h, w)`` pre-drawn ``eps``.
 
         Returns:
-            tuple[Tensor, Tensor]: The gradient ``(N, C, h, w)`` (float32) and the sampled
+            tuple[Tensor, Tensor]: The gradient ``(N, C, h, w)`` (float32) and the
             timesteps ``(N,)``.
         """
         latents = latents.detach().float()
         n = latents.shape[0]
-        timesteps = self.sample_timesteps(n, generator)
-        gen_device = generator.device if generator is not None else latents.device
-        noise = torch.randn(latents.shape, generator=generator, device=gen_device,
-                            dtype=torch.float32).to(latents.device)
+        if timesteps is None:
+            timesteps = self.sample_timesteps(n, generator)
+        timesteps = timesteps.to(latents.device)
+        if noise is None:
+            gen_device = generator.device if generator is not None else latents.device
+            noise = torch.randn(latents.shape, generator=generator, device=gen_device,
+                                dtype=torch.float32)
+        elif noise.shape != latents.shape:
+            raise ValueError(f'noise {tuple(noise.shape)} does not match latents '
+                             f'{tuple(latents.shape)}')
+        noise = noise.to(device=latents.device, dtype=torch.float32)
         noisy = self.add_noise(latents, noise, timesteps)
         text_emb = text_emb.to(latents.device)
         if self.guidance_scale == 1:
@@ -249,15 +313,19 @@ class ScoreDistillationGuide(nn.Module):
     def dream_loss(self,
                    latents: Tensor,
                    text_emb: Tensor,
-                   generator: Optional[torch.Generator] = None) -> Tensor:
+                   generator: Optional[torch.Generator] = None,
+                   timesteps: Optional[Tensor] = None,
+                   noise: Optional[Tensor] = None) -> Tensor:
         """Scalar surrogate whose backward sends ``w_t (eps_hat - eps)`` into ``latents``.
 
         Args:
             latents (Tensor): ``(N, C, h, w)`` with a graph to the mask parameters.
             text_emb (Tensor): ``(N, L, D)``.
-            generator (torch.Generator, optional): For ``t`` and ``eps``.
+            generator (torch.Generator, optional): For ``t`` and ``eps`` when not given.
+            timesteps (Tensor, optional): Pre-drawn ``(N,)`` timesteps.
+            noise (Tensor, optional): Pre-drawn ``eps`` ``(N, C, h, w)``.
         """
-        grad, _ = self.score_distillation_grad(latents, text_emb, generator)
+        grad, _ = self.score_distillation_grad(latents, text_emb, generator, timesteps, noise)
         return score_distillation_loss(latents, grad)
 
 
@@ -365,13 +433,44 @@ class StableDiffusionGuide(ScoreDistillationGuide):
         ids = self.tokenizer(prompts).to(self.device)
         return self.text_encoder(input_ids=ids).last_hidden_state.float()
 
-    def encode_images(self, images: Tensor, generator: Optional[torch.Generator] = None
-                      ) -> Tensor:
+    def latent_shape(self, image_size: Sequence[int]) -> Tuple[int, ...]:
+        """``(latent_channels, H / f, W / f)`` with ``f`` the VAE downsampling factor."""
+        f = self.vae_scale_factor
+        return (int(self.vae.config.latent_channels), int(image_size[0]) // f,
+                int(image_size[1]) // f)
+
+    def draw_noise(self,
+                   num: int,
+                   image_size: Sequence[int],
+                   generator: Optional[torch.Generator] = None) -> Dict[str, Optional[Tensor]]:
+        """As :meth:`ScoreDistillationGuide.draw_noise`, with the VAE posterior noise
+        ``(N, *latent_shape)`` drawn first when ``sample_posterior`` is set."""
+        posterior_noise = None
+        if self.sample_posterior:
+            posterior_noise = self._randn((num, *self.latent_shape(image_size)), generator)
+        draws = super().draw_noise(num, image_size, generator)
+        draws['posterior_noise'] = posterior_noise
+        return draws
+
+    def encode_images(self,
+                      images: Tensor,
+                      generator: Optional[torch.Generator] = None,
+                      posterior_noise: Optional[Tensor] = None) -> Tensor:
         """Images ``(N, 3, H, W)`` in ``[0, 1]`` to scaled VAE latents
-        ``(N, 4, H / f, W / f)`` (float32), differentiable w.r.t. ``images``."""
+        ``(N, 4, H / f, W / f)`` (float32), differentiable w.r.t. ``images``.
+
+        With ``sample_posterior`` the latents are ``mean + std * eps``, ``eps`` taken from
+        ``posterior_noise`` when given (see :meth:`draw_noise`), else drawn from
+        ``generator``.
+        """
         self._sync_precision()
         dist = self.vae.encode((images * 2 - 1).to(self.dtype)).latent_dist
-        if self.sample_posterior:
+        if self.sample_posterior and posterior_noise is not None:
+            if posterior_noise.shape != dist.mean.shape:
+                raise ValueError(f'posterior_noise {tuple(posterior_noise.shape)} does not '
+                                 f'match the latents {tuple(dist.mean.shape)}')
+            latents = dist.mean + dist.std * posterior_noise.to(dist.mean)
+        elif self.sample_posterior:
             if generator is not None and generator.device != dist.mean.device:
                 eps = torch.randn(dist.mean.shape, generator=generator,
                                   device=generator.device).to(dist.mean)

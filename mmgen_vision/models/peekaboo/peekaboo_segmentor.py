@@ -4,7 +4,7 @@ text-to-image diffusion model (Burgert et al., 2022)."""
 import copy
 import os
 import os.path as osp
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -27,7 +27,8 @@ class PeekabooSegmentor(BaseSegmentor):
     For ``B`` images and ``k`` captions the alphas ``y (B, k, h, w)`` composite every image over
     ``n_b`` random uniform colours, ``x_hat = y x + (1 - y) b``; all ``B * n_b * k`` composites
     are resized to ``image_size``, encoded and scored in one guide call (dream loss, score
-    distillation). Total loss: ``dream + gravity_weight * sum(y)`` plus, in semantic mode,
+    distillation), or in chunks of at most ``max_guide_batch`` composites. Total loss:
+    ``dream + gravity_weight * sum(y)`` plus, in semantic mode,
     ``intersection_weight * overlap(y)``. Nothing is trained; :meth:`loss` raises.
 
     Args:
@@ -59,6 +60,12 @@ class PeekabooSegmentor(BaseSegmentor):
         evolution_interval (int): Defaults to 50.
         seed (int): Seed of the alpha initialisation, backgrounds, timesteps and noise
             (every batch restarts from it). Defaults to 0.
+        max_guide_batch (int, optional): Memory knob: VAE-encode and score at most this many
+            composites per guide call, back-propagating each chunk before the next, so that
+            only one chunk's encoder activations are alive at a time (e.g. SD-scale semantic
+            mode with 20 prompts). The random draws of a step are made up front, so the result
+            equals the one-call result up to float rounding. None: all ``B * n_b * k``
+            composites in one call (fastest). Defaults to None.
         init_cfg (dict, optional): Unused (nothing is trained).
     """
 
@@ -82,6 +89,7 @@ class PeekabooSegmentor(BaseSegmentor):
                  evolution_dir: Optional[str] = None,
                  evolution_interval: int = 50,
                  seed: int = 0,
+                 max_guide_batch: Optional[int] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if mode not in MODES:
@@ -91,6 +99,8 @@ class PeekabooSegmentor(BaseSegmentor):
                 raise ValueError('semantic mode needs class_names (all labels, in order)')
             if background_index is not None and not 0 <= background_index < len(class_names):
                 raise ValueError(f'background_index {background_index} out of range')
+        if max_guide_batch is not None and max_guide_batch < 1:
+            raise ValueError(f'max_guide_batch must be None or >= 1, got {max_guide_batch}')
         self.guide = MODELS.build(guide) if isinstance(guide, dict) else guide
         self.alpha_cfg = copy.deepcopy(alpha)
         self.mode = mode
@@ -109,6 +119,7 @@ class PeekabooSegmentor(BaseSegmentor):
         self.evolution_dir = evolution_dir
         self.evolution_interval = evolution_interval
         self.seed = seed
+        self.max_guide_batch = max_guide_batch
         self.align_corners = False
 
     # ------------------------------------------------------------ BaseSegmentor API
@@ -257,12 +268,12 @@ class PeekabooSegmentor(BaseSegmentor):
             if self.image_size != self.mask_size:
                 comp = F.interpolate(comp, size=(self.image_size, self.image_size),
                                      mode='bilinear', align_corners=False)
-            latents = self.guide.encode_images(comp, generator=generator)
-            loss = self.guide.dream_loss(latents, text_emb, generator=generator)
-            loss = loss + gravity_loss(alphas, self.gravity_weight)
+            dream, comp_grad = self._dream_backward(comp, text_emb, generator)
+            reg = gravity_loss(alphas, self.gravity_weight)
             if use_intersection:
-                loss = loss + intersection_loss(alphas, self.intersection_weight)
-            loss.backward()
+                reg = reg + intersection_loss(alphas, self.intersection_weight)
+            torch.autograd.backward((comp, reg), (comp_grad, None))
+            loss = dream + reg.detach()
             optimizer.step()
             if self.evolution_dir is not None and it % self.evolution_interval == 0:
                 self._save_evolution(alphas.detach(), it, metas)
@@ -276,6 +287,42 @@ class PeekabooSegmentor(BaseSegmentor):
         if self.evolution_dir is not None:
             self._save_evolution(final, self.num_iters, metas)
         return final
+
+    def _dream_backward(self, comp: Tensor, text_emb: Tensor,
+                        generator: torch.Generator) -> Tuple[Tensor, Tensor]:
+        """Dream loss of all composites and its gradient w.r.t. them, chunk by chunk.
+
+        The composites are cut from the mask graph (a detached leaf); each chunk of at most
+        :attr:`max_guide_batch` composites is encoded, scored and back-propagated before the
+        next, so only one chunk's encoder graph is alive at a time. All random draws of the
+        step come first (:meth:`ScoreDistillationGuide.draw_noise`), which makes the result
+        independent of the chunking.
+
+        Args:
+            comp (Tensor): ``(N, 3, S, S)`` composites with a graph to the alphas.
+            text_emb (Tensor): ``(N, L, D)`` one embedding per composite.
+            generator (torch.Generator): Source of the step's random draws.
+
+        Returns:
+            tuple[Tensor, Tensor]: The detached scalar dream loss and ``d loss / d comp``.
+        """
+        n = comp.shape[0]
+        draws = self.guide.draw_noise(n, comp.shape[-2:], generator)
+        chunk = n if self.max_guide_batch is None else self.max_guide_batch
+        leaf = comp.detach().requires_grad_()
+        total = comp.new_zeros(())
+        for start in range(0, n, chunk):
+            idx = slice(start, start + chunk)
+            posterior = draws['posterior_noise']
+            latents = self.guide.encode_images(
+                leaf[idx], generator=generator,
+                posterior_noise=posterior[idx] if posterior is not None else None)
+            loss = self.guide.dream_loss(latents, text_emb[idx], generator=generator,
+                                         timesteps=draws['timesteps'][idx],
+                                         noise=draws['noise'][idx])
+            loss.backward()
+            total = total + loss.detach().float()
+        return total, leaf.grad
 
     def _save_evolution(self, alphas: Tensor, it: int, metas: Optional[List[dict]]) -> None:
         """Save ``(B, k, h, w)`` alphas as one grey PNG (masks side by side) per image."""
