@@ -68,7 +68,7 @@ if __name__ == '__main__':
         version=get_version(),
         packages=find_packages(exclude=('configs', 'tools', 'tests', 'docs', 'projects*')),
         include_package_data=True,
-        package_data={'mmgen_vision': ['.mim/**/*', 'models/common/*.txt.gz']},
+        package_data={'mmgen_vision': ['.mim/**/*', 'datasets/transforms/*.txt']},
         python_requires='>=3.10',
         install_requires=parse_requirements('requirements/runtime.txt'),
         extras_require={

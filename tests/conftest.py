@@ -61,3 +61,15 @@ def toy_seg_options(shapesworld_root: str, **extra) -> list:
     }
     options.update(extra)
     return ['--cfg-options'] + [f'{k}={v}' for k, v in options.items()]
+
+
+@pytest.fixture(scope='session')
+def trained(shapesworld_root, tmp_path_factory):
+    """One training run of the toy segmentation config as shipped (600 iterations, ~1 min on
+    2 cores), shared by every test that needs a trained checkpoint."""
+    work_dir = str(tmp_path_factory.mktemp('toy_seg'))
+    run_tool(['tools/train.py', TOY_SEG_CONFIG, '--work-dir', work_dir] +
+             toy_seg_options(shapesworld_root))
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        checkpoint = f.read().strip()
+    return dict(work_dir=work_dir, checkpoint=checkpoint)

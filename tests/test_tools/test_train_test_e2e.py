@@ -63,17 +63,6 @@ def majority_class_miou(ann_dir: str) -> float:
     return 100.0 * counts.max() / counts.sum() / present.sum()
 
 
-@pytest.fixture(scope='module')
-def trained(shapesworld_root, tmp_path_factory):
-    """One training run of the toy config as shipped, shared by the tests below."""
-    work_dir = str(tmp_path_factory.mktemp('toy_seg'))
-    run_tool(['tools/train.py', TOY_SEG_CONFIG, '--work-dir', work_dir] +
-             toy_seg_options(shapesworld_root))
-    with open(osp.join(work_dir, 'last_checkpoint')) as f:
-        checkpoint = f.read().strip()
-    return dict(work_dir=work_dir, checkpoint=checkpoint)
-
-
 def test_stock_mmseg_model_beats_chance_through_our_tools(trained, shapesworld_root, tmp_path):
     chance = majority_class_miou(
         osp.join(shapesworld_root, 'ade/ADEChallengeData2016/annotations/validation'))
