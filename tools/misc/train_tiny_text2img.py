@@ -327,29 +327,6 @@ def train_diffusion(unet, text_encoder, vae, scheduler, sampler, args):
     return losses, time.time() - t0
 
 
-def save(out_dir, vae, unet, text_encoder, scheduler):
-    import diffusers
-    os.makedirs(out_dir, exist_ok=True)
-    unet.save_pretrained(osp.join(out_dir, 'unet'))
-    vae.save_pretrained(osp.join(out_dir, 'vae'))
-    text_encoder.save_pretrained(osp.join(out_dir, 'text_encoder'))
-    scheduler.save_pretrained(osp.join(out_dir, 'scheduler'))
-    model_index = {
-        '_class_name': 'StableDiffusionPipeline',
-        '_diffusers_version': diffusers.__version__,
-        'unet': ['diffusers', 'UNet2DConditionModel'],
-        'vae': ['diffusers', 'AutoencoderKL'],
-        'text_encoder': ['transformers', 'CLIPTextModel'],
-        'scheduler': ['diffusers', 'DDPMScheduler'],
-        'tokenizer': [None, None],
-        'safety_checker': [None, None],
-        'feature_extractor': [None, None],
-        'requires_safety_checker': False,
-    }
-    with open(osp.join(out_dir, 'model_index.json'), 'w') as f:
-        json.dump(model_index, f, indent=2)
-
-
 def main(argv=None):
     args = parse_args(argv)
     if args.image_size % 4:
@@ -375,7 +352,9 @@ def main(argv=None):
     vae_losses, scale, vae_time = train_vae(vae, sampler, args)
     print(f'[vae] done in {vae_time:.1f} s, latent scaling_factor {scale:.4f}', flush=True)
     diff_losses, diff_time = train_diffusion(unet, text_encoder, vae, scheduler, sampler, args)
-    save(args.out_dir, vae, unet, text_encoder, scheduler)
+    from mmgen_vision.models.peekaboo.diffusion import save_diffusers_dir
+    save_diffusers_dir(args.out_dir, unet=unet, vae=vae, text_encoder=text_encoder,
+                       scheduler=scheduler)
     total = time.time() - t_start
     print(f'[done] saved {args.out_dir}  (vae {vae_time:.1f} s, diffusion {diff_time:.1f} s, '
           f'total {total:.1f} s)', flush=True)

@@ -11,6 +11,7 @@ diffusers-layout directory (see :func:`check_diffusers_dir`; a tiny one for test
 """
 import importlib.util
 import json
+import os
 import os.path as osp
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -486,3 +487,33 @@ class StableDiffusionGuide(ScoreDistillationGuide):
         dtype = self.dtype
         out = self.unet(noisy.to(dtype), timesteps, encoder_hidden_states=text_emb.to(dtype))
         return out.sample.float()
+
+
+def save_diffusers_dir(save_dir: str, unet: nn.Module, vae: nn.Module, text_encoder: nn.Module,
+                       scheduler) -> str:
+    """Write a Stable-Diffusion-layout directory that :class:`StableDiffusionGuide` loads.
+
+    ``unet/``, ``vae/``, ``text_encoder/``, ``scheduler/`` via ``save_pretrained`` and a
+    ``model_index.json`` naming their classes (no tokenizer: prompts are tokenised with
+    :class:`~mmgen_vision.models.common.CLIPTokenizer`).
+    """
+    import diffusers
+    os.makedirs(save_dir, exist_ok=True)
+    for name, part in dict(unet=unet, vae=vae, text_encoder=text_encoder,
+                           scheduler=scheduler).items():
+        part.save_pretrained(osp.join(save_dir, name))
+    model_index = {
+        '_class_name': 'StableDiffusionPipeline',
+        '_diffusers_version': diffusers.__version__,
+        'unet': ['diffusers', type(unet).__name__],
+        'vae': ['diffusers', type(vae).__name__],
+        'text_encoder': ['transformers', type(text_encoder).__name__],
+        'scheduler': ['diffusers', type(scheduler).__name__],
+        'tokenizer': [None, None],
+        'safety_checker': [None, None],
+        'feature_extractor': [None, None],
+        'requires_safety_checker': False,
+    }
+    with open(osp.join(save_dir, 'model_index.json'), 'w') as f:
+        json.dump(model_index, f, indent=2)
+    return save_dir

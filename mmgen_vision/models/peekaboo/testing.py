@@ -6,11 +6,11 @@
 :class:`~mmgen_vision.models.peekaboo.StableDiffusionGuide` can load it through its real
 loading path, with no download.
 """
-import json
 import os
-import os.path as osp
 
 import torch
+
+from .diffusion import save_diffusers_dir
 
 
 def build_tiny_stable_diffusion(save_dir: str, image_size: int = 64, seed: int = 0) -> str:
@@ -30,7 +30,6 @@ def build_tiny_stable_diffusion(save_dir: str, image_size: int = 64, seed: int =
     Returns:
         str: ``save_dir``.
     """
-    import diffusers
     from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
@@ -75,22 +74,6 @@ def build_tiny_stable_diffusion(save_dir: str, image_size: int = 64, seed: int =
         beta_end=0.012,
         beta_schedule='scaled_linear',
         clip_sample=False)
-    unet.save_pretrained(osp.join(save_dir, 'unet'))
-    vae.save_pretrained(osp.join(save_dir, 'vae'))
-    text_encoder.save_pretrained(osp.join(save_dir, 'text_encoder'))
-    scheduler.save_pretrained(osp.join(save_dir, 'scheduler'))
-    model_index = {
-        '_class_name': 'StableDiffusionPipeline',
-        '_diffusers_version': diffusers.__version__,
-        'unet': ['diffusers', 'UNet2DConditionModel'],
-        'vae': ['diffusers', 'AutoencoderKL'],
-        'text_encoder': ['transformers', 'CLIPTextModel'],
-        'scheduler': ['diffusers', 'DDPMScheduler'],
-        'tokenizer': [None, None],
-        'safety_checker': [None, None],
-        'feature_extractor': [None, None],
-        'requires_safety_checker': False,
-    }
-    with open(osp.join(save_dir, 'model_index.json'), 'w') as f:
-        json.dump(model_index, f, indent=2)
+    save_diffusers_dir(save_dir, unet=unet, vae=vae, text_encoder=text_encoder,
+                       scheduler=scheduler)
     return save_dir
