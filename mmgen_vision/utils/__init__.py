@@ -1,7 +1,7 @@
 # Copyright (c) mmgen_vision contributors. All rights reserved.
 from .checkpoint import (CheckpointError, UnsafeCheckpointError, checkpoint_safe_globals,
                          install_safe_checkpoint_loader, load_local_checkpoint)
-from .collect_env import collect_env
+from .collect_env import benchmark_environment, collect_env
 from .config_check import (ConfigKeyError, check_override_keys, check_top_level_keys,
                            load_config, set_work_dir)
 from .launch import enable_amp, prepare_distributed
@@ -15,8 +15,8 @@ install_panopticapi_fallback()
 
 __all__ = [
     'CheckpointError', 'UnsafeCheckpointError', 'checkpoint_safe_globals',
-    'install_safe_checkpoint_loader', 'load_local_checkpoint', 'collect_env', 'ConfigKeyError',
-    'check_override_keys', 'check_top_level_keys', 'load_config', 'set_work_dir',
-    'prepare_distributed', 'enable_amp', 'register_all_modules', 'id_to_rgb', 'rgb_to_id',
-    'install_panopticapi_fallback'
+    'install_safe_checkpoint_loader', 'load_local_checkpoint', 'collect_env',
+    'benchmark_environment', 'ConfigKeyError', 'check_override_keys', 'check_top_level_keys',
+    'load_config', 'set_work_dir', 'prepare_distributed', 'enable_amp', 'register_all_modules',
+    'id_to_rgb', 'rgb_to_id', 'install_panopticapi_fallback'
 ]

@@ -1,5 +1,6 @@
 # Copyright (c) mmgen_vision contributors. All rights reserved.
 import os
+from typing import Optional
 
 import torch
 import torch.distributed as torch_dist
@@ -42,20 +43,25 @@ def prepare_distributed(cfg: Config, launcher: str) -> Config:
     return cfg
 
 
-def enable_amp(cfg: Config) -> Config:
+def enable_amp(cfg: Config, device: Optional[str] = None) -> Config:
     """Switch the optimizer wrapper to mixed precision (``--amp``).
 
     CUDA: MMEngine's ``AmpOptimWrapper`` with dynamic loss scaling. CPU: our
     ``CPUAmpOptimWrapper`` (bfloat16 autocast, no scaler).
+
+    Args:
+        cfg (Config): The config; changed in place and returned.
+        device (str, optional): ``'cuda'`` or ``'cpu'``; default: CUDA when available.
     """
+    if device is None:
+        device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    wanted = 'AmpOptimWrapper' if device == 'cuda' else 'CPUAmpOptimWrapper'
     optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-    if optim_wrapper in ('AmpOptimWrapper', 'CPUAmpOptimWrapper'):
+    if optim_wrapper == wanted:
         return cfg
     if optim_wrapper not in ('OptimWrapper', 'mmengine.OptimWrapper'):
         raise ValueError(f'--amp only replaces OptimWrapper, but the config uses {optim_wrapper}')
-    if torch.cuda.is_available():
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+    cfg.optim_wrapper.type = wanted
+    if device == 'cuda':
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    else:
-        cfg.optim_wrapper.type = 'CPUAmpOptimWrapper'
     return cfg

@@ -26,7 +26,6 @@ import copy
 import json
 import os
 import os.path as osp
-import platform
 import resource
 import sys
 import tempfile
@@ -48,7 +47,7 @@ if REPO_ROOT not in sys.path:
 
 from mmgen_vision.registry import RUNNERS  # noqa: E402
 from mmgen_vision.utils import (  # noqa: E402
-    load_config, register_all_modules)
+    benchmark_environment, enable_amp, load_config, register_all_modules)
 
 MODES = ('train', 'inference', 'both')
 
@@ -80,46 +79,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     if args.num_iters < 1 or args.warmup < 0:
         parser.error('--num-iters must be >= 1 and --warmup >= 0')
     return args
-
-
-def set_amp(cfg: Config, device: str) -> Config:
-    """Switch the config's ``OptimWrapper`` to the mixed-precision wrapper of ``device``."""
-    wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-    wanted = 'AmpOptimWrapper' if device == 'cuda' else 'CPUAmpOptimWrapper'
-    if wrapper == wanted:
-        return cfg
-    if wrapper not in ('OptimWrapper', 'mmengine.OptimWrapper'):
-        raise ValueError(f'--amp only replaces OptimWrapper, but the config uses {wrapper}')
-    cfg.optim_wrapper.type = wanted
-    if device == 'cuda':
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    return cfg
-
-
-def environment(device: str) -> dict:
-    """The software and hardware the numbers were measured on."""
-    import mmengine
-    if device == 'cuda':
-        device_name = torch.cuda.get_device_name(torch.cuda.current_device())
-    else:
-        device_name = platform.processor() or platform.machine()
-        try:
-            with open('/proc/cpuinfo') as f:
-                names = [line.split(':', 1)[1].strip() for line in f
-                         if line.startswith('model name')]
-            if names:
-                device_name = names[0]
-        except OSError:
-            pass
-    return dict(
-        torch=torch.__version__,
-        mmengine=mmengine.__version__,
-        python=platform.python_version(),
-        device=device,
-        device_name=device_name,
-        cpu_count=os.cpu_count(),
-        torch_threads=torch.get_num_threads(),
-        cuda=torch.version.cuda if device == 'cuda' else None)
 
 
 def _sync(device: str) -> None:
@@ -245,7 +204,7 @@ def benchmark(cfg: Config,
         raise RuntimeError('--device cuda was asked for, but CUDA is not available')
     cfg = copy.deepcopy(cfg)  # Config.copy is shallow: set_amp must not touch the caller's
     if amp:
-        set_amp(cfg, device)
+        enable_amp(cfg, device)
 
     result = dict(
         config=cfg.filename,
@@ -253,7 +212,7 @@ def benchmark(cfg: Config,
         amp=amp,
         num_iters=num_iters,
         warmup=warmup,
-        env=environment(device),
+        env=benchmark_environment(device),
         memory_kind='cuda_max_memory_allocated' if device == 'cuda' else 'process_peak_rss')
     with tempfile.TemporaryDirectory(prefix='benchmark_') as work_dir:
         runner = _build_runner(cfg, work_dir)

@@ -44,7 +44,6 @@ import itertools
 import json
 import os
 import os.path as osp
-import platform
 import statistics
 import sys
 import threading
@@ -61,7 +60,8 @@ if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
 from mmgen_vision.registry import DATASETS, MODELS  # noqa: E402
-from mmgen_vision.utils import load_config, register_all_modules  # noqa: E402
+from mmgen_vision.utils import (  # noqa: E402
+    benchmark_environment, load_config, register_all_modules)
 
 # Prompts of --num-captions (cycled, numbered beyond the list).
 CAPTION_WORDS = ('cat', 'dog', 'bird', 'car', 'person', 'chair', 'bottle', 'horse', 'boat',
@@ -157,35 +157,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 # ---------------------------------------------------------------------------- environment
 def environment(device: str) -> dict:
-    """The software and hardware the numbers were measured on."""
-    import mmengine
-    if device == 'cuda':
-        device_name = torch.cuda.get_device_name(torch.cuda.current_device())
-    else:
-        device_name = platform.processor() or platform.machine()
-        try:
-            with open('/proc/cpuinfo') as f:
-                names = [line.split(':', 1)[1].strip() for line in f
-                         if line.startswith('model name')]
-            if names:
-                device_name = names[0]
-        except OSError:
-            pass
-    env = dict(
-        torch=torch.__version__,
-        mmengine=mmengine.__version__,
-        python=platform.python_version(),
-        device=device,
-        device_name=device_name,
-        cpu_count=os.cpu_count(),
-        torch_threads=torch.get_num_threads())
-    if hasattr(os, 'getloadavg'):
-        env['load_average_1min'] = round(os.getloadavg()[0], 2)
-    try:
-        import diffusers
-        env['diffusers'] = diffusers.__version__
-    except ImportError:
-        pass
+    """:func:`benchmark_environment` plus the diffusers version."""
+    env = benchmark_environment(device)
+    import diffusers
+    env['diffusers'] = diffusers.__version__
     return env
 
 
