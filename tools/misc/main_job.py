@@ -18,13 +18,38 @@ import time
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-#: name -> (config, metric key printed at the end, what it shows)
+TINY_SD_DIR = 'data/tiny_sd'
+BUILD_TINY_SD = ('from mmgen_vision.models.peekaboo.testing import build_tiny_stable_diffusion; '
+                 f'build_tiny_stable_diffusion({TINY_SD_DIR!r})')
+
+#: name -> config (trained unless ``train=False``), optional test config (default: the same),
+#: extra --cfg-options, commands run first, the headline metric and what the job shows.
 JOBS = {
     'shapesworld-seg': dict(
         config='configs/shapesworld/fcn_r18-d8_1xb8-600it_shapesworld-ade-96x96.py',
         metric='mIoU',
         about='stock mmseg FCN trained and evaluated on ShapesWorld (ADE20K layout): '
         'proves the data, registry, runner, metric and visualisation plumbing'),
+    'groupvit': dict(
+        config='configs/groupvit/groupvit_toy_shapesworld.py',
+        test_config='configs/groupvit/groupvit_toy_shapesworld-voc-zeroshot.py',
+        # the toy recipe's data: 1024 scenes at 64 px (as tests/test_tools/test_groupvit_e2e.py)
+        data_dir='data/shapesworld_groupvit',
+        generate_args=['--num-train', '1024', '--num-val', '64', '--image-size', '64',
+                       '--formats', 'shards', 'voc', '--samples-per-shard', '128'],
+        train_options=['train_dataloader.dataset.data_root={data}/shards'],
+        test_options=['test_dataloader.dataset.data_root={data}/voc/VOCdevkit/VOC2012'],
+        metric='mIoU',
+        about='toy GroupViT trained on ShapesWorld image-caption shards (text only), then '
+        'zero-shot segmentation of ShapesWorld VOC val (beats chance, not yet the '
+        'all-background baseline: see configs/groupvit/README.md)'),
+    'peekaboo': dict(
+        config='configs/peekaboo/peekaboo_tiny-sd_shapesworld-refcoco.py',
+        train=False,
+        prepare=[[sys.executable, '-c', BUILD_TINY_SD]],
+        metric='cIoU',
+        about='Peekaboo referring segmentation (inference-time optimisation, nothing trained) '
+        'against a tiny RANDOM Stable Diffusion: the plumbing only, not accuracy'),
 }
 
 
@@ -46,24 +71,37 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--job', default='shapesworld-seg', choices=sorted(JOBS))
     parser.add_argument('--work-dir', help='default: work_dirs/main_job/<job>')
-    parser.add_argument('--data-dir', default='data/shapesworld')
+    parser.add_argument('--data-dir', default='data/shapesworld',
+                        help='ShapesWorld root (jobs with their own data size use their own)')
     parser.add_argument('--list', action='store_true', help='list the jobs and exit')
     args = parser.parse_args()
     if args.list:
         for name, job in sorted(JOBS.items()):
-            print(f'{name:20s} {job["config"]}\n{"":20s} {job["about"]}')
+            print(f'{name:20s} {job.get("test_config", job["config"])}\n{"":20s} {job["about"]}')
         return
     job = JOBS[args.job]
     work_dir = args.work_dir or osp.join('work_dirs', 'main_job', args.job)
     py = sys.executable
     start = time.time()
-    run([py, 'tools/misc/generate_shapesworld.py', '--out-dir', args.data_dir])
-    run([py, 'tools/train.py', job['config'], '--work-dir', work_dir])
-    with open(osp.join(ROOT, work_dir, 'last_checkpoint'), encoding='utf-8') as f:
-        checkpoint = f.read().strip()
+    data_dir = job.get('data_dir', args.data_dir)
+    run([py, 'tools/misc/generate_shapesworld.py', '--out-dir', data_dir] +
+        job.get('generate_args', []))
+
+    def options(key: str) -> list:
+        values = [v.format(data=data_dir) for v in job.get(key, [])]
+        return ['--cfg-options'] + values if values else []
+
+    for command in job.get('prepare', []):
+        run(command)
+    checkpoint = 'none'
+    if job.get('train', True):
+        run([py, 'tools/train.py', job['config'], '--work-dir', work_dir] +
+            options('train_options'))
+        with open(osp.join(ROOT, work_dir, 'last_checkpoint'), encoding='utf-8') as f:
+            checkpoint = f.read().strip()
     vis_dir = osp.join(work_dir, 'vis')
-    run([py, 'tools/test.py', job['config'], checkpoint, '--work-dir', work_dir, '--show-dir',
-         vis_dir])
+    run([py, 'tools/test.py', job.get('test_config', job['config']), checkpoint, '--work-dir',
+         work_dir, '--show-dir', vis_dir] + options('test_options'))
     metrics = latest_metrics(osp.join(ROOT, work_dir))
     print(f'\n== main job "{args.job}" done in {time.time() - start:.0f} s: {job["about"]}')
     for key, value in metrics.items():

@@ -5,10 +5,11 @@ from .groupvit import GroupViT, all_gather_with_grad, soft_cross_entropy
 from .image_encoder import (AssignAttention, GroupingBlock, GroupViTImageEncoder, GroupViTStage,
                             hard_one_hot)
 from .projector import ProjectionMLP
+from .segmentor import VOC_RENAME, GroupViTSegmentor
 from .text_encoder import GroupViTTextEncoder
 
 __all__ = [
     'GroupViT', 'GroupViTImageEncoder', 'GroupViTTextEncoder', 'ProjectionMLP', 'GroupViTStage',
     'GroupingBlock', 'AssignAttention', 'hard_one_hot', 'all_gather_with_grad',
-    'soft_cross_entropy'
+    'soft_cross_entropy', 'GroupViTSegmentor', 'VOC_RENAME'
 ]

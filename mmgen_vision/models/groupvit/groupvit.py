@@ -2,12 +2,13 @@
 """GroupViT (Xu et al., CVPR 2022): image-text contrastive training of a grouping ViT, from
 which zero-shot semantic segmentation emerges."""
 import math
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from mmengine.model import BaseModel
+from mmengine.structures import BaseDataElement
 from torch import Tensor, nn
 
 from mmgen_vision.registry import MODELS
@@ -68,7 +69,9 @@ class GroupViT(BaseModel):
         data_preprocessor (dict, optional): mmengine data preprocessor.
         init_cfg (dict, optional): mmengine init config.
 
-    ``forward(image, text, mode)``: ``'loss'`` takes ``text`` ids ``[B, 1 + K, L]`` (or
+    ``forward(inputs, data_samples, mode)`` is the mmengine API (data samples carrying
+    ``text_ids`` / ``multi_label_ids``, see :meth:`forward`); the raw-tensor form
+    ``forward(image, text, mode)`` stays: ``'loss'`` takes ``text`` ids ``[B, 1 + K, L]`` (or
     ``[B, L]`` when ``multi_label == 0``) and returns the losses; ``'predict'`` takes class
     embeddings ``[N, D]`` (:meth:`build_text_embedding`) and returns zero-shot logits;
     ``'tensor'`` returns the projected image embeddings.
@@ -258,15 +261,69 @@ class GroupViT(BaseModel):
         return torch.stack(results)
 
     # ------------------------------------------------------------------ mmengine
-    def forward(self, image: Tensor, text: Optional[Tensor] = None, mode: str = 'tensor'):
-        if mode == 'loss':
-            if text is None:
-                raise ValueError("mode='loss' needs text ids")
-            return self.loss(image, text)
-        if mode == 'predict':
-            if text is None:
-                raise ValueError("mode='predict' needs class embeddings (build_text_embedding)")
-            return self.zero_shot_pred(image, text)
+    def texts_from_data_samples(self, data_samples: Sequence[BaseDataElement],
+                                device: Optional[torch.device] = None) -> Tensor:
+        """Stack the ``text_ids`` (``[L]``) and, when the multi-label loss is on, the
+        ``multi_label_ids`` (``[K, L]``) of the data samples into the ``text`` argument of
+        :meth:`loss`: ``[B, 1 + K, L]`` (or ``[B, L]`` with ``multi_label == 0``). Sequences
+        of different lengths are right-padded with 0 (the ``pad_token='zero'`` id)."""
+        if not data_samples:
+            raise ValueError('no data samples')
+        rows = []
+        for i, sample in enumerate(data_samples):
+            if 'text_ids' not in sample:
+                raise KeyError(f'data sample {i} has no text_ids (keys: {list(sample.keys())})')
+            ids = [torch.as_tensor(sample.text_ids).reshape(1, -1)]
+            if self.multi_label > 0:
+                if 'multi_label_ids' not in sample:
+                    raise KeyError(f'data sample {i} has no multi_label_ids, needed by the '
+                                   f'multi-label loss (multi_label={self.multi_label})')
+                ml = torch.as_tensor(sample.multi_label_ids)
+                if ml.dim() != 2 or ml.shape[0] != self.multi_label:
+                    raise ValueError(f'data sample {i}: multi_label_ids must be '
+                                     f'[{self.multi_label}, L], got {tuple(ml.shape)}')
+                ids.append(ml)
+            rows.append(ids)
+        length = max(t.shape[-1] for ids in rows for t in ids)
+        text = torch.stack([
+            torch.cat([F.pad(t.long(), (0, length - t.shape[-1])) for t in ids], dim=0)
+            for ids in rows
+        ])
+        if self.multi_label == 0:
+            text = text[:, 0]
+        return text.to(device) if device is not None else text
+
+    def forward(self,
+                inputs: Tensor,
+                data_samples: Union[None, Tensor, Sequence[BaseDataElement]] = None,
+                mode: str = 'tensor'):
+        """Runner API and raw-tensor API.
+
+        ``inputs`` are normalised images ``[B, 3, H, W]`` (the output of the data
+        preprocessor). ``data_samples`` is either
+
+        - a list of data elements with ``text_ids`` ``[L]`` (and ``multi_label_ids``
+          ``[K, L]``), as the image-text datasets produce: ``'loss'`` returns the loss dict,
+          ``'predict'`` returns the samples with ``image_embedding`` (L2-normalised ``[D]``)
+          set, ``'tensor'`` the projected image embeddings ``[B, D]``;
+        - a tensor (raw API): ``'loss'`` takes text ids ``[B, 1 + K, L]`` (``[B, L]`` without
+          multi-label), ``'predict'`` class embeddings ``[N, D]`` and returns the zero-shot
+          logits ``[B, N]``, ``'tensor'`` ignores it.
+        """
+        if mode not in ('loss', 'predict', 'tensor'):
+            raise ValueError(f'unknown mode {mode!r}')
         if mode == 'tensor':
-            return self.encode_image(image)['image_x']
-        raise ValueError(f'unknown mode {mode!r}')
+            return self.encode_image(inputs)['image_x']
+        if data_samples is None:
+            raise ValueError(f"mode={mode!r} needs data samples (or a text / class-embedding "
+                             'tensor)')
+        if isinstance(data_samples, Tensor):
+            if mode == 'loss':
+                return self.loss(inputs, data_samples)
+            return self.zero_shot_pred(inputs, data_samples)
+        if mode == 'loss':
+            return self.loss(inputs, self.texts_from_data_samples(data_samples, inputs.device))
+        image_x = F.normalize(self.encode_image(inputs)['image_x'], dim=-1)
+        for sample, emb in zip(data_samples, image_x):
+            sample.set_field(emb, 'image_embedding')
+        return list(data_samples)

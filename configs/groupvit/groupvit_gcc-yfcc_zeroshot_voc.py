@@ -1,0 +1,52 @@
+# Zero-shot semantic segmentation on PASCAL VOC 2012 val (background + 20 classes) with a trained
+# GroupViT: the release's protocol (short side 448, slide 448 / 224, "a photo of a {}.", renamed
+# VOC classes, top-5 classes per window, background threshold 0.95).
+#   python tools/test.py configs/groupvit/groupvit_gcc-yfcc_zeroshot_voc.py <groupvit .pth>
+# The .pth is a checkpoint of groupvit_gcc-yfcc_30e_paper.py (or the converted release weights):
+# GroupViTSegmentor has GroupViT's state-dict keys.
+_base_ = ['./groupvit_gcc-yfcc_30e_paper.py']
+# test only: drop the training parts of the base config
+train_dataloader = None
+train_cfg = None
+optim_wrapper = None
+param_scheduler = None
+auto_scale_lr = None
+sync_bn = None
+
+classes = ('background', 'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat',
+           'chair', 'cow', 'diningtable', 'dog', 'horse', 'motorbike', 'person', 'pottedplant',
+           'sheep', 'sofa', 'train', 'tvmonitor')
+model = dict(
+    type='GroupViTSegmentor',
+    class_names=classes,
+    templates=('a photo of a {}.', ),
+    rename=dict(diningtable='table', pottedplant='plant', tvmonitor='monitor'),
+    with_bg=True,
+    bg_thresh=0.95,
+    topk=5,
+    test_cfg=dict(mode='slide', crop_size=448, stride=224, short_side=448))
+
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='mmseg.LoadAnnotations'),
+    dict(type='mmseg.PackSegInputs'),
+]
+test_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type='mmseg.PascalVOCDataset',
+        data_root='data/VOCdevkit/VOC2012',
+        data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
+        ann_file='ImageSets/Segmentation/val.txt',
+        pipeline=test_pipeline))
+test_evaluator = dict(type='mmseg.IoUMetric', iou_metrics=['mIoU'])
+test_cfg = dict(type='TestLoop')
+val_dataloader = None
+val_evaluator = None
+val_cfg = None
+default_hooks = dict(visualization=dict(type='mmseg.SegVisualizationHook', draw=False))
+visualizer = dict(type='mmseg.SegLocalVisualizer', vis_backends=[dict(type='LocalVisBackend')],
+                  name='visualizer')

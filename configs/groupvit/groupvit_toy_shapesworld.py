@@ -1,0 +1,78 @@
+# Toy GroupViT trained on ShapesWorld image-caption shards in a few CPU minutes (the plumbing of
+# the paper recipe at toy scale: text supervision only, contrastive + multi-label losses).
+#   python tools/misc/generate_shapesworld.py --out-dir data/shapesworld
+#   python tools/train.py configs/groupvit/groupvit_toy_shapesworld.py
+# then zero-shot segmentation with groupvit_toy_shapesworld-voc-zeroshot.py.
+_base_ = ['../_base_/datasets/shapesworld_image_text.py', '../_base_/default_runtime.py']
+default_scope = 'mmgen_vision'
+
+img_size = 64
+context_length = 48  # the longest ShapesWorld caption has fewer tokens
+train_pipeline = [
+    dict(type='LoadImageFromShard'),
+    dict(type='RandomResize', scale=(img_size, img_size), ratio_range=(1.0, 1.25),
+         keep_ratio=True),
+    dict(type='mmseg.RandomCrop', crop_size=(img_size, img_size)),
+    dict(type='ExtractNouns', num_nouns=3),
+    dict(type='PromptNouns'),
+    dict(type='TokenizeText', context_length=context_length, pad_token='zero'),
+    dict(type='PackImageTextInputs'),
+]
+train_dataloader = dict(
+    batch_size=48,
+    num_workers=1,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(pipeline=train_pipeline))
+
+model = dict(
+    type='GroupViT',
+    data_preprocessor=dict(
+        type='ImgDataPreprocessor',
+        mean=[122.7709383, 116.7460125, 104.09373615],
+        std=[68.5005327, 66.6321579, 70.32316305],
+        bgr_to_rgb=True),
+    image_encoder=dict(
+        type='GroupViTImageEncoder',
+        img_size=img_size,
+        patch_size=4,
+        embed_dim=64,
+        depths=(2, 1),
+        num_heads=4,
+        num_group_tokens=(8, 0),
+        num_output_groups=(8, ),
+        hard_assignment=True,
+        drop_path_rate=0.0),
+    text_encoder=dict(
+        type='GroupViTTextEncoder', context_length=context_length, width=64, layers=2, heads=2),
+    output_dim=64,
+    proj_hidden_channels=256,
+    multi_label=3)
+
+max_iters = 300
+warmup_iters = 30
+base_lr = 3e-3
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters + 1)
+val_cfg = None
+val_dataloader = None
+val_evaluator = None
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=base_lr, weight_decay=0.05),
+    clip_grad=dict(max_norm=5.0),
+    paramwise_cfg=dict(
+        flat_decay_mult=0.,
+        custom_keys={
+            'pos_embed': dict(decay_mult=0.),
+            'group_token': dict(decay_mult=0.),
+            'logit_scale': dict(decay_mult=0.),
+        }))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=warmup_iters),
+    dict(type='CosineAnnealingLR', T_max=max_iters - warmup_iters, eta_min=base_lr * 0.01,
+         by_epoch=False, begin=warmup_iters, end=max_iters),
+]
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=25),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters, max_keep_ckpts=1))
+log_processor = dict(by_epoch=False, window_size=25)

@@ -1,0 +1,241 @@
+# Copyright (c) mmgen_vision contributors. All rights reserved.
+"""Zero-shot semantic segmentation with a trained GroupViT, as an mmseg segmentor.
+
+:class:`GroupViTSegmentor` IS a :class:`GroupViT` (same sub-modules, same state-dict keys) and an
+mmseg ``BaseSegmentor``, so ``tools/test.py <zero-shot config> <GroupViT training
+checkpoint>`` loads the training checkpoint as it is.
+"""
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from mmseg.models.segmentors import BaseSegmentor
+from mmseg.structures import SegDataSample
+from torch import Tensor
+
+from mmgen_vision.registry import MODELS
+from .groupvit import GroupViT
+
+#: The release renames three PASCAL VOC classes before building their text embeddings.
+VOC_RENAME = dict(diningtable='table', pottedplant='plant', tvmonitor='monitor')
+
+
+@MODELS.register_module()
+class GroupViTSegmentor(GroupViT, BaseSegmentor):
+    """Zero-shot semantic segmentation of the official GroupViT release.
+
+    Inference, per image (or per sliding window):
+
+    1. the soft assignments of all grouping stages are multiplied (``[N_tokens x S_last]``),
+       resized bilinearly to the image and turned into a one-hot group map (argmax);
+    2. each final segment token is projected and L2-normalised; its class scores are
+       ``softmax(s * cos)`` restricted to the ``topk`` classes of the pooled image embedding,
+       times the unrestricted softmax;
+    3. with a background class, a pixel is background when its best score is below
+       ``min(bg_thresh, highest segment score of the window)``;
+    4. windows are averaged (``mode='slide'``) and the scores resized to the original image
+       size; the prediction is their argmax.
+
+    Class embeddings (mean of the projected prompts over the templates, L2-normalised) are
+    computed on the first prediction and cached; :meth:`reset_text_embedding` drops them (the
+    cache is dropped as well by ``train()``).
+
+    Args:
+        class_names (Sequence[str], optional): Names of the dataset classes, in label order,
+            background included when ``with_bg``. Defaults to ``dataset_meta['classes']``
+            (set on the model by whoever builds it) when None.
+        templates (Sequence[str]): Prompt templates with one ``{}``. Defaults to
+            ``('a photo of a {}.', )`` (the release's ``simple`` template).
+        rename (dict, optional): Class name -> the name put in the prompts (e.g.
+            :data:`VOC_RENAME`).
+        with_bg (bool): The first class is background, predicted by the threshold rule and
+            never prompted. Defaults to True.
+        bg_thresh (float): Defaults to 0.95 (the release's VOC / COCO-Object value).
+        topk (int): Classes kept per window from the image-level scores. Defaults to 5.
+        context_length (int, optional): Tokenizer length; defaults to the text encoder's.
+        test_cfg (dict): ``mode`` (``'slide'`` or ``'whole'``), ``crop_size`` and ``stride``
+            (int or ``(h, w)``, slide mode), ``short_side`` (resize the input so that its
+            short side has this length before inference, keeping the ratio; None: as is).
+            Defaults to ``dict(mode='whole')``.
+        **kwargs: :class:`GroupViT` arguments (``image_encoder``, ``text_encoder``,
+            ``output_dim``, ..., ``data_preprocessor``, ``init_cfg``).
+    """
+
+    def __init__(self,
+                 class_names: Optional[Sequence[str]] = None,
+                 templates: Sequence[str] = ('a photo of a {}.', ),
+                 rename: Optional[Dict[str, str]] = None,
+                 with_bg: bool = True,
+                 bg_thresh: float = 0.95,
+                 topk: int = 5,
+                 context_length: Optional[int] = None,
+                 test_cfg: Optional[dict] = None,
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
+        if not templates or any('{}' not in t for t in templates):
+            raise ValueError(f'every template needs a "{{}}" slot, got {templates!r}')
+        self.class_names = None if class_names is None else tuple(class_names)
+        self.templates = tuple(templates)
+        self.rename = dict(rename or {})
+        self.with_bg = with_bg
+        self.bg_thresh = float(bg_thresh)
+        self.topk = int(topk)
+        self.context_length = context_length or self.text_encoder.context_length
+        self.test_cfg = dict(mode='whole') if test_cfg is None else dict(test_cfg)
+        if self.test_cfg.get('mode', 'whole') not in ('whole', 'slide'):
+            raise ValueError(f"test_cfg.mode must be 'whole' or 'slide', got "
+                             f"{self.test_cfg['mode']!r}")
+        if self.test_cfg.get('mode') == 'slide':
+            for key in ('crop_size', 'stride'):
+                if key not in self.test_cfg:
+                    raise ValueError(f"test_cfg mode 'slide' needs {key}")
+        self.align_corners = False
+        self._text_embedding: Optional[Tensor] = None
+        self._tokenizer = None
+
+    # ------------------------------------------------------------------ text side
+    @property
+    def prompt_class_names(self) -> List[str]:
+        """The prompted class names (background dropped, renamed)."""
+        names = self.class_names
+        if names is None:
+            meta = getattr(self, 'dataset_meta', None) or {}
+            names = meta.get('classes')
+        if not names:
+            raise RuntimeError('GroupViTSegmentor needs class_names (or dataset_meta with '
+                               'classes)')
+        names = list(names)[1:] if self.with_bg else list(names)
+        return [self.rename.get(n, n).replace('_', ' ') for n in names]
+
+    def tokenize(self, texts: Sequence[str]) -> Tensor:
+        if self._tokenizer is None:
+            from mmgen_vision.models.common.clip_tokenizer import CLIPTokenizer
+            self._tokenizer = CLIPTokenizer(context_length=self.context_length, pad_token='zero')
+        return self._tokenizer(list(texts))
+
+    def prompt_ids(self) -> Tensor:
+        """Token ids ``[N, T, L]`` of every (class, template) prompt."""
+        names = self.prompt_class_names
+        ids = self.tokenize([t.format(n) for n in names for t in self.templates])
+        return ids.reshape(len(names), len(self.templates), -1)
+
+    @torch.no_grad()
+    def text_embedding(self) -> Tensor:
+        """Cached class embeddings ``[N, D]`` (computed in eval mode on first use)."""
+        device = self.logit_scale.device
+        if self._text_embedding is None or self._text_embedding.device != device:
+            was_training = self.training
+            self.eval()
+            emb = self.build_text_embedding(self.prompt_ids().to(device))
+            self.train(was_training)
+            self._text_embedding = emb
+        return self._text_embedding
+
+    def reset_text_embedding(self) -> None:
+        self._text_embedding = None
+
+    def train(self, mode: bool = True):
+        if mode:
+            self._text_embedding = None
+        return super().train(mode)
+
+    # ------------------------------------------------------------------ image side
+    def _resize_short_side(self, inputs: Tensor) -> Tensor:
+        short = self.test_cfg.get('short_side')
+        if not short:
+            return inputs
+        h, w = inputs.shape[-2:]
+        scale = short / min(h, w)
+        size = (max(int(h * scale + 0.5), 1), max(int(w * scale + 0.5), 1))
+        if size == (h, w):
+            return inputs
+        return F.interpolate(inputs, size=size, mode='bilinear', align_corners=False)
+
+    def window_logits(self, inputs: Tensor) -> Tensor:
+        """Scores ``[B, C, h, w]`` of whole windows (:meth:`GroupViT.seg_logits`)."""
+        return self.seg_logits(inputs, self.text_embedding(), with_bg=self.with_bg,
+                               bg_thresh=self.bg_thresh, topk=self.topk)
+
+    def slide_inference(self, inputs: Tensor) -> Tensor:
+        """Average of the window scores over overlapping ``crop_size`` windows."""
+        crop_h, crop_w = _pair(self.test_cfg['crop_size'])
+        stride_h, stride_w = _pair(self.test_cfg['stride'])
+        b, _, h, w = inputs.shape
+        grids_h = max(h - crop_h + stride_h - 1, 0) // stride_h + 1
+        grids_w = max(w - crop_w + stride_w - 1, 0) // stride_w + 1
+        preds, counts = None, inputs.new_zeros((b, 1, h, w))
+        for gh in range(grids_h):
+            for gw in range(grids_w):
+                y1, x1 = gh * stride_h, gw * stride_w
+                y2, x2 = min(y1 + crop_h, h), min(x1 + crop_w, w)
+                y1, x1 = max(y2 - crop_h, 0), max(x2 - crop_w, 0)
+                crop = self.window_logits(inputs[:, :, y1:y2, x1:x2])
+                if preds is None:
+                    preds = inputs.new_zeros((b, crop.shape[1], h, w))
+                preds[:, :, y1:y2, x1:x2] += crop
+                counts[:, :, y1:y2, x1:x2] += 1
+        return preds / counts
+
+    def inference(self, inputs: Tensor, batch_img_metas: Optional[List[dict]] = None) -> Tensor:
+        """Scores ``[B, C, H, W]`` at the size of ``inputs``."""
+        size = inputs.shape[-2:]
+        x = self._resize_short_side(inputs)
+        if self.test_cfg.get('mode', 'whole') == 'slide':
+            logits = self.slide_inference(x)
+        else:
+            logits = self.window_logits(x)
+        if logits.shape[-2:] != size:
+            logits = F.interpolate(logits, size=size, mode='bilinear', align_corners=False)
+        return logits
+
+    def group_map(self, inputs: Tensor) -> Tensor:
+        """Index ``[B, H, W]`` of the final group each pixel is assigned to (whole image)."""
+        maps = self.get_attn_maps(inputs, rescale=True)
+        return maps[-1].argmax(dim=-1)
+
+    # ------------------------------------------------------------------ BaseSegmentor API
+    def extract_feat(self, inputs: Tensor) -> Dict[str, Tensor]:
+        return self.image_encoder(inputs)
+
+    def encode_decode(self, inputs: Tensor, batch_data_samples: List[dict]) -> Tensor:
+        return self.inference(inputs, batch_data_samples)
+
+    def _forward(self, inputs: Tensor, data_samples=None) -> Tensor:
+        return self.inference(inputs)
+
+    def predict(self, inputs: Tensor, data_samples: Optional[List[SegDataSample]] = None
+                ) -> List[SegDataSample]:
+        """``SegDataSample`` with ``pred_sem_seg`` and ``seg_logits`` at the original size."""
+        if data_samples is not None:
+            metas = [s.metainfo for s in data_samples]
+        else:
+            metas = [dict(ori_shape=inputs.shape[2:], img_shape=inputs.shape[2:],
+                          pad_shape=inputs.shape[2:], padding_size=[0, 0, 0, 0])
+                     ] * inputs.shape[0]
+            data_samples = [SegDataSample(metainfo=m) for m in metas]
+        logits = self.inference(inputs, metas)
+        return self.postprocess_result(logits, data_samples)
+
+    def forward(self, inputs: Tensor, data_samples=None, mode: str = 'tensor'):
+        """``'predict'`` / ``'tensor'``: zero-shot segmentation (``SegDataSample`` list / raw
+        scores); ``'loss'``: the GroupViT image-text losses of data samples carrying
+        ``text_ids`` (see :meth:`GroupViT.forward`)."""
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self._forward(inputs, data_samples)
+        if mode == 'loss':
+            return GroupViT.forward(self, inputs, data_samples, mode='loss')
+        raise ValueError(f'unknown mode {mode!r}')
+
+    def loss(self, inputs: Tensor, data_samples) -> Dict[str, Tensor]:
+        if isinstance(data_samples, Tensor):
+            return GroupViT.loss(self, inputs, data_samples)
+        return GroupViT.loss(self, inputs,
+                             self.texts_from_data_samples(data_samples, inputs.device))
+
+
+def _pair(value: Union[int, Sequence[int]]) -> Tuple[int, int]:
+    if isinstance(value, int):
+        return value, value
+    return int(value[0]), int(value[1])

@@ -1,0 +1,91 @@
+# Copyright (c) mmgen_vision contributors. All rights reserved.
+"""GroupViT's runner API (data samples) and the zero-shot GroupViTSegmentor."""
+import pytest
+import torch
+from mmengine.structures import BaseDataElement
+from mmseg.structures import SegDataSample
+
+from mmgen_vision.models.groupvit import GroupViT
+from mmgen_vision.models.groupvit.segmentor import VOC_RENAME, GroupViTSegmentor
+from mmgen_vision.registry import MODELS
+
+TINY = dict(
+    image_encoder=dict(img_size=32, patch_size=4, embed_dim=32, depths=(1, 1, 1), num_heads=2,
+                       num_group_tokens=(8, 4, 0), num_output_groups=(8, 4),
+                       drop_path_rate=0.),
+    text_encoder=dict(context_length=16, vocab_size=49408, width=32, layers=1),
+    output_dim=16, proj_hidden_channels=32, multi_label=2)
+CLASSES = ('background', 'circle', 'square', 'diningtable')
+
+
+def _samples(n, length=16, k=2, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return [BaseDataElement(text_ids=torch.randint(1, 400, (length, ), generator=g),
+                            multi_label_ids=torch.randint(1, 400, (k, length), generator=g),
+                            metainfo=dict(text='x')) for _ in range(n)]
+
+
+def test_loss_from_data_samples_equals_raw_api():
+    torch.manual_seed(0)
+    model = GroupViT(**TINY).eval()
+    images = torch.randn(3, 3, 32, 32)
+    samples = _samples(3)
+    text = torch.stack([torch.cat([s.text_ids[None], s.multi_label_ids]) for s in samples])
+    ours = model(images, samples, mode='loss')
+    raw = model(images, text, mode='loss')
+    assert set(ours) == {'loss', 'multi_label_loss'}
+    for key in raw:
+        torch.testing.assert_close(ours[key], raw[key])
+    out = model(images, samples, mode='predict')
+    assert out[0].image_embedding.shape == (16, )
+    torch.testing.assert_close(out[0].image_embedding.norm(), torch.tensor(1.))
+    assert model(images, samples, mode='tensor').shape == (3, 16)
+
+
+def test_data_samples_missing_multi_label_ids_are_named():
+    model = GroupViT(**TINY)
+    samples = [BaseDataElement(text_ids=torch.ones(16, dtype=torch.long))]
+    with pytest.raises(KeyError, match='multi_label_ids'):
+        model(torch.randn(1, 3, 32, 32), samples, mode='loss')
+
+
+def test_segmentor_loads_groupvit_state_dict_and_predicts():
+    torch.manual_seed(0)
+    trained = GroupViT(**TINY).eval()
+    seg = MODELS.build(dict(type='GroupViTSegmentor', class_names=CLASSES, rename=VOC_RENAME,
+                            test_cfg=dict(mode='slide', crop_size=32, stride=16,
+                                          short_side=40), **TINY))
+    seg.load_state_dict(trained.state_dict(), strict=True)
+    assert set(seg.state_dict()) == set(trained.state_dict())
+    seg.eval()
+    assert seg.prompt_class_names == ['circle', 'square', 'table']
+    image = torch.randn(1, 3, 50, 70)
+    sample = SegDataSample(metainfo=dict(ori_shape=(25, 35), img_shape=(50, 70),
+                                         padding_size=[0, 0, 0, 0]))
+    out = seg(image, [sample], mode='predict')
+    assert isinstance(out[0], SegDataSample)
+    assert out[0].pred_sem_seg.data.shape == (1, 25, 35)
+    assert out[0].seg_logits.data.shape == (4, 25, 35)
+    assert int(out[0].pred_sem_seg.data.max()) < 4
+    # the class embeddings are computed once
+    emb = seg.text_embedding()
+    assert seg.text_embedding() is emb
+    torch.testing.assert_close(emb, trained.build_text_embedding(seg.prompt_ids()))
+
+
+def test_whole_mode_equals_model_seg_logits():
+    torch.manual_seed(0)
+    seg = GroupViTSegmentor(class_names=CLASSES, bg_thresh=0.5, topk=2, **TINY).eval()
+    image = torch.randn(2, 3, 32, 32)
+    expected = seg.seg_logits(image, seg.text_embedding(), bg_thresh=0.5, topk=2)
+    torch.testing.assert_close(seg(image, None, mode='tensor'), expected)
+    # background: exactly the pixels whose best class score is below min(0.5, best group score)
+    bg = expected[:, 0]
+    assert set(bg.unique().tolist()) <= {0., 1.}
+
+
+def test_segmentor_rejects_bad_templates_and_modes():
+    with pytest.raises(ValueError, match='template'):
+        GroupViTSegmentor(class_names=CLASSES, templates=('a photo',), **TINY)
+    with pytest.raises(ValueError, match='crop_size'):
+        GroupViTSegmentor(class_names=CLASSES, test_cfg=dict(mode='slide', stride=8), **TINY)
