@@ -46,3 +46,7 @@ test_cfg = dict(type='TestLoop')
 val_dataloader = None
 val_evaluator = None
 val_cfg = None
+# painted predictions with tools/test.py --show-dir
+default_hooks = dict(visualization=dict(type='mmseg.SegVisualizationHook', draw=False))
+visualizer = dict(type='mmseg.SegLocalVisualizer', vis_backends=[dict(type='LocalVisBackend')],
+                  name='visualizer')
