@@ -1,4 +1,6 @@
 # Copyright (c) mmgen_vision contributors. All rights reserved.
+import glob
+import json
 import os
 import os.path as osp
 import subprocess
@@ -43,6 +45,14 @@ def run_tool(args, cwd=REPO_ROOT, env=None, timeout=900, check=True) -> subproce
         pytest.fail(f'{" ".join(cmd)} exited {proc.returncode}\n--- stdout\n'
                     f'{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-6000:]}')
     return proc
+
+
+def latest_metrics(work_dir: str) -> dict:
+    """Metrics of the newest ``tools/test.py`` run in ``work_dir`` (``<ts>/<ts>.json``)."""
+    files = sorted(glob.glob(osp.join(work_dir, '*', '*.json')), key=osp.getmtime)
+    assert files, f'no metrics json in {work_dir}'
+    with open(files[-1]) as f:
+        return json.load(f)
 
 
 def toy_seg_options(shapesworld_root: str, **extra) -> list:

@@ -11,8 +11,6 @@ must beat two label-only baselines computed here from the val labels:
   class ``(p/K) / (p + 1/K - p/K)`` for a class covering a fraction ``p`` of the pixels);
 - all-background: every pixel labelled background (the majority class).
 """
-import glob
-import json
 import os.path as osp
 import time
 
@@ -20,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import REPO_ROOT, run_tool
+from conftest import REPO_ROOT, latest_metrics, run_tool
 
 pytestmark = pytest.mark.slow
 
@@ -57,13 +55,6 @@ def _baselines(voc_root: str) -> dict:
     return dict(chance=100 * chance[present].mean(), all_background=100 * all_bg[present].mean())
 
 
-def _metrics(work_dir: str) -> dict:
-    files = sorted(glob.glob(osp.join(work_dir, '*', '*.json')), key=osp.getmtime)
-    assert files, f'no metrics json in {work_dir}'
-    with open(files[-1]) as f:
-        return json.load(f)
-
-
 def _no_workers(prefix: str) -> list:
     return [f'{prefix}.num_workers=0', f'{prefix}.persistent_workers=False']
 
@@ -91,7 +82,7 @@ def zero_shot(tmp_path_factory) -> dict:
     run_tool(['tools/test.py', TEST_CONFIG, checkpoint, '--work-dir', test_dir,
               '--cfg-options', f'test_dataloader.dataset.data_root={roots["voc"]}'] +
              _no_workers('test_dataloader'), env={'OMP_NUM_THREADS': '1'})
-    miou = _metrics(test_dir)['mIoU']
+    miou = latest_metrics(test_dir)['mIoU']
     base = _baselines(roots['voc'])
     report = (f'toy GroupViT zero-shot mIoU {miou:.2f} vs chance {base["chance"]:.2f} and '
               f'all-background {base["all_background"]:.2f} (training {train_s:.0f} s)')

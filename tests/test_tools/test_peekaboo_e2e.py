@@ -8,14 +8,13 @@ optimisation, prediction at the ground-truth size, metrics), not the accuracy. A
 incomplete Stable Diffusion directory must fail with one error naming what is missing.
 """
 import glob
-import json
 import os
 import os.path as osp
 import shutil
 
 import pytest
 
-from conftest import REPO_ROOT, run_tool
+from conftest import REPO_ROOT, latest_metrics, run_tool
 
 pytestmark = pytest.mark.slow
 
@@ -46,13 +45,6 @@ def _options(data_root: str, sd_dir: str, **extra) -> list:
     return ['--cfg-options'] + [f'{k}={v}' for k, v in options.items()]
 
 
-def _metrics(work_dir: str) -> dict:
-    files = sorted(glob.glob(osp.join(work_dir, '*', '*.json')), key=osp.getmtime)
-    assert files, f'no metrics json in {work_dir}'
-    with open(files[-1]) as f:
-        return json.load(f)
-
-
 def _voc_root(shapesworld_root: str) -> str:
     return osp.join(shapesworld_root, 'voc', 'VOCdevkit', 'VOC2012')
 
@@ -65,7 +57,7 @@ def test_semantic_toy_config(tiny_sd, shapesworld_root, tmp_path):
     work_dir = str(tmp_path / 'voc')
     run_tool(['tools/test.py', VOC_CONFIG, 'none', '--work-dir', work_dir] +
              _options(_voc_root(shapesworld_root), tiny_sd))
-    metrics = _metrics(work_dir)
+    metrics = latest_metrics(work_dir)
     assert 'mIoU' in metrics, metrics
     assert 0.0 <= metrics['mIoU'] <= 100.0
 
@@ -74,7 +66,7 @@ def test_referring_toy_config(tiny_sd, shapesworld_root, tmp_path):
     work_dir = str(tmp_path / 'refcoco')
     run_tool(['tools/test.py', REFCOCO_CONFIG, 'none', '--work-dir', work_dir] +
              _options(_refcoco_root(shapesworld_root), tiny_sd))
-    metrics = _metrics(work_dir)
+    metrics = latest_metrics(work_dir)
     for key in ('mIoU', 'cIoU', 'Prec@0.5', 'Prec@0.7', 'Prec@0.9'):
         assert key in metrics, metrics
         assert 0.0 <= metrics[key] <= 100.0, (key, metrics)

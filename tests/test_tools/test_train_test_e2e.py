@@ -19,7 +19,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import TOY_SEG_CONFIG, run_tool, toy_seg_options
+from conftest import TOY_SEG_CONFIG, latest_metrics, run_tool, toy_seg_options
 
 pytestmark = pytest.mark.slow
 
@@ -30,13 +30,6 @@ NUM_CLASSES = 7
 # written, against a majority-class chance level of ~7 mIoU.
 MIN_MIOU = 40.0  # percent
 MIN_MIOU_OVER_CHANCE = 4.0  # times the chance level
-
-
-def _metrics(work_dir: str) -> dict:
-    files = sorted(glob.glob(osp.join(work_dir, '*', '*.json')), key=osp.getmtime)
-    assert files, f'no metrics json in {work_dir}'
-    with open(files[-1]) as f:
-        return json.load(f)
 
 
 def _scalars(work_dir: str) -> list:
@@ -69,7 +62,7 @@ def test_stock_mmseg_model_beats_chance_through_our_tools(trained, shapesworld_r
     out_pkl, vis_dir = str(tmp_path / 'preds.pkl'), str(tmp_path / 'vis')
     run_tool(['tools/test.py', TOY_SEG_CONFIG, trained['checkpoint'], '--work-dir', str(tmp_path),
               '--out', out_pkl, '--show-dir', vis_dir] + toy_seg_options(shapesworld_root))
-    miou = _metrics(str(tmp_path))['mIoU']
+    miou = latest_metrics(str(tmp_path))['mIoU']
     print(f'toy FCN mIoU {miou:.1f} vs majority-class chance {chance:.1f}')
     assert miou >= MIN_MIOU and miou >= MIN_MIOU_OVER_CHANCE * chance
     with open(out_pkl, 'rb') as f:
@@ -82,7 +75,7 @@ def test_stock_mmseg_model_beats_chance_through_our_tools(trained, shapesworld_r
 def test_tta_runs_and_stays_above_chance(trained, shapesworld_root, tmp_path):
     run_tool(['tools/test.py', TOY_SEG_CONFIG, trained['checkpoint'], '--work-dir', str(tmp_path),
               '--tta'] + toy_seg_options(shapesworld_root))
-    assert _metrics(str(tmp_path))['mIoU'] >= MIN_MIOU
+    assert latest_metrics(str(tmp_path))['mIoU'] >= MIN_MIOU
 
 
 def test_resume_reproduces_uninterrupted_losses(shapesworld_root, tmp_path):
@@ -132,7 +125,7 @@ def test_mim_train_and_test_find_the_editable_install(shapesworld_root, trained,
     run_tool([mim, 'test', 'mmgen_vision', TOY_SEG_CONFIG, '--checkpoint', trained['checkpoint'],
               '--work-dir', test_dir] + toy_seg_options(shapesworld_root), env=env,
              cwd=str(tmp_path))
-    assert _metrics(test_dir)['mIoU'] >= MIN_MIOU
+    assert latest_metrics(test_dir)['mIoU'] >= MIN_MIOU
 
 
 # ----------------------------------------------------------------------------- bad input

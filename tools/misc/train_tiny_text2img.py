@@ -205,8 +205,10 @@ class PairSampler:
 
 # ---------------------------------------------------------------- models
 def build_models(args):
-    from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
+    from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
+
+    from mmgen_vision.models.peekaboo.diffusion import stable_diffusion_scheduler
     w = args.width
     vae = AutoencoderKL(
         in_channels=3,
@@ -242,12 +244,7 @@ def build_models(args):
             eos_token_id=49407,
             pad_token_id=49407,
             projection_dim=args.text_width))
-    scheduler = DDPMScheduler(
-        num_train_timesteps=1000,
-        beta_start=0.00085,
-        beta_end=0.012,
-        beta_schedule='scaled_linear',
-        clip_sample=False)
+    scheduler = stable_diffusion_scheduler()
     return vae, unet, text_encoder, scheduler
 
 

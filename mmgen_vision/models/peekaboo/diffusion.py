@@ -489,6 +489,14 @@ class StableDiffusionGuide(ScoreDistillationGuide):
         return out.sample.float()
 
 
+def stable_diffusion_scheduler():
+    """The DDPM scheduler of Stable Diffusion 1.x (scaled-linear betas 0.00085..0.012, 1000
+    steps), the schedule :func:`make_alphas_cumprod` reproduces and the guide expects."""
+    from diffusers import DDPMScheduler
+    return DDPMScheduler(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012,
+                         beta_schedule='scaled_linear', clip_sample=False)
+
+
 def save_diffusers_dir(save_dir: str, unet: nn.Module, vae: nn.Module, text_encoder: nn.Module,
                        scheduler) -> str:
     """Write a Stable-Diffusion-layout directory that :class:`StableDiffusionGuide` loads.

@@ -10,7 +10,7 @@ import os
 
 import torch
 
-from .diffusion import save_diffusers_dir
+from .diffusion import save_diffusers_dir, stable_diffusion_scheduler
 
 
 def build_tiny_stable_diffusion(save_dir: str, image_size: int = 64, seed: int = 0) -> str:
@@ -30,7 +30,7 @@ def build_tiny_stable_diffusion(save_dir: str, image_size: int = 64, seed: int =
     Returns:
         str: ``save_dir``.
     """
-    from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
+    from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
     os.makedirs(save_dir, exist_ok=True)
@@ -68,12 +68,7 @@ def build_tiny_stable_diffusion(save_dir: str, image_size: int = 64, seed: int =
             eos_token_id=49407,
             pad_token_id=49407,
             projection_dim=32))
-    scheduler = DDPMScheduler(
-        num_train_timesteps=1000,
-        beta_start=0.00085,
-        beta_end=0.012,
-        beta_schedule='scaled_linear',
-        clip_sample=False)
+    scheduler = stable_diffusion_scheduler()
     save_diffusers_dir(save_dir, unet=unet, vae=vae, text_encoder=text_encoder,
                        scheduler=scheduler)
     return save_dir
