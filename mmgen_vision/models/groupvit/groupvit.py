@@ -35,6 +35,24 @@ def all_gather_with_grad(x: Tensor) -> Tensor:
     return torch.cat(all_gather(x), dim=0)
 
 
+def all_gather_no_grad(x: Tensor) -> Tensor:
+    """Concatenate ``x`` of every process along dim 0 (no gradient; any dtype)."""
+    _, world_size = _dist_info()
+    if world_size == 1:
+        return x
+    chunks = [torch.empty_like(x) for _ in range(world_size)]
+    dist.all_gather(chunks, x.contiguous())
+    return torch.cat(chunks, dim=0)
+
+
+def same_text_targets(own_ids: Tensor, all_ids: Tensor) -> Tensor:
+    """Multi-hot matrix ``[B, N]``: entry ``(i, n)`` is 1 when text ``n`` of ``all_ids``
+    (``[N, L]``) is token-identical to one of image ``i``'s own texts (``own_ids``
+    ``[B, K, L]``)."""
+    equal = (own_ids[:, :, None, :] == all_ids[None, None]).all(dim=-1)  # [B, K, N]
+    return equal.any(dim=1).to(torch.float32)
+
+
 def soft_cross_entropy(logits: Tensor, target: Tensor) -> Tensor:
     """Mean over rows of ``-sum(target * log_softmax(logits))``."""
     return torch.sum(-target * F.log_softmax(logits, dim=-1), dim=-1).mean()
@@ -66,6 +84,12 @@ class GroupViT(BaseModel):
         share_temperature (bool): Use ``logit_scale`` for the multi-label loss too.
             Defaults to False.
         multi_label_loss_weight (float): Defaults to 1.
+        multi_label_same_text_positive (bool): In the multi-label loss, count every prompt
+            that is token-identical to one of an image's own prompts as a positive of that
+            image (targets spread uniformly over the positives, in both directions). The
+            release (False) treats the same noun prompted for another image as a negative,
+            which is harmless with a web-scale vocabulary but contradicts itself when a few
+            nouns recur in every batch (ShapesWorld: 5 shapes). Defaults to False.
         data_preprocessor (dict, optional): mmengine data preprocessor.
         init_cfg (dict, optional): mmengine init config.
 
@@ -87,6 +111,7 @@ class GroupViT(BaseModel):
                  multi_label: int = 3,
                  share_temperature: bool = False,
                  multi_label_loss_weight: float = 1.,
+                 multi_label_same_text_positive: bool = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -101,6 +126,7 @@ class GroupViT(BaseModel):
         self.multi_label = multi_label
         self.share_temperature = share_temperature
         self.multi_label_loss_weight = multi_label_loss_weight
+        self.multi_label_same_text_positive = multi_label_same_text_positive
         if multi_label > 0 and not share_temperature:
             self.multi_label_logit_scale = nn.Parameter(
                 torch.tensor(math.log(1 / contrast_temperature)))
@@ -152,9 +178,16 @@ class GroupViT(BaseModel):
         return 0.5 * (F.cross_entropy(logits_per_image, labels) +
                       F.cross_entropy(logits_per_text, labels))
 
-    def multi_label_contrastive_loss(self, image_x: Tensor, text_x: Tensor) -> Tensor:
+    def multi_label_contrastive_loss(self, image_x: Tensor, text_x: Tensor,
+                                     text_ids: Optional[Tensor] = None) -> Tensor:
         """Soft-target contrastive loss of images ``[B, D]`` with their ``K`` prompt texts
-        ``[B, K, D]`` (uniform ``1/K`` targets on the image side)."""
+        ``[B, K, D]`` (uniform ``1/K`` targets on the image side).
+
+        With ``multi_label_same_text_positive``, ``text_ids`` (``[B, K, L]``, the prompts'
+        token ids) decide the positives: every gathered prompt identical to one of image
+        ``i``'s prompts is a positive of image ``i`` (and vice versa); targets are uniform
+        over the positives of each row.
+        """
         rank, _ = _dist_info()
         b, k, _ = text_x.shape
         image_x = F.normalize(image_x, dim=-1)
@@ -164,13 +197,23 @@ class GroupViT(BaseModel):
         s = self.scale(multi_label=True)
         logits_per_image = s * image_x @ all_text.t()
         logits_per_text = s * text_x @ all_image.t()
-        rows = torch.arange(b, device=image_x.device)
-        target_image = torch.zeros_like(logits_per_image)
-        cols = (rank * b + rows)[:, None] * k + torch.arange(k, device=image_x.device)
-        target_image[rows[:, None], cols] = 1. / k
-        target_text = torch.zeros_like(logits_per_text)
-        target_text[torch.arange(b * k, device=image_x.device),
-                    (rank * b + rows).repeat_interleave(k)] = 1.
+        if self.multi_label_same_text_positive:
+            if text_ids is None:
+                raise ValueError('multi_label_same_text_positive needs the prompt token ids')
+            all_ids = all_gather_no_grad(text_ids)  # [B_all, K, L]
+            # image i vs every gathered prompt; prompt p vs every gathered image
+            target_image = same_text_targets(text_ids, all_ids.flatten(0, 1))
+            target_text = same_text_targets(all_ids, text_ids.flatten(0, 1)).t()
+            target_image = target_image / target_image.sum(-1, keepdim=True)
+            target_text = target_text / target_text.sum(-1, keepdim=True)
+        else:
+            rows = torch.arange(b, device=image_x.device)
+            target_image = torch.zeros_like(logits_per_image)
+            cols = (rank * b + rows)[:, None] * k + torch.arange(k, device=image_x.device)
+            target_image[rows[:, None], cols] = 1. / k
+            target_text = torch.zeros_like(logits_per_text)
+            target_text[torch.arange(b * k, device=image_x.device),
+                        (rank * b + rows).repeat_interleave(k)] = 1.
         loss = 0.5 * (soft_cross_entropy(logits_per_image, target_image) +
                       soft_cross_entropy(logits_per_text, target_text))
         return self.multi_label_loss_weight * loss
@@ -184,7 +227,8 @@ class GroupViT(BaseModel):
                                  f'{tuple(text.shape)}')
             text_x, text_ml = self.encode_text(text)
             return dict(loss=self.contrastive_loss(image_x, text_x),
-                        multi_label_loss=self.multi_label_contrastive_loss(image_x, text_ml))
+                        multi_label_loss=self.multi_label_contrastive_loss(
+                            image_x, text_ml, text_ids=text[:, 1:]))
         text_x = self.encode_text(text if text.dim() == 2 else text[:, 0])
         return dict(loss=self.contrastive_loss(image_x, text_x))
 
