@@ -43,6 +43,40 @@ JOBS = {
         about='toy GroupViT trained on ShapesWorld image-caption shards (text only), then '
         'zero-shot segmentation of ShapesWorld VOC val (beats chance, not yet the '
         'all-background baseline: see configs/groupvit/README.md)'),
+    'painter': dict(
+        config='configs/painter/painter_vit-tiny-p8_toy-shapesworld-4tasks_96x48.py',
+        test_config='configs/painter/painter_vit-tiny-p8_toy-shapesworld_semseg.py',
+        # the toy configs' data (64 px scenes), as their header says
+        data_dir='data/shapesworld64',
+        generate_args=['--image-size', '64', '--num-train', '512', '--num-val', '32',
+                       '--formats', 'ade', 'nyu', 'restoration', 'coco'],
+        metric='mIoU',
+        about='toy Painter trained jointly on semantic segmentation, depth, denoising and '
+        'instances (stitched pairs, masked image modelling), then in-context semantic '
+        'segmentation of ShapesWorld val from one example pair'),
+    'xdecoder': dict(
+        config='configs/xdecoder/xdecoder_toy_shapesworld-joint.py',
+        test_config='configs/xdecoder/xdecoder_toy_shapesworld-openvocab-test.py',
+        metric='mIoU',
+        about='toy X-Decoder trained jointly on ShapesWorld panoptic + referring + captions, '
+        'then open-vocabulary semantic segmentation from class names given at test time'),
+    'glid': dict(
+        config='configs/glid/glid_toy_shapesworld-ade-semseg.py',
+        data_dir='data/shapesworld64_glid',
+        generate_args=['--image-size', '64', '--num-train', '256', '--num-val', '32',
+                       '--formats', 'imagenet', 'ade'],
+        # stage 1: query-to-answer MIM pre-training of the whole encoder-decoder
+        prepare=[[sys.executable, 'tools/train.py', 'configs/glid/glid_toy_shapesworld-pretrain.py',
+                  '--work-dir', '{work_dir}/pretrain', '--cfg-options',
+                  'train_dataloader.dataset.data_root={data}/imagenet']],
+        # stage 2: fine-tune from it (encoder + decoder + queries loaded, new linear head)
+        train_options=['model.pretrained.checkpoint={work_dir}/pretrain/iter_200.pth'] + [
+            f'{loader}.dataset.data_root={{data}}/ade/ADEChallengeData2016'
+            for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')],
+        test_options=['test_dataloader.dataset.data_root={data}/ade/ADEChallengeData2016'],
+        metric='mIoU',
+        about='toy GLID: MIM pre-training of Swin + BiFPN + query decoder on ShapesWorld, '
+        'then semantic-segmentation fine-tuning that swaps only the last linear layer'),
     'peekaboo': dict(
         config='configs/peekaboo/peekaboo_tiny-sd_shapesworld-refcoco.py',
         train=False,
@@ -87,12 +121,15 @@ def main() -> None:
     run([py, 'tools/misc/generate_shapesworld.py', '--out-dir', data_dir] +
         job.get('generate_args', []))
 
+    def fill(value: str) -> str:
+        return value.format(data=data_dir, work_dir=work_dir)
+
     def options(key: str) -> list:
-        values = [v.format(data=data_dir) for v in job.get(key, [])]
+        values = [fill(v) for v in job.get(key, [])]
         return ['--cfg-options'] + values if values else []
 
     for command in job.get('prepare', []):
-        run(command)
+        run([fill(part) for part in command])
     checkpoint = 'none'
     if job.get('train', True):
         run([py, 'tools/train.py', job['config'], '--work-dir', work_dir] +

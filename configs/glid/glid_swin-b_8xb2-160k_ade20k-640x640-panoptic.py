@@ -1,0 +1,67 @@
+# GLID fine-tuning, ADE20K panoptic segmentation (paper scale, single task): the pre-trained
+# encoder-decoder and queries (100) with one linear layer [mask embedding, class] over
+# 100 things + 50 stuff; decoded with mmdet's MaskFormerFusionHead, CocoPanopticMetric.
+_base_ = [
+    '../_base_/models/glid_swin-b.py',
+    '../_base_/datasets/glid_ade20k_panoptic.py',
+    '../_base_/default_runtime.py',
+    '../_base_/schedules/schedule_iter.py',
+]
+num_things_classes = 100
+num_stuff_classes = 50
+pretrained_checkpoint = 'work_dirs/glid_swin-b_8xb256-800e_in1k-pretrain/epoch_800.pth'
+seg_head = dict(
+    type='GLIDSegHead',
+    assigner=dict(
+        type='mmdet.HungarianAssigner',
+        match_costs=[
+            dict(type='mmdet.ClassificationCost', weight=2.0),
+            dict(type='mmdet.CrossEntropyLossCost', weight=5.0, use_sigmoid=True),
+            dict(type='mmdet.DiceCost', weight=5.0, pred_act=True, eps=1.0),
+        ]),
+    # class_weight: 1 per class and Mask2Former's 0.1 for no-object, filled in per task
+    loss_cls=dict(type='mmdet.CrossEntropyLoss', use_sigmoid=False, loss_weight=2.0,
+                  reduction='mean'),
+    loss_mask=dict(type='mmdet.CrossEntropyLoss', use_sigmoid=True, reduction='mean',
+                   loss_weight=5.0),
+    loss_dice=dict(type='mmdet.DiceLoss', use_sigmoid=True, activate=True, reduction='mean',
+                   naive_dice=True, eps=1.0, loss_weight=5.0))
+model = dict(
+    type='GLIDUniversalSegmentor',
+    # the SimMIM mask token is pre-training only (not built: no unused parameter under DDP)
+    encoder_decoder=dict(backbone=dict(use_mask_token=False)),
+    num_queries=100,
+    num_things_classes=num_things_classes,
+    num_stuff_classes=num_stuff_classes,
+    pretrained=dict(checkpoint=pretrained_checkpoint, load='encoder+decoder+queries'),
+    data_preprocessor=dict(
+        type='mmdet.DetDataPreprocessor',
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True,
+        pad_size_divisor=32,
+        pad_mask=True,
+        mask_pad_value=0,
+        pad_seg=True,
+        seg_pad_value=255),
+    seg_head=seg_head,
+    tasks=('panoptic', ),
+    no_object_weight=0.1,
+    fusion_cfg=dict(object_mask_thr=0.8, iou_thr=0.8, max_per_image=100,
+                    filter_low_score=True))
+
+max_iters = 160000
+optim_wrapper = dict(
+    type='AmpOptimWrapper',
+    optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05),
+    clip_grad=dict(_delete_=True, max_norm=0.01, norm_type=2),
+    paramwise_cfg=dict(
+        norm_decay_mult=0.,
+        custom_keys={
+            'relative_position_bias_table': dict(decay_mult=0.),
+            'cls_token': dict(decay_mult=0.),
+            'query_offsets': dict(decay_mult=0.),
+            'level_embed': dict(decay_mult=0.),
+        }))
+train_cfg = dict(max_iters=max_iters, val_interval=16000)
+default_hooks = dict(checkpoint=dict(interval=16000))

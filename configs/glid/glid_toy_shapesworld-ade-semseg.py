@@ -1,0 +1,62 @@
+# Toy GLID semantic segmentation on ShapesWorld (ADE20K layout, 64 px): the paper config
+# shrunk to the toy encoder-decoder of glid_toy_shapesworld-pretrain.py, started from its
+# checkpoint (pass model.pretrained.checkpoint=<path>).
+_base_ = ['./glid_swin-b_8xb2-160k_ade20k-512x512-semseg.py']
+num_classes = 7
+img_size = 64
+crop_size = (img_size, img_size)
+data_root = 'data/shapesworld/ade/ADEChallengeData2016'
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='mmseg.LoadAnnotations', reduce_zero_label=True),
+    dict(type='mmseg.RandomResize', scale=crop_size, ratio_range=(1.0, 1.25), keep_ratio=True),
+    dict(type='mmseg.RandomCrop', crop_size=crop_size),
+    dict(type='mmseg.RandomFlip', prob=0.5),
+    dict(type='mmseg.PackSegInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='mmseg.Resize', scale=crop_size, keep_ratio=True),
+    dict(type='mmseg.LoadAnnotations', reduce_zero_label=True),
+    dict(type='mmseg.PackSegInputs'),
+]
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(type='ShapesWorldSegDataset', data_root=data_root, pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=8,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(type='ShapesWorldSegDataset', data_root=data_root, pipeline=test_pipeline))
+test_dataloader = val_dataloader
+toy_width = 64
+model = dict(
+    num_queries=16,
+    pretrained=dict(checkpoint='work_dirs/glid_toy_shapesworld-pretrain/iter_200.pth'),
+    data_preprocessor=dict(size=crop_size),
+    encoder_decoder=dict(
+        backbone=dict(embed_dims=32, depths=(1, 1, 1, 1), num_heads=(1, 2, 4, 8),
+                      window_size=4, drop_path_rate=0.),
+        neck=dict(in_channels=(32, 64, 128, 256), out_channels=toy_width, num_layers=1,
+                  norm_cfg=dict(type='GN', num_groups=8)),
+        decoder=dict(embed_dims=toy_width, num_layers=3, num_heads=4)),
+    seg_head=dict(
+        num_classes=num_classes,
+        deep_supervision=False,  # toy: the last layer only (a third of the matching cost)
+        loss_cls=dict(class_weight=[1.0] * num_classes + [0.1])))
+
+max_iters = 150
+warmup_iters = 15
+optim_wrapper = dict(type='OptimWrapper', optimizer=dict(lr=1e-3), clip_grad=dict(max_norm=1.0))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-2, by_epoch=False, begin=0, end=warmup_iters),
+    dict(type='PolyLR', eta_min=0.0, power=1.0, by_epoch=False, begin=warmup_iters,
+         end=max_iters),
+]
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters + 1)
+default_hooks = dict(
+    logger=dict(interval=25),
+    checkpoint=dict(interval=max_iters, max_keep_ckpts=1))
+log_processor = dict(window_size=25)

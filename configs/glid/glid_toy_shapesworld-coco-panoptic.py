@@ -1,0 +1,80 @@
+# Toy GLID panoptic segmentation on ShapesWorld (COCO panoptic layout, 64 px; 5 things + sky
+# and ground): the paper config shrunk to the toy encoder-decoder of
+# glid_toy_shapesworld-pretrain.py, started from its checkpoint.
+_base_ = ['./glid_swin-b_8xb2-160k_ade20k-640x640-panoptic.py']
+data_root = 'data/shapesworld/coco/'
+thing_classes = ('circle', 'square', 'triangle', 'star', 'person')
+stuff_classes = ('sky', 'ground')
+metainfo = dict(classes=thing_classes + stuff_classes, thing_classes=thing_classes,
+                stuff_classes=stuff_classes)
+img_scale = (64, 64)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='mmdet.LoadPanopticAnnotations'),
+    dict(type='mmdet.Resize', scale=img_scale, keep_ratio=True),
+    dict(type='mmdet.RandomFlip', prob=0.5),
+    dict(type='mmdet.PackDetInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='mmdet.Resize', scale=img_scale, keep_ratio=True),
+    dict(type='mmdet.LoadPanopticAnnotations'),
+    dict(type='mmdet.PackDetInputs',
+         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
+]
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(
+        type='mmdet.CocoPanopticDataset',
+        data_root=data_root,
+        metainfo=metainfo,
+        ann_file='annotations/panoptic_train2017.json',
+        data_prefix=dict(img='train2017/', seg='annotations/panoptic_train2017/'),
+        filter_cfg=dict(filter_empty_gt=True, min_size=1),
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=8,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(
+        type='mmdet.CocoPanopticDataset',
+        data_root=data_root,
+        metainfo=metainfo,
+        ann_file='annotations/panoptic_val2017.json',
+        data_prefix=dict(img='val2017/', seg='annotations/panoptic_val2017/'),
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(
+    ann_file=data_root + 'annotations/panoptic_val2017.json',
+    seg_prefix=data_root + 'annotations/panoptic_val2017/')
+test_evaluator = val_evaluator
+toy_width = 64
+model = dict(
+    num_queries=16,
+    num_things_classes=len(thing_classes),
+    num_stuff_classes=len(stuff_classes),
+    pretrained=dict(checkpoint='work_dirs/glid_toy_shapesworld-pretrain/iter_200.pth'),
+    encoder_decoder=dict(
+        backbone=dict(embed_dims=32, depths=(1, 1, 1, 1), num_heads=(1, 2, 4, 8),
+                      window_size=4, drop_path_rate=0.),
+        neck=dict(in_channels=(32, 64, 128, 256), out_channels=toy_width, num_layers=1,
+                  norm_cfg=dict(type='GN', num_groups=8)),
+        decoder=dict(embed_dims=toy_width, num_layers=3, num_heads=4)),
+    seg_head=dict(deep_supervision=False),
+    fusion_cfg=dict(object_mask_thr=0.5, iou_thr=0.5, max_per_image=16))
+
+max_iters = 200
+warmup_iters = 20
+optim_wrapper = dict(type='OptimWrapper', optimizer=dict(lr=1e-3), clip_grad=dict(max_norm=1.0))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-2, by_epoch=False, begin=0, end=warmup_iters),
+    dict(type='PolyLR', eta_min=0.0, power=1.0, by_epoch=False, begin=warmup_iters,
+         end=max_iters),
+]
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters + 1)
+default_hooks = dict(
+    logger=dict(interval=25),
+    checkpoint=dict(interval=max_iters, max_keep_ckpts=1))
+log_processor = dict(window_size=25)

@@ -1,0 +1,63 @@
+# Toy GLID top-down pose on ShapesWorld's stick figures (COCO keypoints layout, 64 x 64 crops,
+# 16 x 16 heatmaps = f_b): the paper config shrunk to the toy encoder-decoder of
+# glid_toy_shapesworld-pretrain.py, started from its checkpoint. Validation uses the
+# ground-truth person boxes.
+_base_ = ['./glid_swin-b_8xb64-210e_coco-256x192-pose.py']
+data_root = 'data/shapesworld/coco/'
+codec = dict(type='MSRAHeatmap', input_size=(64, 64), heatmap_size=(16, 16), sigma=1)
+train_pipeline = [
+    dict(type='mmpose.LoadImage'),
+    dict(type='mmpose.GetBBoxCenterScale'),
+    dict(type='mmpose.RandomFlip', direction='horizontal'),
+    dict(type='mmpose.RandomBBoxTransform', scale_factor=(0.8, 1.2), rotate_factor=20),
+    dict(type='mmpose.TopdownAffine', input_size=codec['input_size']),
+    dict(type='mmpose.GenerateTarget', encoder=codec),
+    dict(type='mmpose.PackPoseInputs'),
+]
+val_pipeline = [
+    dict(type='mmpose.LoadImage'),
+    dict(type='mmpose.GetBBoxCenterScale'),
+    dict(type='mmpose.TopdownAffine', input_size=codec['input_size']),
+    dict(type='mmpose.PackPoseInputs'),
+]
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=0,
+    persistent_workers=False,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(data_root=data_root, pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=16,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(data_root=data_root, bbox_file=None, pipeline=val_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(ann_file=data_root + 'annotations/person_keypoints_val2017.json')
+test_evaluator = val_evaluator
+toy_width = 64
+model = dict(
+    pretrained=dict(checkpoint='work_dirs/glid_toy_shapesworld-pretrain/iter_200.pth'),
+    encoder_decoder=dict(
+        backbone=dict(embed_dims=32, depths=(1, 1, 1, 1), num_heads=(1, 2, 4, 8),
+                      window_size=4, drop_path_rate=0.),
+        neck=dict(in_channels=(32, 64, 128, 256), out_channels=toy_width, num_layers=1,
+                  norm_cfg=dict(type='GN', num_groups=8)),
+        decoder=dict(embed_dims=toy_width, num_layers=3, num_heads=4)),
+    pose_head=dict(codec=codec, deep_supervision=False))
+
+max_iters = 200
+warmup_iters = 20
+optim_wrapper = dict(type='OptimWrapper', optimizer=dict(lr=1e-3, weight_decay=0.05))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-2, by_epoch=False, begin=0, end=warmup_iters),
+    dict(type='PolyLR', eta_min=0.0, power=1.0, by_epoch=False, begin=warmup_iters,
+         end=max_iters),
+]
+train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters,
+                 val_interval=max_iters + 1)
+default_hooks = dict(
+    logger=dict(interval=25),
+    checkpoint=dict(_delete_=True, type='CheckpointHook', by_epoch=False, interval=max_iters,
+                    max_keep_ckpts=1))
+log_processor = dict(by_epoch=False, window_size=25)
+auto_scale_lr = None

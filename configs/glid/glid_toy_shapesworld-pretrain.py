@@ -1,0 +1,49 @@
+# Toy GLID pre-training on ShapesWorld's ImageNet-style folders in well under a CPU minute:
+# the paper config shrunk (64 px, a 4-stage Swin of width 32, 1 BiFPN layer, 3 decoder layers,
+# 200 iterations).
+#   python tools/misc/generate_shapesworld.py --out-dir data/shapesworld --image-size 64 \
+#       --num-train 256 --formats imagenet
+#   python tools/train.py configs/glid/glid_toy_shapesworld-pretrain.py
+_base_ = ['./glid_swin-b_8xb256-800e_in1k-pretrain.py']
+img_size = 64
+data_root = 'data/shapesworld/imagenet'
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='RandomResize', scale=(img_size, img_size), ratio_range=(1.0, 1.25),
+         keep_ratio=True),
+    dict(type='mmseg.RandomCrop', crop_size=(img_size, img_size)),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='mmseg.PackSegInputs', meta_keys=('img_path', 'ori_shape', 'img_shape')),
+]
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=0,
+    persistent_workers=False,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(data_root=data_root, pipeline=train_pipeline))
+toy_width = 64
+model = dict(
+    mask_patch_size=8,
+    norm_pix_loss=False,
+    encoder_decoder=dict(
+        backbone=dict(embed_dims=32, depths=(1, 1, 1, 1), num_heads=(1, 2, 4, 8),
+                      window_size=4, drop_path_rate=0.),
+        neck=dict(in_channels=(32, 64, 128, 256), out_channels=toy_width, num_layers=1,
+                  norm_cfg=dict(type='GN', num_groups=8)),
+        decoder=dict(embed_dims=toy_width, num_layers=3, num_heads=4)))
+
+max_iters = 200
+warmup_iters = 20
+base_lr = 2e-3
+optim_wrapper = dict(type='OptimWrapper', optimizer=dict(lr=base_lr))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=warmup_iters),
+    dict(type='CosineAnnealingLR', T_max=max_iters - warmup_iters, eta_min=base_lr * 0.05,
+         by_epoch=False, begin=warmup_iters, end=max_iters),
+]
+train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters)
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=25),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters, max_keep_ckpts=1))
+log_processor = dict(by_epoch=False, window_size=25)
+auto_scale_lr = None

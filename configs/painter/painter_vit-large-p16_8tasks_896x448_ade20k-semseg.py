@@ -1,0 +1,27 @@
+# In-context evaluation of Painter ViT-L on ADE20K val (150 classes): prompt = a training pair,
+# stock mmseg IoUMetric. Paper: mIoU 49.9.
+#   python tools/test.py configs/painter/painter_vit-large-p16_8tasks_896x448_ade20k-semseg.py \
+#       <ckpt>
+_base_ = ['./painter_vit-large-p16_8tasks_896x448.py']
+test_dataloader = dict(
+    batch_size=2,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type='PainterInContextDataset',
+        task='ade20k_sem',
+        codec=dict(type='ADE20KSemanticCodec'),
+        img_size={{_base_.img_size}},
+        prompt=dict(dataset={{_base_.ade20k_sem.dataset}}, index=0),
+        dataset=dict(
+            type='mmseg.ADE20KDataset',
+            data_root='data/ade/ADEChallengeData2016',
+            data_prefix=dict(img_path='images/validation', seg_map_path='annotations/validation'),
+            pipeline=[
+                dict(type='LoadImageFromFile'),
+                dict(type='mmseg.LoadAnnotations', reduce_zero_label=True),
+                dict(type='mmseg.PackSegInputs')
+            ])))
+test_evaluator = dict(type='mmseg.IoUMetric', iou_metrics=['mIoU'])
+test_cfg = dict(_delete_=True, type='TestLoop')

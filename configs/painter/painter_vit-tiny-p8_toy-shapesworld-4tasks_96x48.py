@@ -1,0 +1,100 @@
+# Toy Painter: the paper config shrunk to a CPU-minutes run on ShapesWorld (64 px scenes).
+# Joint training of 4 tasks (semantic segmentation, depth, denoising, instances) on a 96 x 48
+# canvas with a 4-block ViT (dim 96, patch 8). Everything not set here is the paper's.
+#   python tools/misc/generate_shapesworld.py --out-dir data/shapesworld64 --image-size 64 \
+#       --num-train 512 --num-val 32 --formats ade nyu restoration coco
+#   python tools/train.py configs/painter/painter_vit-tiny-p8_toy-shapesworld-4tasks_96x48.py
+#   python tools/test.py configs/painter/painter_vit-tiny-p8_toy-shapesworld_semseg.py <ckpt>
+_base_ = ['./painter_vit-large-p16_8tasks_896x448.py']
+data_root = 'data/shapesworld64'
+toy_img_size = (48, 48)  # ShapesWorld's 64 px scenes are resized to 48 px
+num_blocks = 4
+model = dict(
+    init_cfg=None,
+    backbone=dict(
+        img_size=(96, 48),
+        patch_size=8,
+        embed_dim=96,
+        depth=num_blocks,
+        num_heads=4,
+        drop_path_rate=0.,
+        pretrain_img_size=48,
+        merge_index=0,  # 4 blocks: merge after the first
+        out_indices=(0, 1, 2, 3)),
+    head=dict(in_channels=96, patch_size=8, embed_dim=16),
+    mask_generator=dict(ratio=0.5, min_block=4, max_block=36, half_prob=0.1),
+    codecs=dict(
+        _delete_=True,
+        semseg=dict(type='SemanticCodec', num_classes=7),
+        depth=dict(type='DepthCodec', max_depth=20.),  # ShapesWorld's sky is at 20 m
+        denoise=dict(type='RestorationCodec'),
+        instance=dict(type='InstanceCodec')))
+
+load_img = dict(type='LoadImageFromFile')
+# the four wrapped ShapesWorld datasets (loading pipelines only), shared with the test configs
+sw_semseg = dict(
+    type='ShapesWorldSegDataset',
+    data_root=data_root + '/ade/ADEChallengeData2016',
+    data_prefix=dict(img_path='images/training', seg_map_path='annotations/training'),
+    pipeline=[load_img, dict(type='mmseg.LoadAnnotations')])
+sw_depth = dict(
+    type='mmseg.NYUDataset',
+    data_root=data_root + '/nyu',
+    data_prefix=dict(img_path='train/rgb', depth_map_path='train/depth'),
+    pipeline=[load_img, dict(type='mmseg.LoadDepthAnnotation', depth_rescale_factor=1e-3)])
+sw_denoise = dict(
+    type='PainterRestorationDataset',
+    data_root=data_root + '/restoration/sidd',
+    input_dir='train/input',
+    target_dir='train/target',
+    pipeline=[load_img, dict(type='LoadPairedImage')])
+sw_instance = dict(
+    type='mmdet.CocoDataset',
+    data_root=data_root + '/coco',
+    ann_file='annotations/instances_train2017.json',
+    data_prefix=dict(img='train2017/'),
+    metainfo=dict(classes=('circle', 'square', 'triangle', 'star', 'person')),
+    pipeline=[load_img, dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True)])
+train_dataloader = dict(
+    _delete_=True,
+    batch_size=8,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(
+        type='MultiTaskWeightedSampler',
+        weights=dict(semseg=0.3, depth=0.3, denoise=0.2, instance=0.2)),
+    dataset=dict(
+        type='ConcatDataset',
+        ignore_keys=['task'],
+        datasets=[
+            dict(type='PainterPairDataset', task='semseg', codec=dict(type='SemanticCodec',
+                 num_classes=7), img_size=toy_img_size, augment={{_base_.augment}},
+                 dataset=sw_semseg),
+            dict(type='PainterPairDataset', task='depth', codec=dict(type='DepthCodec',
+                 max_depth=20.), img_size=toy_img_size, augment={{_base_.augment}},
+                 dataset=sw_depth),
+            dict(type='PainterPairDataset', task='denoise', codec=dict(type='RestorationCodec'),
+                 img_size=toy_img_size, augment={{_base_.restoration_augment}},
+                 dataset=sw_denoise),
+            dict(type='PainterPairDataset', task='instance', codec=dict(type='InstanceCodec'),
+                 img_size=toy_img_size, augment={{_base_.augment}}, dataset=sw_instance),
+        ]))
+
+max_iters = 200
+warmup_iters = 20
+optim_wrapper = dict(
+    type='OptimWrapper',
+    _delete_=True,
+    optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.999), weight_decay=0.05),
+    clip_grad=dict(max_norm=3.0),
+    constructor='LayerDecayOptimWrapperConstructor',
+    paramwise_cfg=dict(layer_decay_rate=0.8, num_layers=num_blocks))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=warmup_iters),
+    dict(type='CosineAnnealingLR', T_max=max_iters - warmup_iters, eta_min=1e-5,
+         by_epoch=False, begin=warmup_iters, end=max_iters),
+]
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters + 1)
+default_hooks = dict(
+    logger=dict(interval=25),
+    checkpoint=dict(interval=max_iters, max_keep_ckpts=1))

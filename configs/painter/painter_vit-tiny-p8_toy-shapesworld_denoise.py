@@ -1,0 +1,27 @@
+# In-context denoising with the toy Painter on ShapesWorld val (SIDD-style pairs): prompt =
+# training pair 0; PSNR / SSIM (RGB) of the output against the clean image.
+#   python tools/test.py configs/painter/painter_vit-tiny-p8_toy-shapesworld_denoise.py <ckpt>
+_base_ = ['./painter_vit-tiny-p8_toy-shapesworld-4tasks_96x48.py']
+test_dataloader = dict(
+    batch_size=8,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type='PainterInContextDataset',
+        task='denoise',
+        codec=dict(type='RestorationCodec'),
+        img_size={{_base_.toy_img_size}},
+        prompt=dict(dataset={{_base_.sw_denoise}}, index=0),
+        dataset=dict(
+            type='PainterRestorationDataset',
+            data_root='data/shapesworld64/restoration/sidd',
+            input_dir='val/input',
+            target_dir='val/target',
+            pipeline=[
+                dict(type='LoadImageFromFile'),
+                dict(type='LoadPairedImage'),
+                dict(type='PackRestorationInputs')
+            ])))
+test_evaluator = dict(type='RestorationMetric', metric_names=['PSNR', 'SSIM'])
+test_cfg = dict(_delete_=True, type='TestLoop')

@@ -1,0 +1,26 @@
+# In-context semantic segmentation with the toy Painter on ShapesWorld val (ADE20K layout):
+# prompt = training scene 0 and its label image; stock mmseg IoUMetric.
+#   python tools/test.py configs/painter/painter_vit-tiny-p8_toy-shapesworld_semseg.py <ckpt>
+_base_ = ['./painter_vit-tiny-p8_toy-shapesworld-4tasks_96x48.py']
+test_dataloader = dict(
+    batch_size=8,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type='PainterInContextDataset',
+        task='semseg',
+        codec=dict(type='SemanticCodec', num_classes=7),
+        img_size={{_base_.toy_img_size}},
+        prompt=dict(dataset={{_base_.sw_semseg}}, index=0),
+        dataset=dict(
+            type='ShapesWorldSegDataset',
+            data_root='data/shapesworld64/ade/ADEChallengeData2016',
+            data_prefix=dict(img_path='images/validation', seg_map_path='annotations/validation'),
+            pipeline=[
+                dict(type='LoadImageFromFile'),
+                dict(type='mmseg.LoadAnnotations'),
+                dict(type='mmseg.PackSegInputs')
+            ])))
+test_evaluator = dict(type='mmseg.IoUMetric', iou_metrics=['mIoU'])
+test_cfg = dict(_delete_=True, type='TestLoop')

@@ -1,0 +1,39 @@
+# Prompt tuning (paper Sec. 3.3) of the toy Painter for semantic segmentation: the trained model
+# is frozen, the prompt pair (image + target halves, initialised from training scene 0) is
+# learned with the training loss on in-context canvases of the training split.
+#   CFG=configs/painter/painter_vit-tiny-p8_toy-shapesworld_semseg_prompt-tuning.py
+#   python tools/train.py $CFG --cfg-options model.painter_checkpoint=<toy checkpoint>
+#   python tools/test.py $CFG <tuning work_dir>/iter_40.pth
+_base_ = ['./painter_vit-tiny-p8_toy-shapesworld_semseg.py']
+model = dict(
+    _delete_=True,
+    type='PainterPromptTuner',
+    painter={{_base_.model}},
+    painter_checkpoint=None,  # the trained toy Painter (set it, e.g. with --cfg-options)
+    prompt=dict(dataset={{_base_.sw_semseg}}, index=0,
+                codec=dict(type='SemanticCodec', num_classes=7)),
+    learn=('img', 'target'))
+train_dataloader = dict(
+    _delete_=True,
+    batch_size=8,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        type='PainterPairDataset',
+        task='semseg',
+        codec=dict(type='SemanticCodec', num_classes=7),
+        img_size={{_base_.toy_img_size}},
+        augment=None,  # the queries as the test sees them
+        dataset={{_base_.sw_semseg}}))
+max_iters = 40
+optim_wrapper = dict(
+    _delete_=True,
+    type='OptimWrapper',
+    optimizer=dict(type='Adam', lr=0.05))  # prompt pixels in normalised units
+param_scheduler = [
+    dict(type='CosineAnnealingLR', T_max=max_iters, eta_min=0.005, by_epoch=False, begin=0,
+         end=max_iters)
+]
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters + 1)
+default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=max_iters))

@@ -1,0 +1,16 @@
+# Open-vocabulary semantic segmentation test of the toy X-Decoder: ShapesWorld panoptic val
+# labelled by class-name PHRASES given only at test time (the model never saw them as class
+# names; "square" is replaced by "box", a word absent from every training caption, phrase and
+# class name). mmseg IoUMetric.
+#   python tools/test.py configs/xdecoder/xdecoder_toy_shapesworld-openvocab-test.py <ckpt>
+_base_ = ['./xdecoder_toy_shapesworld-joint.py']
+test_phrases = ['round circle', 'box', 'triangle', 'star shape', 'person', 'sky', 'ground']
+model = dict(task='semseg', class_names=test_phrases)
+test_evaluator = dict(_delete_=True, type='mmseg.IoUMetric', iou_metrics=['mIoU'])
+test_dataloader = dict(dataset=dict(pipeline=[
+    dict(type='LoadImageFromFile'),
+    dict(type='mmdet.Resize', scale=(96, 96), keep_ratio=True),
+    dict(type='mmdet.LoadPanopticAnnotations'),
+    dict(type='PackXDecoderInputs', task='semseg',
+         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
+]))

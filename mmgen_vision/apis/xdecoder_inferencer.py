@@ -1,0 +1,147 @@
+# Copyright (c) mmgen_vision contributors. All rights reserved.
+"""Inferencer of X-Decoder for every task of one set of weights."""
+import os
+import os.path as osp
+from typing import Dict, List, Optional, Sequence
+
+import mmcv
+import numpy as np
+
+from mmgen_vision.registry import INFERENCERS
+from mmgen_vision.visualization.xdecoder_vis import (add_text_band, draw_label_map,
+                                                     draw_named_masks, draw_ranking)
+from .seg_inferencer import InputType, SegInferencer
+
+#: Per-task extra inputs (metainfo keys the model reads).
+TASK_INPUTS = {
+    'semseg': (), 'instance': (), 'panoptic': (), 'ref-seg': ('text', ),
+    'retrieval': ('texts', ), 'caption': (), 'vqa': ('question', 'answer_candidates'),
+    'ref-caption': ('text', ), 'region-retrieval': ('text', )
+}
+
+
+@INFERENCERS.register_module()
+class XDecoderInferencer(SegInferencer):
+    """X-Decoder inference: open-vocabulary semantic / instance / panoptic segmentation,
+    referring segmentation, retrieval, captioning, VQA, referring captioning and region
+    retrieval, selected by ``task``.
+
+    Example:
+        >>> inferencer = XDecoderInferencer('configs/xdecoder/<config>.py', 'ckpt.pth')
+        >>> inferencer('scene.jpg', task='semseg', classes=['red circle', 'sky'])
+        >>> inferencer('scene.jpg', task='ref-seg', text='the star on the left')
+        >>> inferencer('scene.jpg', task='retrieval', texts=['a red star', 'a dog'])
+        >>> inferencer('scene.jpg', task='caption', out_dir='vis/')
+
+    Outputs (``predictions``, one dict per image): ``sem_seg`` (H, W) labels and ``classes``;
+    ``masks`` (N, H, W) bool, ``labels``, ``scores``, ``names`` (instance, referring);
+    ``panoptic_seg`` (H, W) (``label + id * 1000``); ``caption``; ``scores`` and ``ranking``
+    (retrieval: texts best first); ``answer`` and ``scores`` (VQA).
+    """
+    preprocess_kwargs = {'task', 'classes', 'text', 'texts', 'question', 'answer_candidates'}
+    forward_kwargs: set = set()
+    visualize_kwargs = {'out_dir', 'alpha'}
+    postprocess_kwargs = {'return_datasamples'}
+
+    def preprocess(self, inputs: List[InputType], batch_size: int = 1, task: str = 'semseg',
+                   classes: Optional[Sequence[str]] = None, **extra):
+        """Load the images through the test pipeline and tag them with the task inputs."""
+        from mmgen_vision.models.xdecoder.xdecoder import XDecoder
+        task = XDecoder.check_task(task)
+        meta = dict(task=task)
+        if classes is not None:
+            meta['classes'] = list(classes)
+        for key in TASK_INPUTS[task]:
+            if extra.get(key) is None:
+                raise ValueError(f'task {task!r} needs `{key}`')
+            meta[key] = extra[key]
+        self._task = task
+        for data in super().preprocess(inputs, batch_size):
+            for sample in data['data_samples']:
+                sample.set_metainfo(meta)
+            yield data
+
+    def _class_names(self, pred) -> List[str]:
+        names = pred.metainfo.get('classes') or self.model.class_names
+        return list(names or self.dataset_meta['classes'])
+
+    def _image(self, item: InputType, shape) -> np.ndarray:
+        image = mmcv.imread(item, channel_order='rgb') if isinstance(item, str) else \
+            mmcv.bgr2rgb(item)
+        if image.shape[:2] != tuple(shape):
+            image = mmcv.imresize(image, tuple(shape)[::-1])
+        return image
+
+    def visualize(self, inputs: List[InputType], preds: list, out_dir: Optional[str] = None,
+                  alpha: float = 0.5) -> List[np.ndarray]:
+        """Draw each result over its image (RGB); save PNGs in ``out_dir``."""
+        painted = []
+        for index, (item, pred) in enumerate(zip(inputs, preds)):
+            task = pred.metainfo['task']
+            image = self._image(item, pred.ori_shape)
+            if task == 'semseg':
+                vis = draw_label_map(image, pred.pred_sem_seg.data[0].cpu().numpy(),
+                                     self._class_names(pred), alpha=alpha)
+            elif task in ('instance', 'panoptic'):
+                inst = pred.pred_instances
+                keep = (inst.scores > 0.3).cpu().numpy()
+                names = self._class_names(pred)
+                vis = draw_named_masks(image, inst.masks.cpu().numpy()[keep],
+                                       [names[int(i)] for i in inst.labels.cpu()[keep]],
+                                       alpha=alpha)
+            elif task in ('ref-seg', 'ref-caption', 'region-retrieval'):
+                from mmgen_vision.models.xdecoder.xdecoder import split_phrases
+                vis = draw_named_masks(image, pred.pred_instances.masks.cpu().numpy(),
+                                       split_phrases(pred.metainfo['text']), alpha=alpha)
+                if task == 'ref-caption':
+                    vis = add_text_band(vis, [pred.pred_caption])
+                elif task == 'region-retrieval':
+                    vis = add_text_band(vis, [f'score {float(pred.retrieval_logits[0]):.2f}'])
+            elif task == 'caption':
+                vis = add_text_band(image, [pred.pred_caption])
+            elif task == 'retrieval':
+                vis = draw_ranking(image, list(pred.metainfo['texts']),
+                                   pred.retrieval_logits.cpu().tolist())
+            else:  # vqa
+                vis = add_text_band(image, [f'Q: {pred.metainfo["question"]}',
+                                            f'A: {pred.pred_answer}'])
+            painted.append(vis)
+            if out_dir is not None:
+                os.makedirs(out_dir, exist_ok=True)
+                name = osp.splitext(osp.basename(item))[0] if isinstance(item, str) else \
+                    f'{index:05d}'
+                mmcv.imwrite(mmcv.rgb2bgr(vis), osp.join(out_dir, f'{name}_{task}.png'))
+        return painted
+
+    def postprocess(self, preds: list, visualization: List[np.ndarray],
+                    return_datasamples: bool = False) -> Dict[str, list]:
+        """``{'predictions': one dict (or data sample) per image, 'visualization': ...}``."""
+        if return_datasamples:
+            return dict(predictions=preds, visualization=visualization)
+        return dict(predictions=[self._to_dict(p) for p in preds], visualization=visualization)
+
+    def _to_dict(self, pred) -> dict:
+        task = pred.metainfo['task']
+        out = dict(task=task)
+        if 'pred_sem_seg' in pred and task in ('semseg', 'panoptic'):
+            out.update(sem_seg=pred.pred_sem_seg.data[0].cpu().numpy().astype(np.int64),
+                       classes=self._class_names(pred))
+        if 'pred_instances' in pred:
+            inst = pred.pred_instances
+            out.update(masks=inst.masks.cpu().numpy(), labels=inst.labels.cpu().numpy(),
+                       scores=inst.scores.cpu().numpy())
+            if task in ('instance', 'panoptic'):
+                names = self._class_names(pred)
+                out['names'] = [names[int(i)] for i in inst.labels.cpu()]
+        if 'pred_panoptic_seg' in pred:
+            out['panoptic_seg'] = pred.pred_panoptic_seg.sem_seg[0].cpu().numpy()
+        if 'pred_caption' in pred:
+            out['caption'] = pred.pred_caption
+        if 'retrieval_logits' in pred:
+            scores = pred.retrieval_logits.cpu().numpy()
+            out['scores'] = scores
+            if task == 'retrieval':
+                out['ranking'] = [pred.metainfo['texts'][i] for i in np.argsort(-scores)]
+        if 'pred_answer' in pred:
+            out.update(answer=pred.pred_answer, scores=pred.answer_scores.cpu().numpy())
+        return out

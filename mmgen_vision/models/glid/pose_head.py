@@ -1,0 +1,74 @@
+# Copyright (c) mmgen_vision contributors. All rights reserved.
+"""GLID pose answers (ViTPose-style heatmaps): per keypoint query an embedding f_k from one
+linear layer, ``heatmap_k = f_k . f_b``; trained and decoded with mmpose's codec and loss."""
+from typing import Dict, List
+
+import numpy as np
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModule
+from mmengine.structures import InstanceData
+from mmpose.registry import KEYPOINT_CODECS
+
+from mmgen_vision.registry import MODELS
+
+
+@MODELS.register_module()
+class GLIDPoseHead(BaseModule):
+    """The task-specific linear layer of pose estimation, its loss and its decoding.
+
+    Args:
+        embed_dims (int): Width C.
+        codec (dict): mmpose heatmap codec config (e.g. ``MSRAHeatmap``); its heatmap size must
+            be the f_b size (input / 4).
+        loss (dict): Heatmap loss (``mmpose.KeypointMSELoss`` with target weights).
+        deep_supervision (bool): Apply the loss to every decoder layer. Defaults to True.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self, embed_dims: int, codec: dict,
+                 loss: dict = dict(type='mmpose.KeypointMSELoss', use_target_weight=True),
+                 deep_supervision: bool = True, init_cfg=None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.fc = nn.Linear(embed_dims, embed_dims)
+        codec = dict(codec)
+        if codec['type'].startswith('mmpose.'):
+            codec['type'] = codec['type'][len('mmpose.'):]
+        self.codec = KEYPOINT_CODECS.build(codec)
+        self.loss_module = MODELS.build(loss)
+        self.deep_supervision = deep_supervision
+
+    def forward(self, hs: torch.Tensor, f_b: torch.Tensor) -> torch.Tensor:
+        """Answers (L, B, K, C) and f_b (B, C, h, w) -> heatmaps (L, B, K, h, w)."""
+        return torch.einsum('lbkc,bchw->lbkhw', self.fc(hs), f_b)
+
+    def loss(self, hs: torch.Tensor, f_b: torch.Tensor, data_samples) -> Dict[str, torch.Tensor]:
+        heatmaps = self(hs, f_b)
+        gt = torch.stack([s.gt_fields.heatmaps for s in data_samples]).to(heatmaps.dtype)
+        if gt.shape[-2:] != heatmaps.shape[-2:]:
+            raise ValueError(f'codec heatmaps {tuple(gt.shape[-2:])} do not match f_b '
+                             f'{tuple(heatmaps.shape[-2:])}: heatmap_size must be input / 4')
+        weights = torch.cat([s.gt_instance_labels.keypoint_weights for s in data_samples])
+        layers = range(len(hs)) if self.deep_supervision else [len(hs) - 1]
+        losses = dict()
+        for lvl in layers:
+            prefix = '' if lvl == len(hs) - 1 else f'd{lvl}.'
+            losses[prefix + 'loss_kpt'] = self.loss_module(heatmaps[lvl], gt, weights)
+        return losses
+
+    def decode(self, heatmaps: torch.Tensor) -> List[InstanceData]:
+        """Heatmaps (B, K, h, w) -> per image ``keypoints`` (1, K, 2) in the input crop's
+        pixels and ``keypoint_scores`` (1, K), by the codec."""
+        results = []
+        for hm in heatmaps.detach().float().cpu().numpy():
+            keypoints, scores = self.codec.decode(hm)
+            results.append(InstanceData(keypoints=keypoints, keypoint_scores=scores))
+        return results
+
+
+def crop_to_image(keypoints: np.ndarray, meta: dict) -> np.ndarray:
+    """Keypoints (N, K, 2) in the top-down input crop -> original image pixels."""
+    size = np.asarray(meta['input_size'], dtype=np.float32)
+    scale = np.asarray(meta['input_scale'], dtype=np.float32)
+    center = np.asarray(meta['input_center'], dtype=np.float32)
+    return keypoints / size * scale + center - 0.5 * scale

@@ -1,0 +1,231 @@
+# Copyright (c) mmgen_vision contributors. All rights reserved.
+"""Painter: every dense task as in-context masked image modelling on stitched canvases."""
+import hashlib
+import random
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseDataPreprocessor, BaseModel
+from mmengine.structures import BaseDataElement, PixelData
+from torch import Tensor
+
+from mmgen_vision.registry import MODELS, TASK_UTILS
+from .painter_head import IMAGENET_MEAN, IMAGENET_STD, patchify
+
+SampleList = List[BaseDataElement]
+
+
+@MODELS.register_module()
+class PainterDataPreprocessor(BaseDataPreprocessor):
+    """Stack and normalise the image canvases and the target canvases.
+
+    Inputs are ``uint8`` RGB canvases ``(3, H, W)``; each data sample carries ``target``
+    (``uint8 (3, H, W)``, the encoded task outputs) and optionally ``valid`` (``float
+    (3, H, W)`` loss weights, default 1). Both canvases are normalised with the ImageNet
+    mean / std. The output ``inputs`` is a dict ``imgs`` / ``tgts`` / ``valid``.
+    """
+
+    def __init__(self, mean: Sequence[float] = IMAGENET_MEAN,
+                 std: Sequence[float] = IMAGENET_STD) -> None:
+        super().__init__()
+        self.register_buffer('mean', torch.tensor(mean).view(1, 3, 1, 1) * 255., False)
+        self.register_buffer('std', torch.tensor(std).view(1, 3, 1, 1) * 255., False)
+
+    def normalize(self, canvas: Tensor) -> Tensor:
+        """``(B, 3, H, W)`` 0-255 -> normalised float."""
+        return (canvas.float() - self.mean) / self.std
+
+    def forward(self, data: dict, training: bool = False) -> dict:
+        data = self.cast_data(data)
+        samples = data.get('data_samples')
+        imgs = data['inputs']
+        imgs = torch.stack(list(imgs)) if isinstance(imgs, (list, tuple)) else imgs
+        if samples is None or any('target' not in s for s in samples):
+            raise KeyError('every Painter data sample needs a `target` canvas (pack the data with '
+                           'PainterPairDataset / PainterInContextDataset)')
+        tgts = torch.stack([s.target for s in samples])
+        if tgts.shape != imgs.shape:
+            raise ValueError(f'target canvases {tuple(tgts.shape)} do not match the image '
+                             f'canvases {tuple(imgs.shape)}')
+        valid = torch.stack([
+            s.valid.float() if 'valid' in s else torch.ones(tgts.shape[1:], device=tgts.device)
+            for s in samples
+        ])
+        inputs = dict(imgs=self.normalize(imgs), tgts=self.normalize(tgts), valid=valid)
+        return dict(inputs=inputs, data_samples=samples)
+
+
+@MODELS.register_module()
+class Painter(BaseModel):
+    """Painter (Wang et al., CVPR 2023).
+
+    Args:
+        backbone (dict): :class:`PainterViT` config.
+        head (dict): :class:`PainterHead` config.
+        loss (dict): :class:`PainterLoss` config.
+        mask_generator (dict): :class:`PainterMaskGenerator` config (``grid`` is filled in).
+        codecs (dict[str, dict]): Task name -> codec config (``TASK_UTILS``); used to decode
+            predictions of samples whose metainfo ``task`` names it.
+        test_cfg (dict): ``use_cache`` (reuse the prompt half's features across queries; needs
+            ``backbone.prompt_isolation``), ``task`` (default task of samples without one).
+        data_preprocessor (dict): :class:`PainterDataPreprocessor` config.
+        init_cfg (dict, optional): MMEngine init config.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 head: dict,
+                 loss: dict = dict(type='PainterLoss', beta=0.01),
+                 mask_generator: dict = dict(ratio=0.5, min_block=16, half_prob=0.1),
+                 codecs: Optional[Dict[str, dict]] = None,
+                 test_cfg: Optional[dict] = None,
+                 data_preprocessor: dict = dict(type='PainterDataPreprocessor'),
+                 init_cfg: Optional[dict] = None) -> None:
+        if isinstance(data_preprocessor, dict):
+            data_preprocessor = MODELS.build(data_preprocessor)
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        self.head = MODELS.build(head)
+        self.loss_module = MODELS.build(loss)
+        mask_cfg = dict(mask_generator)
+        mask_cfg.pop('type', None)
+        mask_cfg.setdefault('grid', self.backbone.grid)
+        self.mask_generator = TASK_UTILS.build(dict(type='PainterMaskGenerator', **mask_cfg))
+        self.codecs = {task: TASK_UTILS.build(cfg) for task, cfg in (codecs or {}).items()}
+        self.test_cfg = dict(test_cfg or {})
+        if self.test_cfg.get('use_cache') and not self.backbone.prompt_isolation:
+            raise ValueError('test_cfg.use_cache=True needs backbone.prompt_isolation=True: '
+                             'otherwise the prompt half attends to the query and its features '
+                             'cannot be reused')
+        self._prompt_cache: Optional[Tuple[str, dict]] = None
+        self.register_buffer('pixel_mean', torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), False)
+        self.register_buffer('pixel_std', torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), False)
+
+    @property
+    def patch_size(self) -> int:
+        return self.backbone.patch_size
+
+    # ------------------------------------------------------------------ core computations
+    def forward_canvas(self, imgs: Tensor, tgts: Tensor, mask: Tensor) -> Tensor:
+        """Predicted target canvas ``(B, 3, H, W)`` (normalised space) for a patch mask."""
+        return self.head(self.backbone(imgs, tgts, mask.flatten(1).bool()))
+
+    def forward_train(self, imgs: Tensor, tgts: Tensor, mask: Tensor,
+                      valid: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """The release's ``forward``: ``(loss, pred_patches (B, L, p*p*3), mask (B, L))``."""
+        mask = mask.flatten(1).bool()
+        pred = self.forward_canvas(imgs, tgts, mask)
+        loss = self.loss_module(pred, tgts, mask, valid, self.patch_size)
+        return loss, patchify(pred, self.patch_size), mask
+
+    def query_mask(self, batch_size: int) -> Tensor:
+        """``(B, L)`` mask of the whole bottom (query) half."""
+        return self.mask_generator.half_mask().flatten().unsqueeze(0).expand(
+            batch_size, -1).to(self.pixel_mean.device)
+
+    def _prompt_key(self, imgs: Tensor, tgts: Tensor) -> str:
+        half = imgs.shape[2] // 2
+        digest = hashlib.sha1()
+        for t in (imgs[:1, :, :half], tgts[:1, :, :half]):
+            digest.update(t.detach().float().cpu().contiguous().numpy().tobytes())
+        return digest.hexdigest()
+
+    def predict_canvas(self, imgs: Tensor, tgts: Tensor, use_cache: Optional[bool] = None
+                       ) -> Tensor:
+        """In-context forward: the bottom half of ``tgts`` is masked and predicted.
+
+        With the cache (all samples must share the prompt half), the prompt half is encoded
+        once per distinct prompt and only the query half runs through the blocks.
+
+        Returns:
+            Tensor: Predicted bottom half ``(B, 3, H/2, W)`` in normalised space.
+        """
+        use_cache = self.test_cfg.get('use_cache', False) if use_cache is None else use_cache
+        half = imgs.shape[2] // 2
+        if not use_cache:
+            pred = self.forward_canvas(imgs, tgts, self.query_mask(imgs.shape[0]))
+            return pred[:, :, half:]
+        if self.training:
+            raise RuntimeError('the prompt cache is for inference (call model.eval())')
+        same = (imgs[:, :, :half] == imgs[:1, :, :half]).all() and (
+            tgts[:, :, :half] == tgts[:1, :, :half]).all()
+        if not same:
+            raise ValueError('the prompt cache needs one prompt per batch; got different '
+                             'prompt halves')
+        key = self._prompt_key(imgs, tgts)
+        if self._prompt_cache is None or self._prompt_cache[0] != key:
+            cache = self.backbone.encode_prompt(imgs[:1, :, :half], tgts[:1, :, :half])
+            self._prompt_cache = (key, cache)
+        feats = self.backbone.forward_query(imgs[:, :, half:], self._prompt_cache[1])
+        return self.head(feats)[:, :, half:]
+
+    def denormalize(self, x: Tensor) -> Tensor:
+        """Normalised ``(B, 3, h, w)`` -> 0-255 floats (clamped)."""
+        return ((x * self.pixel_std + self.pixel_mean) * 255.).clamp(0, 255)
+
+    # ------------------------------------------------------------------ BaseModel API
+    def forward(self, inputs: Dict[str, Tensor], data_samples: Optional[SampleList] = None,
+                mode: str = 'tensor'):
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self.predict_canvas(inputs['imgs'], inputs['tgts'])
+        raise ValueError(f'invalid mode "{mode}" (loss, predict or tensor)')
+
+    def loss(self, inputs: Dict[str, Tensor], data_samples: SampleList) -> Dict[str, Tensor]:
+        """Masked image modelling loss; a sample's ``mask`` field overrides the generator."""
+        imgs, tgts, valid = inputs['imgs'], inputs['tgts'], inputs['valid']
+        masks = []
+        generated = self.mask_generator(len(data_samples), random)
+        for i, sample in enumerate(data_samples):
+            masks.append(sample.mask.flatten().bool() if 'mask' in sample else generated[i])
+        mask = torch.stack(masks).to(imgs.device)
+        pred = self.forward_canvas(imgs, tgts, mask)
+        return dict(loss=self.loss_module(pred, tgts, mask, valid, self.patch_size))
+
+    def predict(self, inputs: Dict[str, Tensor], data_samples: SampleList) -> SampleList:
+        """In-context prediction; each sample is decoded by the codec of its ``task``.
+
+        Every sample gets ``pred_painting`` (``PixelData``, the predicted query target in 0-255
+        at the sample's ``ori_shape``) and the codec's standard prediction fields.
+        """
+        pred = self.denormalize(self.predict_canvas(inputs['imgs'], inputs['tgts']))
+        return self.decode_samples(pred, data_samples)
+
+    def decode_samples(self, pred: Tensor, data_samples: SampleList) -> SampleList:
+        """Resize each predicted query target ``(B, 3, h, w)`` (0-255) to its sample's
+        ``ori_shape`` and decode it with the codec of the sample's task."""
+        for i, sample in enumerate(data_samples):
+            task = sample.metainfo.get('task', self.test_cfg.get('task'))
+            codec = self.codecs.get(task)
+            default = tuple(pred.shape[2:])
+            size = codec.output_shape(sample.metainfo, default) if codec is not None else tuple(
+                sample.metainfo.get('ori_shape', default))[:2]
+            mode = getattr(codec, 'resize_mode', 'bilinear')
+            painting = pred[i:i + 1]
+            if tuple(painting.shape[2:]) != size:
+                painting = F.interpolate(painting, size=size, mode=mode,
+                                         **({} if mode == 'nearest' else dict(
+                                             align_corners=False)))
+            sample.pred_painting = PixelData(data=painting[0])
+            if codec is not None:
+                codec.decode_to_sample(painting[0], sample)
+            elif task is not None and self.codecs:
+                raise KeyError(f'no codec for task {task!r}; model.codecs has '
+                               f'{sorted(self.codecs)}')
+        return data_samples
+
+    def reset_prompt_cache(self) -> None:
+        """Forget the cached prompt features."""
+        self._prompt_cache = None
+
+    def train(self, mode: bool = True):
+        self.reset_prompt_cache()
+        return super().train(mode)
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        self.reset_prompt_cache()
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
