@@ -60,3 +60,7 @@ default_hooks = dict(
     logger=dict(interval=25),
     checkpoint=dict(interval=max_iters, max_keep_ckpts=1))
 log_processor = dict(window_size=25)
+# painted predictions with tools/test.py --show-dir
+default_hooks = dict(visualization=dict(type='mmseg.SegVisualizationHook', draw=False, interval=1))
+visualizer = dict(type='mmseg.SegLocalVisualizer', vis_backends=[dict(type='LocalVisBackend')],
+                  name='visualizer')

@@ -14,3 +14,7 @@ test_dataloader = dict(dataset=dict(pipeline=[
     dict(type='PackXDecoderInputs', task='semseg',
          meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]))
+# painted predictions with tools/test.py --show-dir
+default_hooks = dict(visualization=dict(type='mmseg.SegVisualizationHook', draw=False, interval=1))
+visualizer = dict(type='mmseg.SegLocalVisualizer', vis_backends=[dict(type='LocalVisBackend')],
+                  name='visualizer')

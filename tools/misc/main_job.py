@@ -51,6 +51,8 @@ JOBS = {
         generate_args=['--image-size', '64', '--num-train', '512', '--num-val', '32',
                        '--formats', 'ade', 'nyu', 'restoration', 'coco'],
         metric='mIoU',
+        # in-context outputs are drawn by demo/painter_demo.py, not by a --show-dir hook
+        show=False,
         about='toy Painter trained jointly on semantic segmentation, depth, denoising and '
         'instances (stitched pairs, masked image modelling), then in-context semantic '
         'segmentation of ShapesWorld val from one example pair'),
@@ -136,14 +138,16 @@ def main() -> None:
             options('train_options'))
         with open(osp.join(ROOT, work_dir, 'last_checkpoint'), encoding='utf-8') as f:
             checkpoint = f.read().strip()
-    vis_dir = osp.join(work_dir, 'vis')
+    vis_dir = osp.join(work_dir, 'vis') if job.get('show', True) else None
     run([py, 'tools/test.py', job.get('test_config', job['config']), checkpoint, '--work-dir',
-         work_dir, '--show-dir', vis_dir] + options('test_options'))
+         work_dir] + (['--show-dir', vis_dir] if vis_dir else []) + options('test_options'))
     metrics = latest_metrics(osp.join(ROOT, work_dir))
     print(f'\n== main job "{args.job}" done in {time.time() - start:.0f} s: {job["about"]}')
     for key, value in metrics.items():
         print(f'   {key}: {value}')
-    print(f'   checkpoint: {checkpoint}\n   visualisations: {osp.join(ROOT, vis_dir)}')
+    print(f'   checkpoint: {checkpoint}')
+    if vis_dir:
+        print(f'   visualisations: {osp.join(ROOT, vis_dir)}')
     print(f'   headline {job["metric"]} = {metrics.get(job["metric"], metrics)}')
 
 
