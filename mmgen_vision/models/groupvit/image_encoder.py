@@ -6,27 +6,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
+from mmcv.cnn.bricks import DropPath
 from torch import Tensor, nn
 
 from mmgen_vision.registry import MODELS
-
-
-class DropPath(nn.Module):
-    """Stochastic depth: drop the whole residual branch of a sample with ``drop_prob``."""
-
-    def __init__(self, drop_prob: float = 0.) -> None:
-        super().__init__()
-        self.drop_prob = float(drop_prob)
-
-    def forward(self, x: Tensor) -> Tensor:
-        if self.drop_prob == 0. or not self.training:
-            return x
-        keep = 1. - self.drop_prob
-        mask = x.new_empty((x.shape[0], ) + (1, ) * (x.dim() - 1)).bernoulli_(keep)
-        return x * mask / keep
-
-    def extra_repr(self) -> str:
-        return f'drop_prob={self.drop_prob}'
 
 
 class FFN(nn.Module):
