@@ -4,54 +4,10 @@
 from typing import Optional
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mmgen_vision.models.common.clip_text import CLIPTextBlock
 from mmgen_vision.registry import MODELS
-
-
-class QuickGELU(nn.Module):
-    """``x * sigmoid(1.702 x)`` (CLIP)."""
-
-    def forward(self, x: Tensor) -> Tensor:
-        return x * torch.sigmoid(1.702 * x)
-
-
-class CausalSelfAttention(nn.Module):
-    """Multi-head causal self-attention, fused ``qkv`` ([q; k; v] rows) and ``proj``."""
-
-    def __init__(self, dim: int, num_heads: int) -> None:
-        super().__init__()
-        if dim % num_heads:
-            raise ValueError(f'width {dim} is not divisible by heads {num_heads}')
-        self.num_heads = num_heads
-        self.qkv = nn.Linear(dim, dim * 3)
-        self.proj = nn.Linear(dim, dim)
-
-    def forward(self, x: Tensor) -> Tensor:
-        b, n, c = x.shape
-        q, k, v = self.qkv(x).reshape(b, n, 3, self.num_heads, c // self.num_heads).permute(
-            2, 0, 3, 1, 4).unbind(0)
-        out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-        return self.proj(out.transpose(1, 2).reshape(b, n, c))
-
-
-class TextBlock(nn.Module):
-    """Pre-norm block: ``x + attn(ln1(x))``, ``x + ffn(ln2(x))`` with a QuickGELU MLP."""
-
-    def __init__(self, dim: int, num_heads: int, mlp_ratio: int = 4) -> None:
-        super().__init__()
-        self.ln1 = nn.LayerNorm(dim)
-        self.attn = CausalSelfAttention(dim, num_heads)
-        self.ln2 = nn.LayerNorm(dim)
-        self.ffn = nn.Sequential()
-        self.ffn.add_module('fc1', nn.Linear(dim, dim * mlp_ratio))
-        self.ffn.add_module('act', QuickGELU())
-        self.ffn.add_module('fc2', nn.Linear(dim * mlp_ratio, dim))
-
-    def forward(self, x: Tensor) -> Tensor:
-        x = x + self.attn(self.ln1(x))
-        return x + self.ffn(self.ln2(x))
 
 
 @MODELS.register_module()
@@ -77,7 +33,7 @@ class GroupViTTextEncoder(nn.Module):
         self.heads = heads or max(width // 64, 1)
         self.token_embedding = nn.Embedding(vocab_size, width)
         self.positional_embedding = nn.Parameter(torch.empty(context_length, width))
-        self.layers = nn.ModuleList(TextBlock(width, self.heads) for _ in range(layers))
+        self.layers = nn.ModuleList(CLIPTextBlock(width, self.heads) for _ in range(layers))
         self.ln_final = nn.LayerNorm(width)
         self.init_weights()
 
