@@ -22,7 +22,10 @@ model = dict(
     pose_head=dict(
         type='GLIDPoseHead',
         codec=codec,
-        loss=dict(type='mmpose.KeypointMSELoss', use_target_weight=True)))
+        loss=dict(type='mmpose.KeypointMSELoss', use_target_weight=True)),
+    # mmpose's top-down flip test (the shift for MSRA heatmaps, as its HRNet / SimpleBaseline
+    # COCO configs)
+    test_cfg=dict(flip_test=True, shift_heatmap=True))
 
 max_epochs = 210
 optim_wrapper = dict(

@@ -1,4 +1,21 @@
-# Toy GLID multi-task segmentation on ShapesWorld: panoptic + instance + semantic heads on one
-# shared encoder-decoder and query set (evaluated on the panoptic head).
+# Toy GLID multi-task segmentation on ShapesWorld: panoptic + instance + semantic heads (one
+# linear layer each) on one shared encoder-decoder and query set. Every head is decoded at test
+# time into its own output and scored by its stock metric in the same run:
+# mmdet.CocoPanopticMetric (panoptic head), mmdet.CocoMetric(segm) (instance head) and
+# mmdet.SemSegMetric (semantic head; mmseg's IoUMetric computed on mmdet's sample layout).
 _base_ = ['./glid_toy_shapesworld-coco-panoptic.py']
-model = dict(tasks=('panoptic', 'instance', 'semantic'), test_task='panoptic')
+data_root = 'data/shapesworld/coco/'
+tasks = ('panoptic', 'instance', 'semantic')
+model = dict(tasks=tasks, test_task=tasks)
+val_evaluator = [
+    dict(
+        type='mmdet.CocoPanopticMetric',
+        ann_file=data_root + 'annotations/panoptic_val2017.json',
+        seg_prefix=data_root + 'annotations/panoptic_val2017/'),
+    dict(
+        type='mmdet.CocoMetric',
+        ann_file=data_root + 'annotations/instances_val2017.json',
+        metric=['segm']),
+    dict(type='mmdet.SemSegMetric', iou_metrics=['mIoU']),
+]
+test_evaluator = val_evaluator

@@ -1,7 +1,9 @@
 # Zero-shot segmentation on ShapesWorld VOC val (background + circle, square, triangle, star,
 # person) with the toy GroupViT of groupvit_toy_shapesworld.py (its checkpoint loads as is):
 #   python tools/test.py configs/groupvit/groupvit_toy_shapesworld-voc-zeroshot.py \
-#       work_dirs/groupvit_toy_shapesworld/iter_300.pth
+#       work_dirs/groupvit_toy_shapesworld/iter_300.pth --cfg-options \
+#       test_dataloader.dataset.data_root=data/shapesworld_cc/voc/VOCdevkit/VOC2012
+# (the class-coloured ShapesWorld the toy trains on, see groupvit_toy_shapesworld.py)
 _base_ = ['./groupvit_toy_shapesworld.py']
 train_dataloader = None
 train_cfg = None
@@ -11,9 +13,8 @@ param_scheduler = None
 model = dict(
     type='GroupViTSegmentor',
     class_names=('background', 'circle', 'square', 'triangle', 'star', 'person'),
-    # the first prompt templates the multi-label loss draws from (PromptNouns)
-    templates=('a photo of a {}.', 'a photograph of a {}.', 'a picture of a {}.',
-               'an image of a {}.'),
+    # the prompt templates the multi-label loss draws from (PromptNouns)
+    templates={{_base_.prompt_templates}},
     with_bg=True,
     bg_thresh=0.95,
     topk=3,

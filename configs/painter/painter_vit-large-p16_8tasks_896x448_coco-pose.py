@@ -2,8 +2,12 @@
 # painted at 448 x 448): prompt = a training crop, decoded by the KeypointCodec (per-joint
 # heatmaps -> the stock mmpose heatmap decoder), stock mmpose CocoMetric. Paper: AP 72.1 (with
 # detected person boxes and flip test; set `bbox_file` for detections, see mmpose).
+# Flip test (on, as the release evaluates): the crop and its mirror are painted in one batch;
+# the mirror's heatmaps are flipped back with left / right swapped (the model codec's
+# `flip_indices`) and averaged before decoding. Off: --cfg-options model.test_cfg.flip_test=False
 #   python tools/test.py configs/painter/painter_vit-large-p16_8tasks_896x448_coco-pose.py <ckpt>
 _base_ = ['./painter_vit-large-p16_8tasks_896x448.py']
+model = dict(test_cfg=dict(flip_test=True))
 test_dataloader = dict(
     batch_size=2,
     num_workers=4,

@@ -1,6 +1,9 @@
 # Toy Painter: the paper config shrunk to a CPU-minutes run on ShapesWorld (64 px scenes).
 # Joint training of 4 tasks (semantic segmentation, depth, denoising, instances) on a 96 x 48
-# canvas with a 4-block ViT (dim 96, patch 8). Everything not set here is the paper's.
+# canvas with a 4-block ViT (dim 128, patch 8), 600 iterations of batch 8. Everything not set
+# here is the paper's, except three toy-budget choices (measured in configs/painter/README.md):
+# the paper text's 75% mask ratio (the release masks 50%), denoising drawn half of the time
+# (it must learn to copy the query image, the slowest of the four), and a 32-channel head.
 #   python tools/misc/generate_shapesworld.py --out-dir data/shapesworld64 --image-size 64 \
 #       --num-train 512 --num-val 32 --formats ade nyu restoration coco
 #   python tools/train.py configs/painter/painter_vit-tiny-p8_toy-shapesworld-4tasks_96x48.py
@@ -14,15 +17,15 @@ model = dict(
     backbone=dict(
         img_size=(96, 48),
         patch_size=8,
-        embed_dim=96,
+        embed_dim=128,
         depth=num_blocks,
         num_heads=4,
         drop_path_rate=0.,
         pretrain_img_size=48,
         merge_index=0,  # 4 blocks: merge after the first
         out_indices=(0, 1, 2, 3)),
-    head=dict(in_channels=96, patch_size=8, embed_dim=16),
-    mask_generator=dict(ratio=0.5, min_block=4, max_block=36, half_prob=0.1),
+    head=dict(in_channels=128, patch_size=8, embed_dim=32),
+    mask_generator=dict(ratio=0.75, min_block=4, max_block=36, half_prob=0.1),
     codecs=dict(
         _delete_=True,
         semseg=dict(type='SemanticCodec', num_classes=7),
@@ -62,7 +65,7 @@ train_dataloader = dict(
     persistent_workers=True,
     sampler=dict(
         type='MultiTaskWeightedSampler',
-        weights=dict(semseg=0.3, depth=0.3, denoise=0.2, instance=0.2)),
+        weights=dict(semseg=0.2, depth=0.2, denoise=0.5, instance=0.1)),
     dataset=dict(
         type='ConcatDataset',
         ignore_keys=['task'],
@@ -80,8 +83,8 @@ train_dataloader = dict(
                  img_size=toy_img_size, augment={{_base_.augment}}, dataset=sw_instance),
         ]))
 
-max_iters = 200
-warmup_iters = 20
+max_iters = 600
+warmup_iters = 40
 optim_wrapper = dict(
     type='OptimWrapper',
     _delete_=True,

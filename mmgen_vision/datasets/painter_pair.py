@@ -275,45 +275,102 @@ def load_prompt_pair(codec, img_size: Sequence[int], dataset: Optional[Union[dic
 
 @DATASETS.register_module()
 class PainterInContextDataset(Dataset):
-    """Evaluation: each query (from a stock dataset + stock packer) under one prompt pair.
+    """Evaluation: each query (from a stock dataset + stock packer) under one prompt pair, or
+    under several prompt pairs of different tasks (``prompts``).
+
+    Single prompt: ``inputs`` is the image canvas ``uint8 (3, 2h, w)`` and the data sample's
+    ``target`` the target canvas ``[prompt target; prompt target]``.
+
+    Several prompts (e.g. COCO panoptic = the semantic prompt + the class-agnostic instance
+    prompt, decoded separately and merged by the model's ``mergers[task]``): ``inputs`` and
+    ``target`` are ``(P, 3, 2h, w)``, one canvas per prompt in the order of ``prompts``, and the
+    sample's metainfo ``prompt_tasks`` names the task (model codec) of each.
 
     Args:
         dataset (dict): Stock dataset whose pipeline ends in the stock packer; the packed
             ``inputs`` is the BGR query image, the packed data sample holds the ground truth
             (``gt_sem_seg``, ``gt_depth_map``, ``gt_img``, ...) and ``ori_shape``.
-        task (str): Task name (the model decodes with ``model.codecs[task]``).
-        codec (dict): The task's codec (encodes the prompt's ground truth).
-        prompt (dict): Either ``dataset`` (a stock dataset config with a LOADING pipeline, e.g.
-            the training split) and ``index``, or ``img_path`` and ``target_path`` (an image and
-            its already-encoded target image, e.g. the output of ``painter_demo.py``).
+        task (str): Task name (single prompt: the model decodes with ``model.codecs[task]``;
+            several prompts: the model merges with ``model.mergers[task]``).
+        codec (dict, optional): The task's codec (encodes the prompt's ground truth); single
+            prompt only.
+        prompt (dict, optional): Either ``dataset`` (a stock dataset config with a LOADING
+            pipeline, e.g. the training split) and ``index``, or ``img_path`` and
+            ``target_path`` (an image and its already-encoded target image, e.g. the output of
+            ``painter_demo.py``); single prompt only.
         img_size (tuple[int, int]): ``(h, w)`` of one half of the canvas.
         query_bgr (bool): The packed query is BGR (as every stock packer gives it).
+        prompts (dict[str, dict], optional): Several prompts: prompt task -> ``dict(codec=...,
+            prompt=...)`` (as ``codec`` / ``prompt`` above). Exclusive with ``codec`` /
+            ``prompt``.
     """
 
-    def __init__(self, dataset: Union[dict, Dataset], task: str, codec: dict, prompt: dict,
-                 img_size: Sequence[int] = (448, 448), query_bgr: bool = True) -> None:
+    def __init__(self, dataset: Union[dict, Dataset], task: str, codec: Optional[dict] = None,
+                 prompt: Optional[dict] = None, img_size: Sequence[int] = (448, 448),
+                 query_bgr: bool = True, prompts: Optional[Dict[str, dict]] = None) -> None:
         self.dataset = DATASETS.build(dataset) if isinstance(dataset, dict) else dataset
         self.task = task
-        self.codec = TASK_UTILS.build(codec) if isinstance(codec, dict) else codec
         self.img_size = tuple(img_size)
         self.query_bgr = query_bgr
         self.metainfo = dict(getattr(self.dataset, 'metainfo', {}) or {}, task=task)
-        self.set_prompt(**prompt)
+        if prompts is not None:
+            if codec is not None or prompt is not None:
+                raise ValueError('give either `codec` + `prompt` (one prompt) or `prompts` '
+                                 '(several), not both')
+            if not prompts:
+                raise ValueError('`prompts` is empty')
+            self.codecs = {}
+            self.prompt_pairs: Dict[str, Tuple[np.ndarray, np.ndarray, str]] = {}
+            for name, cfg in prompts.items():
+                missing = {'codec', 'prompt'} - set(cfg)
+                if missing:
+                    raise KeyError(f'prompts[{name!r}] needs {sorted(missing)}')
+                codec_cfg = cfg['codec']
+                self.codecs[name] = TASK_UTILS.build(codec_cfg) if isinstance(
+                    codec_cfg, dict) else codec_cfg
+                self.set_prompt(task=name, **cfg['prompt'])
+            self.codec = None
+        else:
+            if codec is None or prompt is None:
+                raise ValueError(f'{task}: a single-prompt PainterInContextDataset needs '
+                                 '`codec` and `prompt` (or give `prompts`)')
+            self.codec = TASK_UTILS.build(codec) if isinstance(codec, dict) else codec
+            self.codecs = None
+            self.set_prompt(**prompt)
+
+    @property
+    def multi_prompt(self) -> bool:
+        return self.codecs is not None
 
     def __len__(self) -> int:
         return len(self.dataset)
 
-    def set_prompt(self, **prompt) -> None:
+    def set_prompt(self, task: Optional[str] = None, **prompt) -> None:
         """Load, encode and resize the prompt pair (``self.prompt_img`` / ``prompt_target``,
-        ``uint8 (h, w, 3)`` RGB); arguments as :func:`load_prompt_pair`."""
-        self.prompt_img, self.prompt_target, self.prompt_source = load_prompt_pair(
-            self.codec, self.img_size, **prompt)
+        ``uint8 (h, w, 3)`` RGB); arguments as :func:`load_prompt_pair`. With several prompts,
+        ``task`` names the prompt to replace (its pair is in ``self.prompt_pairs[task]``)."""
+        if self.codecs is None:
+            if task is not None and task != self.task:
+                raise KeyError(f'this dataset has one prompt, of task {self.task!r}; got '
+                               f'{task!r}')
+            self.prompt_img, self.prompt_target, self.prompt_source = load_prompt_pair(
+                self.codec, self.img_size, **prompt)
+            return
+        if task not in self.codecs:
+            raise KeyError(f'name the prompt to set (task=...), one of {list(self.codecs)}; '
+                           f'got {task!r}')
+        self.prompt_pairs[task] = load_prompt_pair(self.codecs[task], self.img_size, **prompt)
 
-    def canvas(self, query_rgb: np.ndarray) -> Tuple[torch.Tensor, torch.Tensor]:
-        """``uint8 (H, W, 3)`` query -> image canvas and target canvas ``(3, 2h, w)``."""
+    def canvas(self, query_rgb: np.ndarray, prompt_img: Optional[np.ndarray] = None,
+               prompt_target: Optional[np.ndarray] = None
+               ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """``uint8 (H, W, 3)`` query -> image canvas and target canvas ``(3, 2h, w)`` (under
+        the single prompt by default)."""
+        prompt_img = self.prompt_img if prompt_img is None else prompt_img
+        prompt_target = self.prompt_target if prompt_target is None else prompt_target
         query = _resize(query_rgb, self.img_size, 'bicubic')
-        img = np.concatenate([self.prompt_img, query], axis=0)
-        target = np.concatenate([self.prompt_target, self.prompt_target], axis=0)
+        img = np.concatenate([prompt_img, query], axis=0)
+        target = np.concatenate([prompt_target, prompt_target], axis=0)
         return _to_chw(img), _to_chw(target)
 
     def __getitem__(self, index: int) -> dict:
@@ -324,9 +381,18 @@ class PainterInContextDataset(Dataset):
         query = packed['inputs'].permute(1, 2, 0).numpy()
         if self.query_bgr:
             query = query[..., ::-1]
-        img, target = self.canvas(np.ascontiguousarray(query))
+        query = np.ascontiguousarray(query)
         sample = packed['data_samples']
-        sample.set_metainfo(dict(task=self.task, prompt_path=self.prompt_source))
+        if self.multi_prompt:
+            tasks = tuple(self.prompt_pairs)
+            pairs = [self.canvas(query, *self.prompt_pairs[t][:2]) for t in tasks]
+            img = torch.stack([p[0] for p in pairs])
+            target = torch.stack([p[1] for p in pairs])
+            sample.set_metainfo(dict(task=self.task, prompt_tasks=tasks, prompt_path=tuple(
+                self.prompt_pairs[t][2] for t in tasks)))
+        else:
+            img, target = self.canvas(query)
+            sample.set_metainfo(dict(task=self.task, prompt_path=self.prompt_source))
         if 'ori_shape' not in sample.metainfo:
             sample.set_metainfo(dict(ori_shape=tuple(query.shape[:2])))
         sample.target = target

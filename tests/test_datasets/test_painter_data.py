@@ -191,3 +191,48 @@ def test_keypoint_in_context_path_through_stock_coco_metric(shapesworld_root):
         metric.process({}, [sample.to_dict()])
     result = metric.compute_metrics(metric.results)
     assert result['AP'] > 0.9, result
+
+
+def test_in_context_dataset_with_several_prompts(shapesworld_root):
+    """``prompts``: one canvas per prompt (in the given order), the same query below each,
+    each prompt encoded by its own codec; exclusive with ``codec`` / ``prompt``."""
+    inst_prompt = dict(
+        type='mmdet.CocoDataset', data_root=osp.join(shapesworld_root, 'coco'),
+        ann_file='annotations/instances_train2017.json', data_prefix=dict(img='train2017/'),
+        metainfo=dict(classes=('circle', 'square', 'triangle', 'star', 'person')),
+        pipeline=[dict(type='LoadImageFromFile'),
+                  dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True)])
+    prompts = dict(
+        semseg=dict(codec=dict(type='SemanticCodec', num_classes=7),
+                    prompt=dict(dataset=_semseg_dataset(shapesworld_root), index=0)),
+        instance=dict(codec=dict(type='InstanceCodec'), prompt=dict(dataset=inst_prompt,
+                                                                    index=0)))
+    cfg = dict(type='PainterInContextDataset', task='panoptic', img_size=(48, 48),
+               prompts=prompts, dataset=_semseg_dataset(shapesworld_root, 'validation', True))
+    ds = DATASETS.build(cfg)
+    item = ds[1]
+    img, sample = item['inputs'], item['data_samples']
+    assert img.shape == (2, 3, 96, 48) and sample.target.shape == (2, 3, 96, 48)
+    assert sample.task == 'panoptic' and sample.prompt_tasks == ('semseg', 'instance')
+    assert torch.equal(img[0, :, 48:], img[1, :, 48:])  # the same query under both prompts
+    assert not torch.equal(sample.target[0, :, :48], sample.target[1, :, :48])
+    for k, task in enumerate(sample.prompt_tasks):
+        p_img, p_tgt, _ = ds.prompt_pairs[task]
+        assert torch.equal(img[k, :, :48], torch.from_numpy(p_img).permute(2, 0, 1))
+        assert torch.equal(sample.target[k, :, 48:], torch.from_numpy(p_tgt).permute(2, 0, 1))
+    # the instance prompt is in the instance codec's colours (its palette), not the semantic's
+    inst_codec = TASK_UTILS.build(dict(type='InstanceCodec'))
+    colours = {tuple(c) for c in ds.prompt_pairs['instance'][1].reshape(-1, 3)} - {(0, 0, 0)}
+    assert colours and colours <= {tuple(c) for c in inst_codec.palette}
+    # prompts are replaced by name
+    ds.set_prompt(task='semseg', dataset=_semseg_dataset(shapesworld_root), index=3)
+    assert not torch.equal(ds[1]['inputs'][0, :, :48], img[0, :, :48])
+    assert torch.equal(ds[1]['inputs'][1], img[1])
+    with pytest.raises(KeyError, match='name the prompt'):
+        ds.set_prompt(dataset=_semseg_dataset(shapesworld_root), index=0)
+    with pytest.raises(ValueError, match='not both'):
+        DATASETS.build(dict(cfg, codec=dict(type='InstanceCodec')))
+    with pytest.raises(KeyError, match='needs'):
+        DATASETS.build(dict(cfg, prompts=dict(semseg=dict(codec=dict(type='InstanceCodec')))))
+    with pytest.raises(ValueError, match='needs `codec` and `prompt`'):
+        DATASETS.build(dict(cfg, prompts=None))

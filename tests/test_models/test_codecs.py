@@ -100,6 +100,17 @@ def test_instance_round_trip_iou():
     assert result.bboxes.shape == (5, 4)
 
 
+def test_instance_nearest_colour_equals_brute_force():
+    """The per-channel nearest level is the nearest of all 6400 palette colours."""
+    codec = TASK_UTILS.build(dict(type='InstanceCodec'))
+    pred = torch.rand(3, 30, 40, generator=torch.Generator().manual_seed(5)) * 255
+    palette = torch.as_tensor(codec.palette, dtype=torch.float32)
+    dist, index = torch.cdist(pred.flatten(1).t(), palette).min(1)
+    fast_dist, fast_index = codec.nearest_colour(pred)
+    assert torch.equal(fast_index, index)
+    assert torch.allclose(fast_dist, dist, atol=1e-2)
+
+
 def test_panoptic_merge_thresholds():
     h, w = 40, 40
     inst = InstanceData()
@@ -149,6 +160,46 @@ def test_keypoint_round_trip_within_one_pixel_and_flip():
     t_flip, _ = codec.encode_keypoints(mirrored[flip], vis[flip], (h, w))
     both, _ = codec.decode_flip(_as_pred(target), _as_pred(t_flip))
     assert np.linalg.norm(both[0] - kpts, axis=1)[vis > 0].max() < 1.0
+    # a mirrored painting whose left / right identities are not swapped fails (the averaged
+    # heatmaps of a paired joint then peak on its partner as well)
+    unswapped, _ = codec.encode_keypoints(mirrored, vis, (h, w))
+    bad, _ = codec.decode_flip(_as_pred(target), _as_pred(unswapped))
+    assert np.linalg.norm(bad[0] - kpts, axis=1)[vis > 0].max() > 20
+
+
+def test_keypoint_flip_to_sample_maps_to_image_coordinates():
+    """``decode_flip_to_sample`` = ``decode_flip`` + the crop -> image mapping of
+    ``decode_to_sample``; codecs without a flip test refuse it."""
+    flip = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
+    codec = TASK_UTILS.build(dict(type='KeypointCodec', sigma=2., id_radius=1,
+                                  flip_indices=flip))
+    h, w = 64, 48
+    cells = [(r, c) for r in range(6) for c in range(3)][:17]
+    kpts = np.array([[6 + 16 * c, 5 + 10 * r] for r, c in cells], np.float32)
+    vis = np.ones(17, np.float32)
+    target, _ = codec.encode_keypoints(kpts, vis, (h, w))
+    mirrored = kpts[flip].copy()
+    mirrored[:, 0] = w - 1 - mirrored[:, 0]
+    t_flip, _ = codec.encode_keypoints(mirrored, vis, (h, w))
+    meta = dict(input_center=np.array([[100., 50.]]), input_scale=np.array([[96., 128.]]))
+    plain, flipped = BaseDataElement(metainfo=meta), BaseDataElement(metainfo=meta)
+    codec.decode_to_sample(_as_pred(target), plain)
+    codec.decode_flip_to_sample(_as_pred(target), _as_pred(t_flip), flipped)
+    # crop pixel (x, y) -> image (x * 2 + 100 - 48, y * 2 + 50 - 64)
+    expected = kpts * 2 + np.array([52., -14.])
+    for sample in (plain, flipped):
+        err = np.linalg.norm(sample.pred_instances.keypoints[0] - expected, axis=1)
+        assert err.max() < 2.0, err  # one crop pixel = 2 image pixels
+    assert codec.supports_flip and codec.decode_priority == 0
+    with pytest.raises(ValueError, match='flip_indices'):
+        TASK_UTILS.build(dict(type='KeypointCodec')).decode_flip_to_sample(
+            _as_pred(target), _as_pred(t_flip), BaseDataElement())
+    sem = TASK_UTILS.build(dict(type='SemanticCodec', num_classes=7))
+    assert not sem.supports_flip
+    with pytest.raises(NotImplementedError, match='no flip test'):
+        sem.decode_flip_to_sample(_as_pred(target), _as_pred(target), BaseDataElement())
+    # instances read the semantic prompt's output: decoded after it
+    assert TASK_UTILS.build(dict(type='InstanceCodec')).decode_priority > sem.decode_priority
 
 
 def test_restoration_identity():

@@ -151,3 +151,53 @@ def test_pose_head_heatmaps_and_codec_decoding():
     meta = dict(input_size=(64, 64), input_scale=(32., 32.), input_center=(100., 50.))
     out = crop_to_image(np.array([[[32., 0.]]]), meta)
     assert np.allclose(out, [[[100., 34.]]])
+
+
+def test_pose_head_starts_near_the_all_zero_heatmap():
+    """The linear layer starts at std ``init_std`` (mmpose's last-layer convention): unit-scale
+    answers and f_b give heatmaps of about ``init_std * C`` instead of ``sqrt(C / 3)``."""
+    torch.manual_seed(0)
+    codec = dict(type='MSRAHeatmap', input_size=(64, 64), heatmap_size=(16, 16), sigma=2)
+    head = GLIDPoseHead(embed_dims=64, codec=codec)
+    hs, f_b = torch.randn(1, 2, 17, 64), torch.randn(2, 64, 16, 16)
+    default_std = head(hs, f_b).std().item()  # nn.Linear's default init
+    head.init_weights()
+    assert head.fc.bias.abs().max() == 0
+    assert abs(head.fc.weight.std().item() - 1e-3) < 2e-4
+    assert head(hs, f_b).std().item() < 0.1 < 2. < default_std  # about 0.064 and 4.6
+
+
+def test_pose_flip_test_swaps_flips_and_shifts_the_mirrored_heatmaps():
+    """Flip test: the heatmaps of the mirrored crop are flipped back, left / right keypoints
+    swapped (``flip_indices``) and shifted one column (MSRA), then averaged."""
+    import copy
+
+    from mmpose.structures import PoseDataSample
+
+    from mmgen_vision.models.glid import GLIDPoseEstimator
+    from test_glid_model import CORE
+    codec = dict(type='MSRAHeatmap', input_size=(64, 64), heatmap_size=(16, 16), sigma=2)
+    model = GLIDPoseEstimator(encoder_decoder=copy.deepcopy(CORE), num_queries=2,
+                              pose_head=dict(type='GLIDPoseHead', codec=codec),
+                              test_cfg=dict(flip_test=True)).eval()
+    image = torch.randn(1, 3, 64, 64)
+
+    def fake_heatmaps(inputs):
+        heatmaps = torch.zeros(1, 2, 16, 16)
+        if torch.equal(inputs, image):
+            heatmaps[0, 0, 8, 4] = 1.  # keypoint 0 (say, a left wrist) at column 4
+        else:  # the mirrored crop: the same wrist is keypoint 1 at the mirrored column 11
+            heatmaps[0, 1, 8, 11] = 1.
+        return heatmaps
+
+    model.heatmaps = fake_heatmaps
+    sample = PoseDataSample(metainfo=dict(
+        flip_indices=[1, 0], input_size=(64, 64), input_scale=(64., 64.),
+        input_center=(32., 32.)))
+    sample.gt_instances = InstanceData(bboxes=np.zeros((1, 4)), bbox_scores=np.ones(1))
+    pred = model.predict(image, [sample])[0].pred_instances
+    # keypoint 0: the average of a peak at column 4 and the flipped-back one at 15 - 11 + 1 = 5
+    assert 4 * 4 < pred.keypoints[0, 0, 0] < 5 * 4 and pred.keypoints[0, 0, 1] == 8 * 4
+    model.test_cfg['flip_test'] = False
+    pred = model.predict(image, [sample])[0].pred_instances
+    assert pred.keypoints[0, 0, 0] == 4 * 4

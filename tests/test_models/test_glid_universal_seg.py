@@ -134,3 +134,26 @@ def test_instance_and_semantic_decoding():
         out = model.predict(torch.randn(1, 3, 32, 32), [make_sample()[0]])[0]
     seg = out.pred_sem_seg.sem_seg[0]
     assert (seg[:, :14] == 0).all() and (seg[:, 18:] == 2).all()
+
+
+def test_multitask_decodes_every_head_into_its_own_output():
+    """``test_task`` as a sequence: each head decoded by its own linear layer, the same as
+    decoding it alone."""
+    tasks = ('panoptic', 'instance', 'semantic')
+    model = make_model(test_task=tasks).eval()
+    single = {task: make_model(test_task=task).eval() for task in tasks}
+    for task in tasks:
+        _fixed_answers(model, task)
+        _fixed_answers(single[task], task)
+    inputs = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():
+        out = model.predict(inputs, [make_sample()[0]])[0]
+        alone = {task: single[task].predict(inputs, [make_sample()[0]])[0] for task in tasks}
+    assert torch.equal(out.pred_panoptic_seg.sem_seg, alone['panoptic'].pred_panoptic_seg.sem_seg)
+    assert torch.equal(out.pred_instances.masks, alone['instance'].pred_instances.masks)
+    assert torch.equal(out.pred_instances.labels, alone['instance'].pred_instances.labels)
+    assert torch.equal(out.pred_sem_seg.sem_seg, alone['semantic'].pred_sem_seg.sem_seg)
+    with pytest.raises(KeyError, match='test_task'):
+        make_model(tasks=('panoptic', 'semantic'), test_task=('panoptic', 'instance'))
+    with pytest.raises(KeyError, match='test_task'):
+        make_model(test_task=('semantic', 'semantic'))

@@ -152,6 +152,114 @@ def test_predict_decodes_with_the_task_codec():
         model.data_preprocessor(dict(inputs=[canvas], data_samples=[BaseDataElement()]))
 
 
+FLIP = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
+
+
+def test_flip_test_paints_the_mirrored_query_in_the_same_pass():
+    cfg = tiny_cfg(prompt_isolation=True)
+    cfg['codecs']['pose'] = dict(type='KeypointCodec', sigma=1., id_radius=0, flip_indices=FLIP)
+    model = _randomize(MODELS.build(dict(cfg, test_cfg=dict(flip_test=True)))).eval()
+    g = torch.Generator().manual_seed(2)
+    canvas = torch.randint(0, 255, (3, 3, 32, 16), dtype=torch.uint8, generator=g)
+    canvas[:, :, :16] = canvas[:1, :, :16]  # one prompt
+    samples = []
+    for task in ('pose', 'semseg', 'pose'):
+        # keypoints decode at the painted size here, so that the reference below needs no resize
+        shape = (16, 16) if task == 'pose' else (20, 24)
+        s = BaseDataElement(metainfo=dict(task=task, ori_shape=shape))
+        s.target = canvas[0].clone()
+        samples.append(s)
+    data = model.data_preprocessor(dict(inputs=list(canvas), data_samples=samples), False)
+    imgs, tgts = data['inputs']['imgs'], data['inputs']['tgts']
+    with torch.no_grad(), mock.patch.object(model, 'predict_canvas',
+                                            wraps=model.predict_canvas) as paint:
+        out = model(**data, mode='predict')
+        # one pass: the 3 queries, then the mirrors of the 2 keypoint queries
+        assert paint.call_count == 1
+        batch = paint.call_args.args[0]
+        assert batch.shape[0] == 5
+        assert torch.equal(batch[3:, :, :16], imgs[[0, 2], :, :16])  # the prompt is kept
+        assert torch.equal(batch[3:, :, 16:], imgs[[0, 2], :, 16:].flip(-1))
+        pred = model.denormalize(model.predict_canvas(imgs, tgts))
+        mirrored = imgs.clone()
+        mirrored[:, :, 16:] = imgs[:, :, 16:].flip(-1)
+        pred_m = model.denormalize(model.predict_canvas(mirrored, tgts))
+    codec = model.codecs['pose']
+    for i in (0, 2):
+        ref, ref_scores = codec.decode_flip(pred[i], pred_m[i])
+        np.testing.assert_allclose(out[i].pred_instances.keypoints, ref, atol=1e-3)
+        np.testing.assert_allclose(out[i].pred_instances.keypoint_scores, ref_scores, atol=1e-4)
+        assert out[i].pred_painting.data.shape == (3, 16, 16)
+        plain, _ = codec.decode(pred[i])
+        assert not np.allclose(plain, ref)  # the mirror changed the answer
+    assert out[1].pred_sem_seg.data.shape == (1, 20, 24)  # semantic: no flip test
+    # the prompt cache gives the same flip-test answer
+    model.test_cfg['use_cache'] = True
+    with torch.no_grad():
+        cached = model.predict(data['inputs'], copy.deepcopy(samples))
+    np.testing.assert_allclose(cached[0].pred_instances.keypoints,
+                               out[0].pred_instances.keypoints, atol=1e-2)
+
+
+def _multi_prompt_batch(batch=2):
+    """``batch`` queries under 2 prompts (semantic, instance): uint8 ``(B, 2, 3, 32, 16)``."""
+    g = torch.Generator().manual_seed(4)
+    canvas = torch.randint(0, 255, (batch, 2, 3, 32, 16), dtype=torch.uint8, generator=g)
+    canvas[:, :, :, :16] = canvas[:1, :, :, :16]  # prompt k is shared by the batch
+    canvas[:, 1, :, 16:] = canvas[:, 0, :, 16:]  # the same query under both prompts
+    samples = []
+    for i in range(batch):
+        s = BaseDataElement(metainfo=dict(task='panoptic', ori_shape=(16, 16),
+                                          prompt_tasks=('semseg', 'instance')))
+        s.target = canvas[0].clone()
+        samples.append(s)
+    return list(canvas), samples
+
+
+def test_multi_prompt_predict_decodes_each_prompt_and_merges():
+    cfg = tiny_cfg(prompt_isolation=True)
+    cfg['codecs']['instance'] = dict(type='InstanceCodec', min_area=1)
+    cfg['mergers'] = dict(panoptic=dict(type='PanopticMerger', thing_labels=(0, 1, 2, 3, 4),
+                                        num_classes=7, score_thr=0., stuff_area=1))
+    model = _randomize(MODELS.build(cfg)).eval()
+    inputs, samples = _multi_prompt_batch()
+    data = model.data_preprocessor(dict(inputs=inputs, data_samples=samples), False)
+    imgs, tgts = data['inputs']['imgs'], data['inputs']['tgts']
+    assert imgs.shape == (2, 2, 3, 32, 16) and tgts.shape == imgs.shape
+    with torch.no_grad(), mock.patch.object(model, 'predict_canvas',
+                                            wraps=model.predict_canvas) as paint:
+        out = model(**data, mode='predict')
+        assert paint.call_count == 1 and paint.call_args.args[0].shape[0] == 4  # B * P
+        ref = [model.denormalize(model.predict_canvas(imgs[:, k], tgts[:, k])) for k in (0, 1)]
+    sample = out[1]
+    assert set(sample.pred_painting.keys()) == {'semseg', 'instance'}
+    assert torch.allclose(sample.pred_painting.semseg, ref[0][1], atol=1e-3)
+    assert torch.allclose(sample.pred_painting.instance, ref[1][1], atol=1e-3)
+    sem = model.codecs['semseg'].decode(ref[0][1])
+    assert torch.equal(sample.pred_sem_seg.data[0], sem)
+    inst = sample.pred_instances
+    assert len(inst) > 0
+    # instance classes are voted from the semantic prompt's output (decoded first)
+    from mmgen_vision.models.codecs import majority_labels
+    assert torch.equal(inst.labels, majority_labels(inst.masks, sem))
+    pan = sample.pred_panoptic_seg.sem_seg[0]
+    assert pan.shape == (16, 16) and (pan % 1000 <= 7).all()  # 7: void
+    # the prompt cache keeps both prompts: 2 encodings for 2 batches
+    model.test_cfg['use_cache'] = True
+    with torch.no_grad(), mock.patch.object(model.backbone, 'encode_prompt',
+                                            wraps=model.backbone.encode_prompt) as encode:
+        for _ in range(2):
+            cached = model.predict(data['inputs'], copy.deepcopy(samples))
+        assert encode.call_count == 2
+    assert torch.allclose(cached[1].pred_painting.instance, sample.pred_painting.instance,
+                          atol=1e-2)
+    bad = copy.deepcopy(samples)
+    for s in bad:
+        s.set_metainfo(dict(prompt_tasks=('semseg', )))
+    with pytest.raises(KeyError, match='prompt_tasks'):
+        model.predict(data['inputs'], bad)
+
+
 def test_training_step_reduces_loss():
     torch.manual_seed(0)
     model = MODELS.build(tiny_cfg()).train()

@@ -189,6 +189,27 @@ def test_stable_diffusion_guide(tiny_sd):
     assert not guide.unet.training and not guide.vae.training
 
 
+def test_vae_activation_checkpointing_same_gradient(tiny_sd):
+    """``with_cp`` recomputes the VAE encoder's activations in the backward pass: the latents
+    and the gradient reaching the image are those of the plain path, and the encoder's
+    blocks really start twice (forward + recompute) per backward."""
+    grads, runs = [], []
+    for with_cp in (False, True):
+        guide = MODELS.build(dict(type='StableDiffusionGuide', pretrained_path=tiny_sd,
+                                  with_cp=with_cp))
+        count = []
+        guide.vae.encoder.down_blocks[0].register_forward_pre_hook(lambda *_: count.append(1))
+        images = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+        images.requires_grad_(True)
+        latents = guide.encode_images(images, torch.Generator().manual_seed(1))
+        (latents * torch.linspace(-1, 1, latents.numel()).view_as(latents)).sum().backward()
+        grads.append((latents.detach(), images.grad))
+        runs.append(len(count))
+    torch.testing.assert_close(grads[1][0], grads[0][0])
+    torch.testing.assert_close(grads[1][1], grads[0][1], rtol=1e-5, atol=1e-7)
+    assert runs == [1, 2]
+
+
 # ----------------------------------------------------------------------------- segmentor
 def test_segmentor_tiny_stable_diffusion(tiny_sd, tmp_path):
     """The full path with the tiny pipeline: 2 padded images, 3 classes, a few steps."""
@@ -282,3 +303,15 @@ def test_semantic_label_map_with_background_rule():
         assert iou(label == 1, regions[0]) > 0.8
         assert iou(label == 2, regions[1]) > 0.8
         assert iou(label == 0, ~regions.any(0)) > 0.8
+
+
+def test_sd_v1_architecture_matches_release_sizes():
+    """The random SD 1.x stand-in used by the benchmark has the released v1.4 sizes (parameter
+    counts of its UNet, VAE and CLIP text transformer), built on the meta device (no memory)."""
+    from mmgen_vision.models.peekaboo.testing import sd_v1_components
+    with torch.device('meta'):
+        parts = sd_v1_components()
+    counts = {name: sum(p.numel() for p in part.parameters()) for name, part in parts.items()}
+    assert counts == dict(unet=859_520_964, vae=83_653_863, text_encoder=123_060_480)
+    assert parts['unet'].config.cross_attention_dim == parts['text_encoder'].config.hidden_size
+    assert parts['vae'].config.scaling_factor == pytest.approx(0.18215)

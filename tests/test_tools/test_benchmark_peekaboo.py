@@ -59,3 +59,13 @@ def test_guide_batch_argument(tool):
         tool.parse_args([CONFIG, '--max-guide-batch', '0.5'])
     args = tool.parse_args([CONFIG, '--max-guide-batch', 'none', '4', '--compare-batching'])
     assert args.max_guide_batch == [None, 4, 1]
+
+
+def test_random_sd_arguments(tool):
+    args = tool.parse_args([CONFIG, '--tiny-sd', 'd'])  # the old name is an alias
+    assert (args.random_sd, args.random_sd_arch) == ('d', 'tiny')
+    args = tool.parse_args([CONFIG, '--random-sd', 'd', '--random-sd-arch', 'sd-v1'])
+    assert (args.random_sd, args.random_sd_arch) == ('d', 'sd-v1')
+    result = dict(random_sd='d', random_sd_arch='sd-v1')
+    assert tool.random_sd_note(result) == ' (random-weight SD, architecture sd-v1)'
+    assert tool.random_sd_note(dict(random_sd=None, random_sd_arch=None)) == ''

@@ -40,7 +40,7 @@ NUM_TRAIN = 256
 NUM_VAL = 16
 IMAGE_SIZE = 64
 NUM_CLASSES = 7
-MAX_ITERS = 200  # the toy config's schedule
+MAX_ITERS = 600  # the toy config's schedule
 SEM_MARGIN = 5.0  # mIoU points above chance
 DEPTH_RATIO = 0.9  # RMSE / RMSE of the constant mean prediction
 PSNR_MARGIN = 0.5  # dB above the noisy input
@@ -176,11 +176,12 @@ def test_depth_in_context_beats_mean_prediction(painter_run):
 
 @pytest.mark.xfail(
     strict=True,
-    reason='issue 3 acceptance 1 (denoising) not met at toy scale: measured PSNR 15.46 / 16.22 dB '
-    '(two runs) vs the noisy input 24.73 dB after 200 CPU iterations, while mIoU 19.80 / 20.28 '
-    'vs chance 5.09 and depth RMSE 2.728 / 2.682 vs 3.096 pass in the same runs. The 4-block '
-    'dim-96 ViT paints a blurred copy of the query (patch 8); sensor-noise PSNR needs far longer '
-    'training. strict: remove the marker once it passes.')
+    reason='issue 3 acceptance 1 (denoising) not met at toy scale: measured PSNR 23.08 / 23.14 dB '
+    '(seeds 0 / 1) vs the noisy input 24.73 dB (needed 25.23) after 600 CPU iterations, while '
+    'mIoU 22.56 / 22.82 vs chance 5.09 and depth RMSE 2.444 / 2.648 vs 3.096 pass in the same '
+    'runs. The painting follows the query but stays blurred (patch 8 on a 48 px image); every '
+    'measured toy variant within the time budget stayed 1.4-5 dB short (configs/painter/'
+    'README.md). strict: remove the marker once it passes.')
 def test_denoise_in_context_beats_noisy_input(painter_run):
     assert painter_run['psnr'] >= painter_run['noisy_psnr'] + PSNR_MARGIN, painter_run['report']
 

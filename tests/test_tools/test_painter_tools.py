@@ -142,7 +142,7 @@ def test_paper_config_reads_like_the_paper():
     assert w == dict(nyuv2_depth=0.1, ade20k_sem=0.2, coco_inst=0.15, coco_sem=0.25,
                      coco_pose=0.2, sidd_denoise=0.15, derain=0.05, lol_enhance=0.05)
     toy = Config.fromfile(TOY)
-    assert toy.model.backbone.depth == 4 and toy.model.head.embed_dim == 16
+    assert toy.model.backbone.depth == 4 and toy.model.head.embed_dim == 32
 
 
 def test_benchmark_script_runs(tmp_path):

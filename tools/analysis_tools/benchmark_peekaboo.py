@@ -1,7 +1,8 @@
 # Copyright (c) mmgen_vision contributors. All rights reserved.
 """Speed and peak memory of Peekaboo's per-image optimisation over a sweep of settings.
 
-    python tools/analysis_tools/benchmark_peekaboo.py CONFIG [--tiny-sd DIR]
+    python tools/analysis_tools/benchmark_peekaboo.py CONFIG [--random-sd DIR]
+        [--random-sd-arch {tiny,sd-v1}]
         [--source {synthetic,dataset}] [--images-per-batch 1 2 4] [--num-backgrounds 1 4]
         [--num-captions 1 5] [--mask-size 64] [--image-size 512] [--max-guide-batch none 1]
         [--compare-batching] [--num-iters 10] [--warmup-iters 2] [--repeat 1]
@@ -18,9 +19,12 @@ setting: seconds per image (median, or with ``--statistic min`` the best, wall t
 over ``--repeat`` calls, divided by ``B``), seconds per iteration, the
 number of composites and of UNet calls per iteration and the peak memory of the timed calls.
 
-* ``--tiny-sd DIR`` points ``model.guide.pretrained_path`` at ``DIR`` and writes a tiny random
-  Stable Diffusion there first (``build_tiny_stable_diffusion``) unless it already holds one, so
-  the script runs without the real weights (timings of the plumbing, not of SD v1.4).
+* ``--random-sd DIR`` (alias ``--tiny-sd``) points ``model.guide.pretrained_path`` at ``DIR``
+  and first writes a randomly initialised Stable Diffusion there unless it already holds one,
+  so the script runs without the real weights: ``--random-sd-arch tiny`` (default,
+  ``build_tiny_stable_diffusion``: timings of the plumbing) or ``sd-v1`` (the full SD 1.x
+  architecture, ``build_sd_v1_architecture``, ~4.3 GB: the cost of SD v1.4 itself, since time
+  and memory do not depend on the weights' values).
 * ``--num-captions k`` switches the model to semantic mode with ``k`` synthetic prompts (plus a
   background label that is not prompted); without it the config's prompts are used (referring
   configs get one synthetic expression per image in synthetic mode).
@@ -87,9 +91,17 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         description='Benchmark the speed and peak memory of Peekaboo over a sweep of settings')
     parser.add_argument('config', help='Peekaboo config file path')
     parser.add_argument(
+        '--random-sd',
         '--tiny-sd',
+        dest='random_sd',
         metavar='DIR',
-        help='use (and first create, if needed) a tiny random Stable Diffusion in DIR')
+        help='use (and first create, if needed) a randomly initialised Stable Diffusion in DIR')
+    parser.add_argument(
+        '--random-sd-arch',
+        choices=['tiny', 'sd-v1'],
+        default='tiny',
+        help='architecture written to --random-sd DIR when it holds none: a tiny model '
+        '(default) or the full Stable Diffusion 1.x architecture')
     parser.add_argument('--source', choices=['synthetic', 'dataset'], default='synthetic',
                         help='images: seeded random scenes or the config\'s test set')
     parser.add_argument('--input-size', type=int, default=None,
@@ -255,11 +267,14 @@ def build_model(args: argparse.Namespace):
     if cfg.model.get('type') not in ('PeekabooSegmentor', 'mmgen_vision.PeekabooSegmentor'):
         raise ValueError(f'{args.config} is not a PeekabooSegmentor config '
                          f'(model.type={cfg.model.get("type")!r})')
-    if args.tiny_sd is not None:
-        if not osp.isfile(osp.join(args.tiny_sd, 'model_index.json')):
-            from mmgen_vision.models.peekaboo.testing import build_tiny_stable_diffusion
-            build_tiny_stable_diffusion(args.tiny_sd)
-        cfg.model.guide.pretrained_path = args.tiny_sd
+    if args.random_sd is not None:
+        if not osp.isfile(osp.join(args.random_sd, 'model_index.json')):
+            from mmgen_vision.models.peekaboo import testing
+            if args.random_sd_arch == 'sd-v1':
+                testing.build_sd_v1_architecture(args.random_sd)
+            else:
+                testing.build_tiny_stable_diffusion(args.random_sd)
+        cfg.model.guide.pretrained_path = args.random_sd
     if args.half is not None:
         cfg.model.guide.half_precision = args.half
     cfg.model.show_progress = False
@@ -454,12 +469,19 @@ def add_relative_times(rows: List[dict]) -> None:
         row['time_vs_one_call'] = round(row['seconds_per_image'] / ref, 2) if ref else None
 
 
+def random_sd_note(result: dict) -> str:
+    """`` (random-weight SD: <architecture>)`` when the guide was a random pipeline."""
+    if not result['random_sd']:
+        return ''
+    return f' (random-weight SD, architecture {result["random_sd_arch"]})'
+
+
 def markdown(result: dict) -> str:
     """The rows as a Markdown table with a line on the environment."""
     env = result['environment']
     lines = [
         f'Peekaboo benchmark of `{osp.basename(result["config"])}`'
-        f'{" (tiny random SD)" if result["tiny_sd"] else ""} on {env["device_name"]} '
+        f'{random_sd_note(result)} on {env["device_name"]} '
         f'({env["device"]}, {env["cpu_count"]} CPU cores, torch {env["torch"]}); '
         f'{env["torch_threads"]} torch thread(s); {result["num_iters"]} iterations per call, '
         f'{result["statistic"]} of {result["repeat"]} call(s); '
@@ -508,7 +530,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
     add_relative_times(rows)
     result = dict(
         config=args.config,
-        tiny_sd=args.tiny_sd,
+        random_sd=args.random_sd,
+        random_sd_arch=args.random_sd_arch if args.random_sd else None,
         source=args.source,
         num_iters=rows[0]['num_iters'] if rows else None,
         warmup_iters=args.warmup_iters,

@@ -34,6 +34,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                         type=int,
                         default=16,
                         help='samples per webdataset tar shard')
+    parser.add_argument('--class-colors',
+                        action='store_true',
+                        help='easier variant: every shape class has one colour (red circles, '
+                        'green squares, blue triangles, yellow stars); same layouts and masks')
     parser.add_argument('--force',
                         action='store_true',
                         help='regenerate even if an identical dataset exists')
@@ -51,7 +55,8 @@ def main(argv=None) -> int:
                                      seed=args.seed,
                                      formats=args.formats,
                                      force=args.force,
-                                     samples_per_shard=args.samples_per_shard)
+                                     samples_per_shard=args.samples_per_shard,
+                                     class_colors=args.class_colors)
     except (ValueError, FileExistsError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 2

@@ -56,6 +56,8 @@ def _is_complete(meta: Optional[dict], params: dict, formats: Sequence[str]) -> 
         return False
     if any(meta.get(key) != value for key, value in params.items()):
         return False
+    if meta.get('class_colors', False) != params.get('class_colors', False):
+        return False  # opt-in options are recorded only when set
     return set(formats) <= set(meta.get('formats', []))
 
 
@@ -81,7 +83,8 @@ def _write_dataset(out_dir: Path, params: dict, formats: Sequence[str]) -> dict:
         split_stats = {'images': 0, 'objects': 0}
         split_stats.update({name: 0 for name in THING_CLASSES})
         for index in range(counts[split]):
-            scene = render_scene(params['seed'], split, index, params['image_size'])
+            scene = render_scene(params['seed'], split, index, params['image_size'],
+                                 class_colors=params.get('class_colors', False))
             ann_ids = list(range(next_ann_id, next_ann_id + len(scene.objects)))
             next_ann_id += len(scene.objects)
             record = SceneRecord(scene, first_id[split] + index, ann_ids)
@@ -120,7 +123,8 @@ def generate_shapesworld(out_dir: Union[str, os.PathLike] = 'data/shapesworld',
                          seed: int = 0,
                          formats: Union[None, str, Iterable[str]] = None,
                          force: bool = False,
-                         samples_per_shard: int = 16) -> Dict[str, str]:
+                         samples_per_shard: int = 16,
+                         class_colors: bool = False) -> Dict[str, str]:
     """Render ShapesWorld and write it in real dataset layouts under ``out_dir``.
 
     The same arguments always give byte-identical files. A finished dataset is recorded in
@@ -143,6 +147,10 @@ def generate_shapesworld(out_dir: Union[str, os.PathLike] = 'data/shapesworld',
         force (bool): Regenerate even if an identical dataset exists, and replace a non-empty
             ``out_dir`` that is not a ShapesWorld dataset. Defaults to False.
         samples_per_shard (int): Samples per webdataset tar. Defaults to 16.
+        class_colors (bool): Opt-in easier variant: every shape is painted in the colour of
+            its class (``CLASS_COLOR_NAMES``: red circles, green squares, blue triangles,
+            yellow stars) instead of a random colour; layouts and masks are those of the default
+            dataset. Recorded in ``meta.json`` only when True. Defaults to False.
 
     Returns:
         dict[str, str]: Format name -> data root path, for the requested formats.
@@ -159,6 +167,10 @@ def generate_shapesworld(out_dir: Union[str, os.PathLike] = 'data/shapesworld',
         'seed': _check_int('seed', seed, 0),
         'samples_per_shard': _check_int('samples_per_shard', samples_per_shard, 1),
     }
+    if not isinstance(class_colors, bool):
+        raise ValueError(f'class_colors must be a bool, got {class_colors!r}')
+    if class_colors:  # only recorded when set: default datasets stay byte-identical
+        params['class_colors'] = True
     fmts = check_formats(formats)
     if not isinstance(out_dir, (str, os.PathLike)) or not str(out_dir):
         raise ValueError(f'out_dir must be a non-empty path, got {out_dir!r}')

@@ -26,6 +26,14 @@ COLORS: Dict[str, Tuple[int, int, int]] = {
     'blue': (40, 70, 215),
     'yellow': (235, 205, 40),
 }
+#: Opt-in ``class_colors`` variant: every shape of a class has this colour (the colour then names
+#: the class; by default colours are drawn independently of the class).
+CLASS_COLOR_NAMES: Dict[str, str] = {
+    'circle': 'red',
+    'square': 'green',
+    'triangle': 'blue',
+    'star': 'yellow',
+}
 #: The stick-figure person is drawn in this colour (named ``black``).
 PERSON_COLOR_NAME = 'black'
 PERSON_COLOR: Tuple[int, int, int] = (30, 30, 35)

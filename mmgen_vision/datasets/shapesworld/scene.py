@@ -12,9 +12,9 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-from .meta import (CLASSES, COLOR_NAMES, COLORS, GROUND_STYLES, MAX_DEPTH, MAX_IMAGE_SIZE,
-                   MAX_OBJECT_DEPTH, MIN_IMAGE_SIZE, PERSON_COLOR, PERSON_COLOR_NAME, SHAPE_CLASSES,
-                   SKY_STYLES, SPLITS)
+from .meta import (CLASS_COLOR_NAMES, CLASSES, COLOR_NAMES, COLORS, GROUND_STYLES, MAX_DEPTH,
+                   MAX_IMAGE_SIZE, MAX_OBJECT_DEPTH, MIN_IMAGE_SIZE, PERSON_COLOR,
+                   PERSON_COLOR_NAME, SHAPE_CLASSES, SKY_STYLES, SPLITS)
 from .raster import (capsule_mask, disc_mask, mask_bbox, polygon_mask, regular_polygon,
                      smooth_noise, star_polygon)
 
@@ -220,11 +220,18 @@ def _shape_vertices(category: str, cx: float, radius: float, bottom: float,
     return verts
 
 
-def sample_shape(rng: np.random.Generator, camera: Camera) -> Optional[SceneObject]:
-    """A random shape standing on the ground, or ``None`` if the draw does not fit the image."""
+def sample_shape(rng: np.random.Generator, camera: Camera,
+                 class_colors: bool = False) -> Optional[SceneObject]:
+    """A random shape standing on the ground, or ``None`` if the draw does not fit the image.
+
+    With ``class_colors`` the colour is :data:`CLASS_COLOR_NAMES` of the class instead of the
+    random draw (which is still made, so that the layout is the one of the default scene).
+    """
     size = camera.size
     category = SHAPE_CLASSES[int(rng.integers(len(SHAPE_CLASSES)))]
     color = COLOR_NAMES[int(rng.integers(len(COLOR_NAMES)))]
+    if class_colors:
+        color = CLASS_COLOR_NAMES[category]
     rgb = tuple(int(v) for v in _jitter(COLORS[color], rng, 12))
     row_depth = camera.row_depth()
     # one row of margin: the lowest covered row may be one above the sampled one
@@ -371,12 +378,13 @@ def _visible_enough(objects: List[SceneObject], size: int) -> bool:
     return True
 
 
-def place_objects(rng: np.random.Generator, camera: Camera) -> List[SceneObject]:
+def place_objects(rng: np.random.Generator, camera: Camera,
+                  class_colors: bool = False) -> List[SceneObject]:
     """Draw 1-4 shapes and, with probability :data:`PERSON_PROB`, a person.
 
     Each object is redrawn until it fits the image and leaves every object sufficiently visible;
     an object that fails :data:`MAX_PLACEMENT_ATTEMPTS` draws is dropped (the first shape gets 25
-    times as many, so every scene has a shape).
+    times as many, so every scene has a shape). ``class_colors``: see :func:`sample_shape`.
 
     Returns:
         list[SceneObject]: Objects in painting order (far to near).
@@ -390,8 +398,10 @@ def place_objects(rng: np.random.Generator, camera: Camera) -> List[SceneObject]
         # the first shape gets a large budget so that every scene has at least one shape
         first_shape = kind == 'shape' and 'shape' not in kinds[:i]
         for _ in range(MAX_PLACEMENT_ATTEMPTS * (25 if first_shape else 1)):
-            sampler = sample_person if kind == 'person' else sample_shape
-            obj = sampler(rng, camera)
+            if kind == 'person':
+                obj = sample_person(rng, camera)
+            else:
+                obj = sample_shape(rng, camera, class_colors)
             if obj is not None and _visible_enough(objects + [obj], camera.size):
                 objects.append(obj)
                 break
@@ -452,7 +462,8 @@ def validate_image_size(image_size: int) -> int:
     return int(image_size)
 
 
-def render_scene(seed: int, split: str, index: int, image_size: int = 96) -> Scene:
+def render_scene(seed: int, split: str, index: int, image_size: int = 96,
+                 class_colors: bool = False) -> Scene:
     """Render scene ``index`` of ``split`` for ``seed`` (deterministic).
 
     Args:
@@ -472,7 +483,7 @@ def render_scene(seed: int, split: str, index: int, image_size: int = 96) -> Sce
     sky_style = SKY_STYLES[int(rng.integers(len(SKY_STYLES)))]
     ground_style = GROUND_STYLES[int(rng.integers(len(GROUND_STYLES)))]
     background = paint_background(rng, camera, sky_style, ground_style)
-    objects = place_objects(rng, camera)
+    objects = place_objects(rng, camera, class_colors)
     image, depth, background_depth, semantic, instance = compose(background, camera, objects)
     return Scene(image=image,
                  depth=depth,

@@ -27,10 +27,16 @@ class BaseImageCodec(metaclass=ABCMeta):
         target_resize_mode (str): Interpolation of encoded TARGET images when a sample is
             resized for training (``'nearest'`` wherever colours are discrete codes).
         augment (bool): Whether geometric / photometric augmentation suits the task.
+        supports_flip (bool): The codec has a flip test (:meth:`decode_flip_to_sample`).
+        decode_priority (int): Order in which the predictions of several prompts of one query
+            are decoded into the same sample (lower first): codecs that read another prompt's
+            output (instances take their classes from ``pred_sem_seg``) come later.
     """
     resize_mode = 'bilinear'
     target_resize_mode = 'bilinear'
     augment = True
+    supports_flip = False
+    decode_priority = 0
 
     def output_shape(self, metainfo: dict, default: Tuple[int, int]) -> Tuple[int, int]:
         """``(H, W)`` the predicted image is resized to before decoding: the sample's
@@ -49,6 +55,11 @@ class BaseImageCodec(metaclass=ABCMeta):
     @abstractmethod
     def decode_to_sample(self, pred: Tensor, data_sample) -> None:
         """Decode ``pred`` and store it in ``data_sample`` under the stock field name."""
+
+    def decode_flip_to_sample(self, pred: Tensor, pred_flipped: Tensor, data_sample) -> None:
+        """Flip test: decode ``pred`` together with ``pred_flipped``, the prediction for the
+        horizontally mirrored input (both ``float (3, H, W)``, 0-255)."""
+        raise NotImplementedError(f'{type(self).__name__} has no flip test')
 
 
 def ones_valid(shape: Tuple[int, int]) -> np.ndarray:

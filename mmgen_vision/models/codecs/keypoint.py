@@ -39,6 +39,7 @@ class KeypointCodec(BaseImageCodec):
     resize_mode = 'nearest'
     target_resize_mode = 'nearest'
     augment = False
+    supports_flip = True
 
     def __init__(self, num_keypoints: int = 17, sigma: float = 3., id_radius: int = 4,
                  cols: int = 5, step: int = 51, fg_weight: float = 10.,
@@ -126,10 +127,19 @@ class KeypointCodec(BaseImageCodec):
     def decode_to_sample(self, pred: Tensor, data_sample) -> None:
         """Keypoints back in image coordinates (``input_center`` / ``input_scale`` of the
         top-down crop) as ``pred_instances`` of the mmpose data sample."""
-        keypoints, scores = self.decode(pred)
+        self._pack(*self.decode(pred), tuple(pred.shape[1:]), data_sample)
+
+    def decode_flip_to_sample(self, pred: Tensor, pred_flipped: Tensor, data_sample) -> None:
+        """:meth:`decode_flip` (``pred_flipped``: the painting of the mirrored crop, as
+        painted), packed like :meth:`decode_to_sample`."""
+        self._pack(*self.decode_flip(pred, pred_flipped), tuple(pred.shape[1:]), data_sample)
+
+    @staticmethod
+    def _pack(keypoints: np.ndarray, scores: np.ndarray, size: Tuple[int, int],
+              data_sample) -> None:
         meta = data_sample.metainfo
         if 'input_center' in meta and 'input_scale' in meta:
-            h, w = pred.shape[1:]
+            h, w = size
             scale = np.asarray(meta['input_scale'], np.float32).reshape(-1, 2)[0]
             center = np.asarray(meta['input_center'], np.float32).reshape(-1, 2)[0]
             keypoints = keypoints / np.array([w, h], np.float32) * scale + center - 0.5 * scale

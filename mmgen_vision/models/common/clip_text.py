@@ -22,11 +22,13 @@ class QuickGELU(nn.Module):
 
 
 class FP32LayerNorm(nn.LayerNorm):
-    """LayerNorm computed in float32 whatever the input dtype (AMP-safe for tiny eps)."""
+    """LayerNorm computed in at least float32: half / bfloat16 inputs are upcast (AMP-safe
+    for tiny eps), float32 / float64 inputs keep their precision."""
 
     def forward(self, x: Tensor) -> Tensor:
-        out = F.layer_norm(x.float(), self.normalized_shape, self.weight.float(),
-                           self.bias.float(), self.eps)
+        dtype = torch.promote_types(x.dtype, torch.float32)
+        out = F.layer_norm(x.to(dtype), self.normalized_shape, self.weight.to(dtype),
+                           self.bias.to(dtype), self.eps)
         return out.to(x.dtype)
 
 

@@ -3,6 +3,7 @@
 from typing import Dict, Optional
 
 import torch
+from mmpose.models.utils.tta import flip_heatmaps
 
 from mmgen_vision.registry import MODELS
 from .finetune_base import GLIDFinetuneModel
@@ -15,12 +16,24 @@ class GLIDPoseEstimator(GLIDFinetuneModel):
 
     Args:
         pose_head (dict): ``GLIDPoseHead`` config (its ``embed_dims`` is filled in).
+        test_cfg (dict, optional): ``flip_test`` (bool, default False): average the heatmaps
+            with those of the horizontally flipped crop, flipped back and their left / right
+            keypoints swapped by the samples' ``flip_indices`` (mmpose's top-down flip test);
+            ``shift_heatmap`` (bool, default True): shift the flipped-back heatmaps by one
+            column, as mmpose does for MSRA heatmaps.
         **kwargs: ``GLIDFinetuneModel`` arguments.
     """
 
-    def __init__(self, pose_head: dict, **kwargs) -> None:
+    def __init__(self, pose_head: dict, test_cfg: Optional[dict] = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.pose_head = MODELS.build(dict(pose_head, embed_dims=self.embed_dims))
+        self.test_cfg = dict(flip_test=False, shift_heatmap=True)
+        self.test_cfg.update(test_cfg or {})
+
+    def heatmaps(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Crops (B, 3, H, W) -> last-layer heatmaps (B, K, H / 4, W / 4)."""
+        hs, feats = self.decode(inputs)
+        return self.pose_head(hs[-1:], feats[0])[0]
 
     def loss(self, inputs: torch.Tensor, data_samples) -> Dict[str, torch.Tensor]:
         hs, feats = self.decode(inputs)
@@ -29,8 +42,12 @@ class GLIDPoseEstimator(GLIDFinetuneModel):
     def predict(self, inputs: torch.Tensor, data_samples: Optional[list] = None) -> list:
         """Per person ``pred_instances``: ``keypoints`` (1, K, 2) in the original image,
         ``keypoint_scores`` (1, K), and the person box it was cropped from."""
-        hs, feats = self.decode(inputs)
-        heatmaps = self.pose_head(hs[-1:], feats[0])[0]
+        heatmaps = self.heatmaps(inputs)
+        if self.test_cfg['flip_test']:
+            flipped = flip_heatmaps(self.heatmaps(inputs.flip(-1)),
+                                    flip_indices=data_samples[0].metainfo['flip_indices'],
+                                    shift_heatmap=self.test_cfg['shift_heatmap'])
+            heatmaps = (heatmaps + flipped) * 0.5
         for sample, pred in zip(data_samples, self.pose_head.decode(heatmaps)):
             pred.keypoints = crop_to_image(pred.keypoints, sample.metainfo)
             pred.keypoints_visible = pred.keypoint_scores

@@ -29,10 +29,13 @@ class GLIDUniversalSegmentor(GLIDFinetuneModel):
     - ``instance``: the thing instances only, ``num_things`` classes;
     - ``semantic``: one mask per class present in ``gt_sem_seg``, all classes.
 
-    Inference decodes the ``test_task`` head with mmdet's ``MaskFormerFusionHead``
+    Inference decodes the ``test_task`` head(s) with mmdet's ``MaskFormerFusionHead``
     (``pred_panoptic_seg`` for ``mmdet.CocoPanopticMetric``, ``pred_instances`` with masks for
     ``mmdet.CocoMetric(segm)``) or, for ``semantic``, Mask2Former's semantic inference
-    (``pred_sem_seg.sem_seg``, mmdet's layout, for ``mmdet.SemSegMetric``).
+    (``pred_sem_seg.sem_seg``, mmdet's layout, for ``mmdet.SemSegMetric``). The three write
+    different fields, so a multi-task model can decode every head in one pass and be scored by
+    the three metrics at once (``test_task=('panoptic', 'instance', 'semantic')`` with a list
+    of evaluators).
 
     Args:
         seg_head (dict): ``GLIDSegHead`` config shared by the tasks (``num_classes``,
@@ -42,8 +45,8 @@ class GLIDUniversalSegmentor(GLIDFinetuneModel):
             multi-task fine-tuning. Defaults to ``('panoptic', )``.
         num_things_classes (int): Thing classes (the first labels).
         num_stuff_classes (int): Stuff classes (the following labels).
-        test_task (str, optional): The task decoded at test time (one of ``tasks``; the
-            first by default).
+        test_task (str | Sequence[str], optional): The task(s) decoded at test time (among
+            ``tasks``; the first by default); each task's own head fills its own output.
         fusion_cfg (dict, optional): ``MaskFormerFusionHead`` test config
             (``object_mask_thr``, ``iou_thr``, ``max_per_image``, ``filter_low_score``).
         loss_weights (dict, optional): Task name -> weight of its losses. Defaults to 1 each.
@@ -61,11 +64,15 @@ class GLIDUniversalSegmentor(GLIDFinetuneModel):
             raise KeyError(f'GLIDUniversalSegmentor tasks must be distinct names among '
                            f'{TASKS}, got {tasks}')
         test_task = test_task or tasks[0]
-        if test_task not in tasks:
-            raise KeyError(f'test_task "{test_task}" is not one of the tasks {tasks}')
+        test_tasks = [test_task] if isinstance(test_task, str) else list(test_task)
+        if not test_tasks or set(test_tasks) - set(tasks) or len(set(test_tasks)) != len(
+                test_tasks):
+            raise KeyError(f'test_task "{test_task}" must be distinct names among the tasks '
+                           f'{tasks}')
         self.num_things = num_things_classes
         self.num_stuff = num_stuff_classes
         self.test_task = test_task
+        self.test_tasks = test_tasks
         self.loss_weights = dict(loss_weights or {})
         heads = dict()
         for task in tasks:
@@ -126,32 +133,38 @@ class GLIDUniversalSegmentor(GLIDFinetuneModel):
         return losses
 
     def predict(self, inputs: torch.Tensor, data_samples: Optional[list] = None) -> list:
+        """Decode every task of ``test_task`` with its own head into ``data_samples``."""
         hs, feats = self.decode(inputs)
-        head = self.heads[self.test_task]
-        cls_logits, mask_logits = head(hs[-1:], feats[0])
+        for task in self.test_tasks:
+            self._predict_task(task, hs, feats[0], inputs.shape[-2:], data_samples)
+        return data_samples
+
+    def _predict_task(self, task: str, hs: torch.Tensor, f_b: torch.Tensor, size,
+                      data_samples: list) -> None:
+        head = self.heads[task]
+        cls_logits, mask_logits = head(hs[-1:], f_b)
         cls_logits, mask_logits = cls_logits[0], mask_logits[0]
-        mask_logits = F.interpolate(mask_logits, size=inputs.shape[-2:], mode='bilinear',
+        mask_logits = F.interpolate(mask_logits, size=size, mode='bilinear',
                                     align_corners=False)
-        if self.test_task == 'semantic':
+        if task == 'semantic':
             from .segmentor import crop_and_resize
             logits = head.semantic_logits(cls_logits, mask_logits)
             for i, sample in enumerate(data_samples):
                 seg = crop_and_resize(logits[i], sample.metainfo)
                 sample.pred_sem_seg = PixelData(sem_seg=seg.argmax(0, keepdim=True))
-            return data_samples
-        stuff = self.num_stuff if self.test_task == 'panoptic' else 0
+            return
+        stuff = self.num_stuff if task == 'panoptic' else 0
         # the instance top-k cannot exceed queries x classes
         max_per_image = min(self.fusion_cfg['max_per_image'],
                             self.num_queries * (self.num_things + stuff))
         fusion = MaskFormerFusionHead(
             num_things_classes=self.num_things, num_stuff_classes=stuff,
             test_cfg=dict(self.fusion_cfg, max_per_image=max_per_image,
-                          panoptic_on=self.test_task == 'panoptic',
-                          instance_on=self.test_task == 'instance', semantic_on=False))
+                          panoptic_on=task == 'panoptic', instance_on=task == 'instance',
+                          semantic_on=False))
         results = fusion.predict(cls_logits, mask_logits, data_samples, rescale=True)
         for sample, result in zip(data_samples, results):
             if 'pan_results' in result:
                 sample.pred_panoptic_seg = result['pan_results']
             if 'ins_results' in result:
                 sample.pred_instances = result['ins_results']
-        return data_samples

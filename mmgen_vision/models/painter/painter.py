@@ -2,6 +2,7 @@
 """Painter: every dense task as in-context masked image modelling on stitched canvases."""
 import hashlib
 import random
+from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -24,6 +25,9 @@ class PainterDataPreprocessor(BaseDataPreprocessor):
     (``uint8 (3, H, W)``, the encoded task outputs) and optionally ``valid`` (``float
     (3, H, W)`` loss weights, default 1). Both canvases are normalised with the ImageNet
     mean / std. The output ``inputs`` is a dict ``imgs`` / ``tgts`` / ``valid``.
+
+    Multi-prompt evaluation samples (:class:`PainterInContextDataset` with ``prompts``) carry
+    ``P`` canvases each, ``(P, 3, H, W)``; the batch is then ``(B, P, 3, H, W)``.
     """
 
     def __init__(self, mean: Sequence[float] = IMAGENET_MEAN,
@@ -34,7 +38,7 @@ class PainterDataPreprocessor(BaseDataPreprocessor):
 
     def normalize(self, canvas: Tensor) -> Tensor:
         """``(B, 3, H, W)`` 0-255 -> normalised float."""
-        return (canvas.float() - self.mean) / self.std
+        return (canvas.float() - self.mean) / self.std  # also (B, P, 3, H, W)
 
     def forward(self, data: dict, training: bool = False) -> dict:
         data = self.cast_data(data)
@@ -67,8 +71,16 @@ class Painter(BaseModel):
         mask_generator (dict): :class:`PainterMaskGenerator` config (``grid`` is filled in).
         codecs (dict[str, dict]): Task name -> codec config (``TASK_UTILS``); used to decode
             predictions of samples whose metainfo ``task`` names it.
+        mergers (dict[str, dict], optional): Task name -> a ``TASK_UTILS`` callable run on a
+            multi-prompt sample of that task once each prompt's prediction is decoded, e.g.
+            ``coco_panoptic=dict(type='PanopticMerger', ...)`` (semantic + instance prompts ->
+            ``pred_panoptic_seg``).
         test_cfg (dict): ``use_cache`` (reuse the prompt half's features across queries; needs
-            ``backbone.prompt_isolation``), ``task`` (default task of samples without one).
+            ``backbone.prompt_isolation``; up to ``cache_size`` (4) prompts are kept, so the
+            prompts of a multi-prompt dataset are all cached), ``task`` (default task of samples
+            without one), ``flip_test`` (also paint the horizontally mirrored query and decode
+            both with the codec's ``decode_flip_to_sample``; applies to the tasks whose codec
+            ``supports_flip``, i.e. keypoints).
         data_preprocessor (dict): :class:`PainterDataPreprocessor` config.
         init_cfg (dict, optional): MMEngine init config.
     """
@@ -79,6 +91,7 @@ class Painter(BaseModel):
                  loss: dict = dict(type='PainterLoss', beta=0.01),
                  mask_generator: dict = dict(ratio=0.5, min_block=16, half_prob=0.1),
                  codecs: Optional[Dict[str, dict]] = None,
+                 mergers: Optional[Dict[str, dict]] = None,
                  test_cfg: Optional[dict] = None,
                  data_preprocessor: dict = dict(type='PainterDataPreprocessor'),
                  init_cfg: Optional[dict] = None) -> None:
@@ -93,12 +106,13 @@ class Painter(BaseModel):
         mask_cfg.setdefault('grid', self.backbone.grid)
         self.mask_generator = TASK_UTILS.build(dict(type='PainterMaskGenerator', **mask_cfg))
         self.codecs = {task: TASK_UTILS.build(cfg) for task, cfg in (codecs or {}).items()}
+        self.mergers = {task: TASK_UTILS.build(cfg) for task, cfg in (mergers or {}).items()}
         self.test_cfg = dict(test_cfg or {})
         if self.test_cfg.get('use_cache') and not self.backbone.prompt_isolation:
             raise ValueError('test_cfg.use_cache=True needs backbone.prompt_isolation=True: '
                              'otherwise the prompt half attends to the query and its features '
                              'cannot be reused')
-        self._prompt_cache: Optional[Tuple[str, dict]] = None
+        self._prompt_cache: 'OrderedDict[str, dict]' = OrderedDict()
         self.register_buffer('pixel_mean', torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), False)
         self.register_buffer('pixel_std', torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), False)
 
@@ -136,7 +150,8 @@ class Painter(BaseModel):
         """In-context forward: the bottom half of ``tgts`` is masked and predicted.
 
         With the cache (all samples must share the prompt half), the prompt half is encoded
-        once per distinct prompt and only the query half runs through the blocks.
+        once per distinct prompt and only the query half runs through the blocks; the features
+        of the last ``test_cfg.cache_size`` (4) prompts are kept.
 
         Returns:
             Tensor: Predicted bottom half ``(B, 3, H/2, W)`` in normalised space.
@@ -154,10 +169,14 @@ class Painter(BaseModel):
             raise ValueError('the prompt cache needs one prompt per batch; got different '
                              'prompt halves')
         key = self._prompt_key(imgs, tgts)
-        if self._prompt_cache is None or self._prompt_cache[0] != key:
-            cache = self.backbone.encode_prompt(imgs[:1, :, :half], tgts[:1, :, :half])
-            self._prompt_cache = (key, cache)
-        feats = self.backbone.forward_query(imgs[:, :, half:], self._prompt_cache[1])
+        if key in self._prompt_cache:
+            self._prompt_cache.move_to_end(key)
+        else:
+            self._prompt_cache[key] = self.backbone.encode_prompt(imgs[:1, :, :half],
+                                                                  tgts[:1, :, :half])
+            while len(self._prompt_cache) > max(1, int(self.test_cfg.get('cache_size', 4))):
+                self._prompt_cache.popitem(last=False)
+        feats = self.backbone.forward_query(imgs[:, :, half:], self._prompt_cache[key])
         return self.head(feats)[:, :, half:]
 
     def denormalize(self, x: Tensor) -> Tensor:
@@ -191,36 +210,120 @@ class Painter(BaseModel):
 
         Every sample gets ``pred_painting`` (``PixelData``, the predicted query target in 0-255
         at the sample's ``ori_shape``) and the codec's standard prediction fields.
-        """
-        pred = self.denormalize(self.predict_canvas(inputs['imgs'], inputs['tgts']))
-        return self.decode_samples(pred, data_samples)
 
-    def decode_samples(self, pred: Tensor, data_samples: SampleList) -> SampleList:
+        * Multi-prompt samples (canvases ``(B, P, 3, H, W)``, metainfo ``prompt_tasks`` naming
+          the task of each of the ``P`` prompts): every prompt is painted, decoded by its own
+          codec (into the same data sample; instance codecs after the semantic one, whose
+          labels they vote with) and the merger of the sample's ``task`` (``self.mergers``)
+          combines them, e.g. into ``pred_panoptic_seg``. ``pred_painting`` has one field per
+          prompt task.
+        * ``test_cfg.flip_test``: samples whose codec ``supports_flip`` are also painted with
+          the query half mirrored, and decoded by ``codec.decode_flip_to_sample``.
+        """
+        imgs, tgts = inputs['imgs'], inputs['tgts']
+        if imgs.dim() == 5:
+            return self.decode_multi_prompt(self.paint_multi_prompt(imgs, tgts), data_samples)
+        flip = [self.test_cfg.get('flip_test', False) and getattr(
+            self._codec_of(s), 'supports_flip', False) for s in data_samples]
+        if not any(flip):
+            return self.decode_samples(self.denormalize(self.predict_canvas(imgs, tgts)),
+                                       data_samples)
+        idx = torch.tensor([i for i, f in enumerate(flip) if f], device=imgs.device)
+        half = imgs.shape[2] // 2
+        flipped = imgs[idx].clone()
+        flipped[:, :, half:] = flipped[:, :, half:].flip(-1)  # mirror the query, not the prompt
+        # one forward for both (they share the prompt, so the cache still applies)
+        pred = self.denormalize(self.predict_canvas(torch.cat([imgs, flipped]),
+                                                    torch.cat([tgts, tgts[idx]])))
+        pred_flipped: List[Optional[Tensor]] = [None] * len(data_samples)
+        for k, i in enumerate(idx.tolist()):
+            pred_flipped[i] = pred[len(data_samples) + k]
+        return self.decode_samples(pred[:len(data_samples)], data_samples, pred_flipped)
+
+    def paint_multi_prompt(self, imgs: Tensor, tgts: Tensor) -> Tensor:
+        """Canvases ``(B, P, 3, H, W)`` (prompt ``p`` is the same for the whole batch) ->
+        predicted query targets ``(B, P, 3, H/2, W)`` in 0-255.
+
+        With the prompt cache each prompt slot is one cached forward pass; without, all
+        ``B * P`` canvases run in one batch.
+        """
+        b, p = imgs.shape[:2]
+        use_cache = self.test_cfg.get('use_cache', False)
+        if use_cache:
+            pred = torch.stack([self.predict_canvas(imgs[:, k], tgts[:, k]) for k in range(p)],
+                               dim=1)
+        else:
+            pred = self.predict_canvas(imgs.flatten(0, 1), tgts.flatten(0, 1)).unflatten(
+                0, (b, p))
+        return self.denormalize(pred.flatten(0, 1)).unflatten(0, (b, p))
+
+    def _codec_of(self, sample, task: Optional[str] = None):
+        task = task or sample.metainfo.get('task', self.test_cfg.get('task'))
+        codec = self.codecs.get(task)
+        if codec is None and task is not None and self.codecs:
+            raise KeyError(f'no codec for task {task!r}; model.codecs has {sorted(self.codecs)}')
+        return codec
+
+    def _to_output_size(self, painting: Tensor, sample, codec) -> Tensor:
+        """``(3, h, w)`` -> ``(3, H, W)`` at the size the codec decodes (``ori_shape``, or the
+        top-down crop for keypoints)."""
+        default = tuple(painting.shape[1:])
+        size = codec.output_shape(sample.metainfo, default) if codec is not None else tuple(
+            sample.metainfo.get('ori_shape', default))[:2]
+        if tuple(painting.shape[1:]) == tuple(size):
+            return painting
+        mode = getattr(codec, 'resize_mode', 'bilinear')
+        return F.interpolate(painting[None], size=size, mode=mode,
+                             **({} if mode == 'nearest' else dict(align_corners=False)))[0]
+
+    def decode_samples(self, pred: Tensor, data_samples: SampleList,
+                       pred_flipped: Optional[Sequence[Optional[Tensor]]] = None) -> SampleList:
         """Resize each predicted query target ``(B, 3, h, w)`` (0-255) to its sample's
-        ``ori_shape`` and decode it with the codec of the sample's task."""
+        ``ori_shape`` and decode it with the codec of the sample's task.
+
+        ``pred_flipped`` (optional, one ``(3, h, w)`` or None per sample): the prediction of the
+        mirrored query; such samples are decoded with ``codec.decode_flip_to_sample``.
+        """
         for i, sample in enumerate(data_samples):
-            task = sample.metainfo.get('task', self.test_cfg.get('task'))
-            codec = self.codecs.get(task)
-            default = tuple(pred.shape[2:])
-            size = codec.output_shape(sample.metainfo, default) if codec is not None else tuple(
-                sample.metainfo.get('ori_shape', default))[:2]
-            mode = getattr(codec, 'resize_mode', 'bilinear')
-            painting = pred[i:i + 1]
-            if tuple(painting.shape[2:]) != size:
-                painting = F.interpolate(painting, size=size, mode=mode,
-                                         **({} if mode == 'nearest' else dict(
-                                             align_corners=False)))
-            sample.pred_painting = PixelData(data=painting[0])
-            if codec is not None:
-                codec.decode_to_sample(painting[0], sample)
-            elif task is not None and self.codecs:
-                raise KeyError(f'no codec for task {task!r}; model.codecs has '
-                               f'{sorted(self.codecs)}')
+            codec = self._codec_of(sample)
+            painting = self._to_output_size(pred[i], sample, codec)
+            sample.pred_painting = PixelData(data=painting)
+            if codec is None:
+                continue
+            if pred_flipped is not None and pred_flipped[i] is not None:
+                codec.decode_flip_to_sample(
+                    painting, self._to_output_size(pred_flipped[i], sample, codec), sample)
+            else:
+                codec.decode_to_sample(painting, sample)
+        return data_samples
+
+    def decode_multi_prompt(self, pred: Tensor, data_samples: SampleList) -> SampleList:
+        """Decode ``(B, P, 3, h, w)`` (0-255) multi-prompt predictions, then merge them."""
+        for i, sample in enumerate(data_samples):
+            tasks = sample.metainfo.get('prompt_tasks')
+            if tasks is None or len(tasks) != pred.shape[1]:
+                raise KeyError(f'a sample with {pred.shape[1]} prompt canvases needs '
+                               '`prompt_tasks` (the task of each) in its metainfo; got '
+                               f'{tasks!r}')
+            codecs = [self._codec_of(sample, t) for t in tasks]
+            if any(c is None for c in codecs):
+                raise KeyError(f'multi-prompt tasks {tuple(tasks)} need codecs; model.codecs '
+                               f'has {sorted(self.codecs)}')
+            paintings = {}
+            # codecs that read another prompt's output (instances vote with pred_sem_seg)
+            # decode after the others
+            for k in sorted(range(len(tasks)), key=lambda k: codecs[k].decode_priority):
+                paintings[tasks[k]] = self._to_output_size(pred[i, k], sample, codecs[k])
+                codecs[k].decode_to_sample(paintings[tasks[k]], sample)
+            sample.pred_painting = PixelData(**{t: paintings[t] for t in tasks})
+            merger = self.mergers.get(sample.metainfo.get('task'))
+            if merger is not None:
+                merger(sample)
         return data_samples
 
     def reset_prompt_cache(self) -> None:
         """Forget the cached prompt features."""
-        self._prompt_cache = None
+        self._prompt_cache = OrderedDict()
 
     def train(self, mode: bool = True):
         self.reset_prompt_cache()
