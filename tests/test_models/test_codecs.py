@@ -196,10 +196,35 @@ def test_keypoint_flip_to_sample_maps_to_image_coordinates():
             _as_pred(target), _as_pred(t_flip), BaseDataElement())
     sem = TASK_UTILS.build(dict(type='SemanticCodec', num_classes=7))
     assert not sem.supports_flip
-    with pytest.raises(NotImplementedError, match='no flip test'):
+    with pytest.raises(ValueError, match='no flip test'):
         sem.decode_flip_to_sample(_as_pred(target), _as_pred(target), BaseDataElement())
     # instances read the semantic prompt's output: decoded after it
     assert TASK_UTILS.build(dict(type='InstanceCodec')).decode_priority > sem.decode_priority
+
+
+@pytest.mark.parametrize('codec_cfg', [dict(type='DepthCodec', max_depth=10.),
+                                       dict(type='RestorationCodec')])
+def test_flip_test_of_continuous_codecs_averages_the_mirrored_back_prediction(codec_cfg):
+    """Depth / restoration: the mirrored prediction is mirrored back and averaged; a prediction
+    that is NOT mirrored back (the wrong way round) would not give the plain decoding."""
+    codec = TASK_UTILS.build(codec_cfg)
+    assert codec.supports_flip
+    rng = np.random.default_rng(5)
+    pred = torch.from_numpy(rng.uniform(0, 255, (3, 6, 8))).float()
+    if codec_cfg['type'] == 'DepthCodec':
+        pred = pred.mean(0, keepdim=True).expand(3, -1, -1).clone()
+    field = 'pred_depth_map' if codec_cfg['type'] == 'DepthCodec' else 'pred_img'
+    plain, flipped, shifted = BaseDataElement(), BaseDataElement(), BaseDataElement()
+    codec.decode_to_sample(pred, plain)
+    # a consistent model: its answer for the mirrored query is the mirrored answer
+    codec.decode_flip_to_sample(pred, pred.flip(-1), flipped)
+    torch.testing.assert_close(flipped.get(field).data, plain.get(field).data)
+    # an inconsistent one: the mean of the two answers (brighter by 20 on the mirrored side)
+    codec.decode_flip_to_sample(pred, pred.flip(-1) + 20., shifted)
+    mean = BaseDataElement()
+    codec.decode_to_sample(pred + 10., mean)
+    torch.testing.assert_close(shifted.get(field).data, mean.get(field).data)
+    assert not torch.allclose(shifted.get(field).data, plain.get(field).data)
 
 
 def test_restoration_identity():

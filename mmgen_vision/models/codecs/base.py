@@ -27,7 +27,11 @@ class BaseImageCodec(metaclass=ABCMeta):
         target_resize_mode (str): Interpolation of encoded TARGET images when a sample is
             resized for training (``'nearest'`` wherever colours are discrete codes).
         augment (bool): Whether geometric / photometric augmentation suits the task.
-        supports_flip (bool): The codec has a flip test (:meth:`decode_flip_to_sample`).
+        supports_flip (bool): The codec has a flip test (:meth:`decode_flip_to_sample`): true
+            for paintings of continuous values (depth, restoration), whose mirrored prediction
+            is mirrored back and averaged, and for keypoints (their own rule); false where
+            colours are discrete codes (semantic classes, instance positions), since the mean
+            of two code colours is the code of neither.
         decode_priority (int): Order in which the predictions of several prompts of one query
             are decoded into the same sample (lower first): codecs that read another prompt's
             output (instances take their classes from ``pred_sem_seg``) come later.
@@ -58,8 +62,15 @@ class BaseImageCodec(metaclass=ABCMeta):
 
     def decode_flip_to_sample(self, pred: Tensor, pred_flipped: Tensor, data_sample) -> None:
         """Flip test: decode ``pred`` together with ``pred_flipped``, the prediction for the
-        horizontally mirrored input (both ``float (3, H, W)``, 0-255)."""
-        raise NotImplementedError(f'{type(self).__name__} has no flip test')
+        horizontally mirrored input (both ``float (3, H, W)``, 0-255).
+
+        This default (codecs of continuous values) mirrors ``pred_flipped`` back, averages it
+        with ``pred`` and decodes the mean with :meth:`decode_to_sample`.
+        """
+        if not self.supports_flip:
+            raise ValueError(f'{type(self).__name__} has no flip test: its colours are discrete '
+                             'codes and the mean of two paintings decodes to neither')
+        self.decode_to_sample((pred + pred_flipped.flip(-1)) * 0.5, data_sample)
 
 
 def ones_valid(shape: Tuple[int, int]) -> np.ndarray:

@@ -22,6 +22,8 @@ class DepthCodec(BaseImageCodec):
             zero loss weight (1e-4 m).
     """
 
+    supports_flip = True  # mirrored prediction mirrored back and averaged
+
     def __init__(self, max_depth: float = 10., min_valid_depth: float = 1e-4) -> None:
         self.max_depth = float(max_depth)
         self.min_valid_depth = float(min_valid_depth)

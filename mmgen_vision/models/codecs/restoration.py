@@ -19,6 +19,8 @@ class RestorationCodec(BaseImageCodec):
         channel_order (str): Order of ``gt_img`` in the results (``'bgr'`` as mmcv loads).
     """
 
+    supports_flip = True  # mirrored prediction mirrored back and averaged
+
     def __init__(self, channel_order: str = 'bgr') -> None:
         if channel_order not in ('bgr', 'rgb'):
             raise ValueError(f'channel_order must be bgr or rgb, got {channel_order!r}')

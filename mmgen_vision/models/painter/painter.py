@@ -80,7 +80,7 @@ class Painter(BaseModel):
             prompts of a multi-prompt dataset are all cached), ``task`` (default task of samples
             without one), ``flip_test`` (also paint the horizontally mirrored query and decode
             both with the codec's ``decode_flip_to_sample``; applies to the tasks whose codec
-            ``supports_flip``, i.e. keypoints).
+            ``supports_flip``: keypoints, depth and restoration).
         data_preprocessor (dict): :class:`PainterDataPreprocessor` config.
         init_cfg (dict, optional): MMEngine init config.
     """
