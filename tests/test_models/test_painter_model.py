@@ -152,6 +152,33 @@ def test_predict_decodes_with_the_task_codec():
         model.data_preprocessor(dict(inputs=[canvas], data_samples=[BaseDataElement()]))
 
 
+def test_paintings_are_resized_back_with_each_codecs_interpolation():
+    """Depth / semantic paintings come back to ``ori_shape`` bilinearly (the release), restored
+    images bicubically (the query went into the canvas bicubically), clamped to 0-255."""
+    import torch.nn.functional as F
+    cfg = tiny_cfg()
+    cfg['codecs']['denoise'] = dict(type='RestorationCodec')
+    model = MODELS.build(cfg).eval()
+    g = torch.Generator().manual_seed(0)
+    pred = torch.rand(2, 3, 16, 16, generator=g) * 255
+    pred[:, :, ::2] = pred[:, :, ::2].clamp(max=40)  # sharp stripes: the modes differ
+    samples = [BaseDataElement(metainfo=dict(task=t, ori_shape=(23, 29)))
+               for t in ('depth', 'denoise')]
+    model.decode_samples(pred, samples)
+
+    def up(x, mode):
+        return F.interpolate(x[None], size=(23, 29), mode=mode, align_corners=False)[0]
+
+    assert torch.allclose(samples[0].pred_painting.data, up(pred[0], 'bilinear'))
+    bicubic = up(pred[1], 'bicubic')
+    assert torch.allclose(samples[1].pred_painting.data, bicubic)
+    assert (bicubic - up(pred[1], 'bilinear')).abs().max() > 1  # not bilinear in disguise
+    assert bicubic.min() < 0 or bicubic.max() > 255  # overshoot ...
+    restored = samples[1].pred_img.data
+    assert restored.min() >= 0 and restored.max() <= 255  # ... clamped by the codec
+    assert torch.allclose(restored, bicubic.clamp(0, 255))
+
+
 FLIP = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
 
 

@@ -1,7 +1,7 @@
 # Copyright (c) mmgen_vision contributors. All rights reserved.
 """Painter acceptance test: joint in-context training, then per-task in-context evaluation.
 
-A toy Painter (``configs/painter/painter_vit-tiny-p8_toy-shapesworld-4tasks_96x48.py``,
+A toy Painter (``configs/painter/painter_vit-tiny-p4_toy-shapesworld-4tasks_96x48.py``,
 inheriting the paper config) is trained JOINTLY on four ShapesWorld tasks (semantic
 segmentation, depth, denoising, class-agnostic instances) through ``tools/train.py``; then each
 of three tasks is evaluated in context (one prompt pair = training scene 0) through
@@ -34,13 +34,13 @@ from conftest import REPO_ROOT, latest_metrics, run_tool
 pytestmark = pytest.mark.slow
 
 TRAIN_CONFIG = osp.join(REPO_ROOT,
-                        'configs/painter/painter_vit-tiny-p8_toy-shapesworld-4tasks_96x48.py')
-TEST_CONFIG = osp.join(REPO_ROOT, 'configs/painter/painter_vit-tiny-p8_toy-shapesworld_{}.py')
+                        'configs/painter/painter_vit-tiny-p4_toy-shapesworld-4tasks_96x48.py')
+TEST_CONFIG = osp.join(REPO_ROOT, 'configs/painter/painter_vit-tiny-p4_toy-shapesworld_{}.py')
 NUM_TRAIN = 256
 NUM_VAL = 16
 IMAGE_SIZE = 64
 NUM_CLASSES = 7
-MAX_ITERS = 600  # the toy config's schedule
+MAX_ITERS = 1000  # the toy config's schedule
 SEM_MARGIN = 5.0  # mIoU points above chance
 DEPTH_RATIO = 0.9  # RMSE / RMSE of the constant mean prediction
 PSNR_MARGIN = 0.5  # dB above the noisy input
@@ -85,8 +85,8 @@ def noisy_psnr(sidd_root: str) -> float:
     in_dir, gt_dir = osp.join(sidd_root, 'val', 'input'), osp.join(sidd_root, 'val', 'target')
     scores = []
     for name in _pngs(in_dir):
-        noisy = torch.from_numpy(np.asarray(Image.open(osp.join(in_dir, name)).convert('RGB')))
-        clean = torch.from_numpy(np.asarray(Image.open(osp.join(gt_dir, name)).convert('RGB')))
+        noisy = torch.from_numpy(np.array(Image.open(osp.join(in_dir, name)).convert('RGB')))
+        clean = torch.from_numpy(np.array(Image.open(osp.join(gt_dir, name)).convert('RGB')))
         scores.append(psnr(noisy.float(), clean.float()))
     return float(np.mean(scores))
 
@@ -174,14 +174,6 @@ def test_depth_in_context_beats_mean_prediction(painter_run):
     assert painter_run['rmse'] <= DEPTH_RATIO * painter_run['mean_rmse'], painter_run['report']
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='issue 3 acceptance 1 (denoising) not met at toy scale: measured PSNR 23.08 / 23.14 dB '
-    '(seeds 0 / 1) vs the noisy input 24.73 dB (needed 25.23) after 600 CPU iterations, while '
-    'mIoU 22.56 / 22.82 vs chance 5.09 and depth RMSE 2.444 / 2.648 vs 3.096 pass in the same '
-    'runs. The painting follows the query but stays blurred (patch 8 on a 48 px image); every '
-    'measured toy variant within the time budget stayed 1.4-5 dB short (configs/painter/'
-    'README.md). strict: remove the marker once it passes.')
 def test_denoise_in_context_beats_noisy_input(painter_run):
     assert painter_run['psnr'] >= painter_run['noisy_psnr'] + PSNR_MARGIN, painter_run['report']
 

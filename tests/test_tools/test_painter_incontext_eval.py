@@ -31,8 +31,8 @@ from conftest import REPO_ROOT, latest_metrics, run_tool
 from mmgen_vision.registry import DATASETS, METRICS, MODELS
 
 PANOPTIC_CONFIG = osp.join(REPO_ROOT,
-                           'configs/painter/painter_vit-tiny-p8_toy-shapesworld_panoptic.py')
-POSE_CONFIG = osp.join(REPO_ROOT, 'configs/painter/painter_vit-tiny-p8_toy-shapesworld_pose.py')
+                           'configs/painter/painter_vit-tiny-p4_toy-shapesworld_panoptic.py')
+POSE_CONFIG = osp.join(REPO_ROOT, 'configs/painter/painter_vit-tiny-p4_toy-shapesworld_pose.py')
 ADE = 'ade/ADEChallengeData2016'
 # the oracle paints at the scenes' / crops' own size, so the ground truth survives exactly
 PANOPTIC_SIZE = (96, 96)

@@ -18,7 +18,7 @@ import mmgen_vision.models  # noqa: F401
 from conftest import REPO_ROOT, run_tool
 from mmgen_vision.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 
-TOY = osp.join(REPO_ROOT, 'configs/painter/painter_vit-tiny-p8_toy-shapesworld-4tasks_96x48.py')
+TOY = osp.join(REPO_ROOT, 'configs/painter/painter_vit-tiny-p4_toy-shapesworld-4tasks_96x48.py')
 
 
 def _module(path):

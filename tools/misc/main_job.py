@@ -46,8 +46,8 @@ JOBS = {
         'only), then zero-shot segmentation of ShapesWorld VOC val (all-background scores '
         '14.2 mIoU, uniform chance 4.9)'),
     'painter': dict(
-        config='configs/painter/painter_vit-tiny-p8_toy-shapesworld-4tasks_96x48.py',
-        test_config='configs/painter/painter_vit-tiny-p8_toy-shapesworld_semseg.py',
+        config='configs/painter/painter_vit-tiny-p4_toy-shapesworld-4tasks_96x48.py',
+        test_config='configs/painter/painter_vit-tiny-p4_toy-shapesworld_semseg.py',
         # the toy configs' data (64 px scenes), as their header says
         data_dir='data/shapesworld64',
         generate_args=['--image-size', '64', '--num-train', '512', '--num-val', '32',

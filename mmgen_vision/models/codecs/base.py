@@ -23,7 +23,7 @@ class BaseImageCodec(metaclass=ABCMeta):
 
     Attributes:
         resize_mode (str): Interpolation used to bring a predicted image back to the sample's
-            original size before decoding (``'bilinear'`` or ``'nearest'``).
+            original size before decoding (``'bilinear'``, ``'bicubic'`` or ``'nearest'``).
         target_resize_mode (str): Interpolation of encoded TARGET images when a sample is
             resized for training (``'nearest'`` wherever colours are discrete codes).
         augment (bool): Whether geometric / photometric augmentation suits the task.

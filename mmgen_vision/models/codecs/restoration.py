@@ -20,6 +20,9 @@ class RestorationCodec(BaseImageCodec):
     """
 
     supports_flip = True  # mirrored prediction mirrored back and averaged
+    # an image: resampled back to the query's size bicubically, as the query was resized into
+    # the canvas (``PainterInContextDataset``); decode clamps the overshoot to 0-255
+    resize_mode = 'bicubic'
 
     def __init__(self, channel_order: str = 'bgr') -> None:
         if channel_order not in ('bgr', 'rgb'):

@@ -1,7 +1,7 @@
 # In-context denoising with the toy Painter on ShapesWorld val (SIDD-style pairs): prompt =
 # training pair 0; PSNR / SSIM (RGB) of the output against the clean image.
-#   python tools/test.py configs/painter/painter_vit-tiny-p8_toy-shapesworld_denoise.py <ckpt>
-_base_ = ['./painter_vit-tiny-p8_toy-shapesworld-4tasks_96x48.py']
+#   python tools/test.py configs/painter/painter_vit-tiny-p4_toy-shapesworld_denoise.py <ckpt>
+_base_ = ['./painter_vit-tiny-p4_toy-shapesworld-4tasks_96x48.py']
 test_dataloader = dict(
     batch_size=8,
     num_workers=2,

@@ -1,7 +1,7 @@
 # In-context semantic segmentation with the toy Painter on ShapesWorld val (ADE20K layout):
 # prompt = training scene 0 and its label image; stock mmseg IoUMetric.
-#   python tools/test.py configs/painter/painter_vit-tiny-p8_toy-shapesworld_semseg.py <ckpt>
-_base_ = ['./painter_vit-tiny-p8_toy-shapesworld-4tasks_96x48.py']
+#   python tools/test.py configs/painter/painter_vit-tiny-p4_toy-shapesworld_semseg.py <ckpt>
+_base_ = ['./painter_vit-tiny-p4_toy-shapesworld-4tasks_96x48.py']
 test_dataloader = dict(
     batch_size=8,
     num_workers=2,

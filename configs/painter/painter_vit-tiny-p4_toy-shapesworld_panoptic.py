@@ -3,8 +3,8 @@
 # class-agnostic instance prompt (training scene 0 and its instance colours) are painted in one
 # batch, decoded by their codecs (instances take the majority semantic class) and merged by
 # `PanopticMerger` (the release's rule); stock mmdet CocoPanopticMetric (PQ / SQ / RQ).
-#   python tools/test.py configs/painter/painter_vit-tiny-p8_toy-shapesworld_panoptic.py <ckpt>
-_base_ = ['./painter_vit-tiny-p8_toy-shapesworld-4tasks_96x48.py']
+#   python tools/test.py configs/painter/painter_vit-tiny-p4_toy-shapesworld_panoptic.py <ckpt>
+_base_ = ['./painter_vit-tiny-p4_toy-shapesworld-4tasks_96x48.py']
 thing_classes = ('circle', 'square', 'triangle', 'star', 'person')
 stuff_classes = ('sky', 'ground')
 panoptic_metainfo = dict(

@@ -3,10 +3,10 @@
 # and the in-context keypoint evaluation of the val persons with the flip test: the query crop
 # and its mirror are painted in one batch, each decoded to per-joint heatmaps, averaged (left /
 # right swapped back) and handed to the stock mmpose heatmap decoder; stock mmpose CocoMetric.
-#   python tools/train.py configs/painter/painter_vit-tiny-p8_toy-shapesworld_pose.py
-#   python tools/test.py configs/painter/painter_vit-tiny-p8_toy-shapesworld_pose.py <ckpt>
+#   python tools/train.py configs/painter/painter_vit-tiny-p4_toy-shapesworld_pose.py
+#   python tools/test.py configs/painter/painter_vit-tiny-p4_toy-shapesworld_pose.py <ckpt>
 #   (add --cfg-options model.test_cfg.flip_test=False for the single-pass evaluation)
-_base_ = ['./painter_vit-tiny-p8_toy-shapesworld-4tasks_96x48.py']
+_base_ = ['./painter_vit-tiny-p4_toy-shapesworld-4tasks_96x48.py']
 coco_root = _base_.data_root + '/coco'  # noqa: F821 (mmengine base variable)
 flip_indices = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
 # the 64 x 48 person crop is painted at 48 x 48 (the paper: 256 x 192 at 448 x 448)

@@ -1,8 +1,8 @@
 # In-context depth estimation with the toy Painter on ShapesWorld val (NYUv2 layout): prompt =
 # training scene 0 and its depth; stock mmseg DepthMetric on 1 mm .. 20 m (the 20 m sky is
 # excluded, like NYUv2's invalid pixels).
-#   python tools/test.py configs/painter/painter_vit-tiny-p8_toy-shapesworld_depth.py <ckpt>
-_base_ = ['./painter_vit-tiny-p8_toy-shapesworld-4tasks_96x48.py']
+#   python tools/test.py configs/painter/painter_vit-tiny-p4_toy-shapesworld_depth.py <ckpt>
+_base_ = ['./painter_vit-tiny-p4_toy-shapesworld-4tasks_96x48.py']
 test_dataloader = dict(
     batch_size=8,
     num_workers=2,

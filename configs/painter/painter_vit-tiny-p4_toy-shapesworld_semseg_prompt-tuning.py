@@ -1,10 +1,10 @@
 # Prompt tuning (paper Sec. 3.3) of the toy Painter for semantic segmentation: the trained model
 # is frozen, the prompt pair (image + target halves, initialised from training scene 0) is
 # learned with the training loss on in-context canvases of the training split.
-#   CFG=configs/painter/painter_vit-tiny-p8_toy-shapesworld_semseg_prompt-tuning.py
+#   CFG=configs/painter/painter_vit-tiny-p4_toy-shapesworld_semseg_prompt-tuning.py
 #   python tools/train.py $CFG --cfg-options model.painter_checkpoint=<toy checkpoint>
 #   python tools/test.py $CFG <tuning work_dir>/iter_40.pth
-_base_ = ['./painter_vit-tiny-p8_toy-shapesworld_semseg.py']
+_base_ = ['./painter_vit-tiny-p4_toy-shapesworld_semseg.py']
 model = dict(
     _delete_=True,
     type='PainterPromptTuner',

@@ -1,10 +1,10 @@
 # Prompt search (paper Sec. 3.3) for the toy Painter's semantic segmentation: the first 8
 # training scenes are scored as prompts on 16 other training scenes (no test data is used for
 # the choice); the best one prompts the whole test set.
-#   CFG=configs/painter/painter_vit-tiny-p8_toy-shapesworld_semseg_prompt-search.py
+#   CFG=configs/painter/painter_vit-tiny-p4_toy-shapesworld_semseg_prompt-search.py
 #   python tools/test.py $CFG <ckpt>
 # The scores and the chosen prompt are written to <work_dir>/prompt_search.json.
-_base_ = ['./painter_vit-tiny-p8_toy-shapesworld_semseg.py']
+_base_ = ['./painter_vit-tiny-p4_toy-shapesworld_semseg.py']
 test_cfg = dict(
     _delete_=True,
     type='PainterPromptSearchLoop',
