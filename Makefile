@@ -1,10 +1,11 @@
 # mmgen_vision: the two quick-start commands and a few conveniences.
 #   make demo  - set up the pinned stack in .venv (idempotent) and run the main job on ShapesWorld
 #   make test  - set up the pinned stack in .venv (idempotent) and run the test suite
-# Variables: JOB=<name> picks the main job (see tools/misc/main_job.py --list), VENV=<dir>.
+# Variables: JOB=<name> picks the main job (default painter; all = the five methods one after
+# another; see tools/misc/main_job.py --list), VENV=<dir>.
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
-JOB ?= shapesworld-seg
+JOB ?= painter
 PYTEST_ARGS ?=
 
 .PHONY: setup demo test data clean-env

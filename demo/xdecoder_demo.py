@@ -14,8 +14,12 @@
     python demo/xdecoder_demo.py IMAGE CONFIG CHECKPOINT --task region-retrieval --text "a star"
 
 CHECKPOINT is an mmgen_vision checkpoint (trained, or converted from the official release with
-tools/model_converters/xdecoder_to_mmgv.py); ``none`` runs random weights. The picture goes to
-``<out-dir>/<image stem>_<task>.png`` and the text result is printed.
+tools/model_converters/xdecoder_to_mmgv.py); ``none`` runs random weights. IMAGE may be several
+files and / or folders (their image files, sorted): ``a.jpg b.png imgs/ CONFIG CHECKPOINT``.
+Each picture goes to ``<out-dir>/<image stem>_<task>.png`` and its text result is printed. An
+image that cannot be read (missing, empty, not an image, truncated) does not stop the others:
+every readable image is processed, then the demo lists the failures (path and reason) and exits
+with status 1.
 """
 import argparse
 import os.path as osp
@@ -31,7 +35,7 @@ TASKS = ('semseg', 'instance', 'panoptic', 'ref-seg', 'retrieval', 'caption', 'v
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='X-Decoder demo (all tasks)')
-    parser.add_argument('image', help='image file')
+    parser.add_argument('image', nargs='+', help='image files and / or folders of images')
     parser.add_argument('config', help='X-Decoder config')
     parser.add_argument('checkpoint', help='checkpoint, or "none" for random weights')
     parser.add_argument('--task', default='semseg', choices=TASKS)
@@ -47,15 +51,33 @@ def parse_args(argv=None):
 
 
 def main(argv=None) -> dict:
+    """Run the task on every readable image; exit with status 1, listing the unreadable ones,
+    if any."""
     args = parse_args(argv)
     from mmgen_vision.apis import XDecoderInferencer
+    from mmgen_vision.utils.image_io import expand_image_inputs, failure_report
     inferencer = XDecoderInferencer(args.config, args.checkpoint, device=args.device)
     if args.beam_size is not None:
         inferencer.model.test_cfg['beam_size'] = args.beam_size
-    result = inferencer(args.image, task=args.task, classes=args.classes, text=args.text,
+    images = expand_image_inputs(args.image)
+    result = inferencer(images, task=args.task, classes=args.classes, text=args.text,
                         texts=args.texts, question=args.question,
                         answer_candidates=args.answers, out_dir=args.out_dir)
-    pred = result['predictions'][0]
+    failed = {err.path for err in result['failures']}
+    readable = [image for image in images if image not in failed]
+    for image, pred in zip(readable, result['predictions']):
+        if len(readable) > 1:
+            print(f'== {image}')
+        print_prediction(pred)
+        stem = osp.splitext(osp.basename(image))[0]
+        print(f'saved {osp.join(args.out_dir, f"{stem}_{args.task}.png")}')
+    if result['failures']:
+        raise SystemExit(failure_report(result['failures'], len(images)))
+    return result
+
+
+def print_prediction(pred: dict) -> None:
+    """The text part of one prediction dict of ``XDecoderInferencer``."""
     for key in ('caption', 'answer', 'ranking'):
         if key in pred:
             print(f'{key}: {pred[key]}')
@@ -65,9 +87,6 @@ def main(argv=None) -> dict:
     if 'sem_seg' in pred:
         present = sorted(set(pred['sem_seg'].ravel().tolist()) - {255})
         print('classes present:', ', '.join(pred['classes'][i] for i in present))
-    stem = osp.splitext(osp.basename(args.image))[0]
-    print(f'saved {osp.join(args.out_dir, f"{stem}_{args.task}.png")}')
-    return result
 
 
 if __name__ == '__main__':

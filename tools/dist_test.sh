@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Distributed testing with torchrun: tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py args...]
 # On a machine without CUDA the GPUS processes run on CPU with the gloo backend.
+# Python: $MMGV_VENV/bin/python, else <repo>/.venv/bin/python, else $PYTHON, else python
+# (see tools/python_env.sh): no need to activate the environment first.
+source "$(dirname "${BASH_SOURCE[0]}")/python_env.sh" || exit 1
 CONFIG=$1
 CHECKPOINT=$2
 GPUS=$3
@@ -8,17 +11,17 @@ NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-PYTHON=${PYTHON:-python}
+PYTHON=$(mmgv_python "$MMGV_ROOT") || exit 1
 
-PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
+PYTHONPATH="$MMGV_ROOT":$PYTHONPATH \
 OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} \
-$PYTHON -m torch.distributed.run \
+"$PYTHON" -m torch.distributed.run \
     --nnodes=$NNODES \
     --node_rank=$NODE_RANK \
     --master_addr=$MASTER_ADDR \
     --nproc_per_node=$GPUS \
     --master_port=$PORT \
-    "$(dirname "$0")/test.py" \
-    $CONFIG \
-    $CHECKPOINT \
-    --launcher pytorch ${@:4}
+    "$MMGV_ROOT/tools/test.py" \
+    "$CONFIG" \
+    "$CHECKPOINT" \
+    --launcher pytorch "${@:4}"

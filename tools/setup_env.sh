@@ -2,7 +2,12 @@
 # One-command, idempotent set-up of the pinned mmgen_vision stack in a virtual environment
 # that this script owns (default: <repo>/.venv).
 #
-#   bash tools/setup_env.sh            # cold: ~30-40 min on 2 cores (mmcv build); warm: seconds
+#   bash tools/setup_env.sh            # cold: ~13 min on 2 cores (mmcv build); warm: seconds
+#
+# Every package version comes from requirements/lock.txt (pip constraints; transitive packages
+# included) and the finished environment is checked against it (tools/misc/env_lock.py --check),
+# so a fresh machine gets exactly the stack that CI tested. pip's full output goes to a log in
+# $MMGV_CACHE/logs; its repeated "Location ... is ignored" warnings are kept out of the terminal.
 #
 # Environment knobs:
 #   MMGV_VENV   where the virtual environment lives           (default: <repo>/.venv)
@@ -10,6 +15,8 @@
 #   PYTHON      interpreter used to create the venv           (default: python3.11, else python3)
 #   MAX_JOBS    parallel compile jobs for the mmcv ops build  (default: number of cores)
 #   FORCE_CUDA  =1 to build the CUDA ops of mmcv on a machine whose torch sees no GPU
+#   MMGV_UPDATE_LOCK =1 to install without the lock's constraints and rewrite the lock (after a
+#               deliberate change of requirements/*.txt)
 #
 # Pitfalls handled here (all measured on the stack in requirements/):
 #   * mmcv 2.1.0 exists only as a source package. Its build needs --no-build-isolation, wheel, and a
@@ -52,15 +59,33 @@ if [[ ! -x "$VENV/bin/python" ]]; then
   "$PYTHON" -m venv "$VENV"
 fi
 PY="$VENV/bin/python"
-PIP=("$PY" -m pip install --progress-bar off)
 mkdir -p "$CACHE/wheels" "$CACHE/logs" "$CACHE/src"
+LOCK="$ROOT/requirements/lock.txt"
+if [[ "${MMGV_UPDATE_LOCK:-0}" == "1" || ! -f "$LOCK" ]]; then
+  LOCK_ARGS=()
+  step "installing WITHOUT the lock's constraints (MMGV_UPDATE_LOCK=1 or no $LOCK); the lock is rewritten at the end"
+else
+  LOCK_ARGS=(-c "$LOCK")
+fi
+PIP_LOG="$CACHE/logs/setup-$(date +%Y%m%d-%H%M%S).log"
+# pip install with the lock's constraints; everything goes to $PIP_LOG, the terminal is spared
+# the index's repeated "Location ... is ignored" warnings (and, with a pattern, shows only the
+# lines that match it). Fails when pip fails.
+pip_install() {
+  local show="$1"; shift
+  "$PY" -m pip install --progress-bar off "${LOCK_ARGS[@]}" "$@" 2>&1 | tee -a "$PIP_LOG" \
+    | { grep -v -E "^WARNING: Location '[^']*' is ignored" | grep -E "$show" || true; }
+  local rc=${PIPESTATUS[0]}
+  [[ $rc -eq 0 ]] || { echo "pip install $* failed (exit $rc); full output: $PIP_LOG" >&2; exit "$rc"; }
+}
+QUIET='^(ERROR|error)'
 
-step "installing build tools (requirements/build.txt)"
-"${PIP[@]}" -q --upgrade pip
-"${PIP[@]}" -q -r "$ROOT/requirements/build.txt"
+step "installing build tools (requirements/build.txt); pip's full output: $PIP_LOG"
+pip_install "$QUIET" --upgrade pip
+pip_install "$QUIET" -r "$ROOT/requirements/build.txt"
 
 step "installing torch + torchvision (requirements/torch.txt; first time: large download)"
-"${PIP[@]}" -r "$ROOT/requirements/torch.txt" | grep -E '^(Collecting|Successfully)' || true
+pip_install '^(Collecting|Successfully|ERROR)' -r "$ROOT/requirements/torch.txt"
 "$PY" -c 'import torch, torchvision; print("  torch", torch.__version__, "torchvision", torchvision.__version__)'
 
 TORCH_TAG="$("$PY" -c 'import torch; print(torch.__version__.split("+")[0])')"
@@ -78,7 +103,8 @@ build_mmcv() {
   local src_dir="$CACHE/src/mmcv-2.1.0" log="$CACHE/logs/mmcv-build-$(date +%Y%m%d-%H%M%S).log"
   if [[ ! -d "$src_dir" ]]; then
     step "downloading the mmcv 2.1.0 source package"
-    "$PY" -m pip download -q --no-deps --no-binary :all: --no-build-isolation -d "$CACHE/src" mmcv==2.1.0
+    "$PY" -m pip download -q --no-deps --no-binary :all: --no-build-isolation -d "$CACHE/src" mmcv==2.1.0 \
+      2>&1 | { grep -v -E "^WARNING: Location '[^']*' is ignored" || true; }
     tar -xzf "$CACHE/src/mmcv-2.1.0.tar.gz" -C "$CACHE/src"
   fi
   step "patching mmcv setup.py: C++17 -> C++20 (torch 2.14 headers need C++20)"
@@ -88,9 +114,10 @@ build_mmcv() {
   step "  progress lines are [compiled/total] source file:"
   (
     export MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}"
-    "$PY" -m pip wheel -v --no-deps --no-build-isolation -w "$WHEELS" "$src_dir" 2>&1
+    "$PY" -m pip wheel -v --no-deps --no-build-isolation -w "$WHEELS" "$src_dir" 2>&1 \
+      | grep -v -E "^WARNING: Location '[^']*' is ignored"
   ) | tee "$log" | sed -u -nE 's#^ *\[([0-9]+/[0-9]+)\].* -c ([^ ]+).*#    [\1] \2#p'
-  if [[ ${PIPESTATUS[0]} -ne 0 ]]; then
+  if [[ ${PIPESTATUS[0]} -ne 0 ]] || ! ls "$WHEELS"/mmcv-2.1.0-*.whl >/dev/null 2>&1; then
     echo "mmcv build failed; see $log" >&2; exit 1
   fi
 }
@@ -109,7 +136,7 @@ build_xtcocotools() {
   step "building xtcocotools $version from source against numpy $("$PY" -c 'import numpy; print(numpy.__version__)')"
   if [[ ! -d "$src_dir" ]]; then
     "$PY" -m pip download -q --no-deps --no-binary :all: --no-build-isolation -d "$CACHE/src" \
-      "xtcocotools==$version"
+      "xtcocotools==$version" 2>&1 | { grep -v -E "^WARNING: Location '[^']*' is ignored" || true; }
     tar -xzf "$CACHE/src/xtcocotools-$version.tar.gz" -C "$CACHE/src"
   fi
   # numpy 2 dropped the NPY_OWNDATA alias that _mask.pyx uses (area/decode/iou/toBbox fail at
@@ -130,16 +157,16 @@ fi
 # ---------------------------------------------------------------- the rest of the stack
 step "installing mmcv + xtcocotools wheels and the runtime requirements"
 # the locally built wheels replace any same-version build already in the venv
-"${PIP[@]}" -q --force-reinstall --no-deps "$MMCV_WHEEL" "$XTC_WHEEL"
-"${PIP[@]}" -q "$MMCV_WHEEL" "$XTC_WHEEL" -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/tests.txt" \
-  -c "$ROOT/requirements/torch.txt"
+pip_install "$QUIET" --force-reinstall --no-deps "$MMCV_WHEEL" "$XTC_WHEEL"
+pip_install "$QUIET" "$MMCV_WHEEL" "$XTC_WHEEL" -r "$ROOT/requirements/runtime.txt" \
+  -r "$ROOT/requirements/tests.txt" -c "$ROOT/requirements/torch.txt"
 step "installing mmengine, mmdet, mmsegmentation, mmpose (mmpose without chumpy)"
-"${PIP[@]}" -q --no-deps mmengine==0.10.7 mmdet==3.3.0 mmsegmentation==1.2.2 mmpose==1.3.2
+pip_install "$QUIET" --no-deps mmengine==0.10.7 mmdet==3.3.0 mmsegmentation==1.2.2 mmpose==1.3.2
 # mmengine's own requirements (all light) besides the ones already in runtime.txt.
-"${PIP[@]}" -q addict pyyaml rich termcolor yapf
+pip_install "$QUIET" addict pyyaml rich termcolor yapf
 
 step "installing mmgen_vision (editable, with its .mim links for 'mim train/test')"
-"${PIP[@]}" -q --no-deps --no-build-isolation -e "$ROOT"
+pip_install "$QUIET" --no-deps --no-build-isolation -e "$ROOT"
 # mim finds a codebase at <dist location>/<package> through pkg_resources. A PEP 660 editable
 # install puts only an import hook in site-packages, so mim would look for a folder that does not
 # exist: link the source package there (imports then resolve to the same files).
@@ -156,6 +183,14 @@ print(f'  torch {torch.__version__} | torchvision {torchvision.__version__} | nu
 print(f'  mmengine {mmengine.__version__} | mmcv {mmcv.__version__} | mmdet {mmdet.__version__} | '
       f'mmseg {mmseg.__version__} | mmpose {mmpose.__version__} | mmgen_vision {mmgen_vision.__version__}')
 EOF
+if [[ ${#LOCK_ARGS[@]} -eq 0 ]]; then
+  step "writing the lock $LOCK"
+  "$PY" "$ROOT/tools/misc/env_lock.py" --write
+  STAMP="$VENV/.mmgv-setup-$(stamp_inputs | sha256sum | cut -c1-16)"  # the lock is an input
+else
+  step "checking the environment against the lock $LOCK"
+  "$PY" "$ROOT/tools/misc/env_lock.py" --check
+fi
 rm -f "$VENV"/.mmgv-setup-*
 touch "$STAMP"
 step "done: activate with 'source $VENV/bin/activate'"

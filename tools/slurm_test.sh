@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
 # Slurm testing: [GPUS=8] tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT [test.py args...]
+# Python: $MMGV_VENV/bin/python, else <repo>/.venv/bin/python, else $PYTHON, else python
+# (see tools/python_env.sh); the path must be valid on the compute nodes (shared file system).
+source "$(dirname "${BASH_SOURCE[0]}")/python_env.sh" || exit 1
+PYTHON=$(mmgv_python "$MMGV_ROOT") || exit 1
 set -x
 PARTITION=$1
 JOB_NAME=$2
@@ -9,10 +13,8 @@ GPUS=${GPUS:-8}
 GPUS_PER_NODE=${GPUS_PER_NODE:-8}
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-""}
-PY_ARGS=${@:5}
-PYTHON=${PYTHON:-python}
 
-PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
+PYTHONPATH="$MMGV_ROOT":$PYTHONPATH \
 srun -p ${PARTITION} \
     --job-name=${JOB_NAME} \
     --gres=gpu:${GPUS_PER_NODE} \
@@ -21,4 +23,4 @@ srun -p ${PARTITION} \
     --cpus-per-task=${CPUS_PER_TASK} \
     --kill-on-bad-exit=1 \
     ${SRUN_ARGS} \
-    $PYTHON -u "$(dirname "$0")/test.py" ${CONFIG} ${CHECKPOINT} --launcher="slurm" ${PY_ARGS}
+    "$PYTHON" -u "$MMGV_ROOT/tools/test.py" "${CONFIG}" "${CHECKPOINT}" --launcher="slurm" "${@:5}"

@@ -3,13 +3,21 @@
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [auto|CKPT]] [--amp]
                                  [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
+                                 [--max-iters N]
+
+``--max-iters N`` shortens (or lengthens) an iteration-based schedule as a whole: it sets
+``train_cfg.max_iters`` and rescales every scheduler's ``begin`` / ``end`` / ``T_max`` /
+``milestones``, the validation interval and the final checkpoint with it
+(:func:`mmgen_vision.utils.schedule.scale_schedule`).
 """
 import argparse
+import logging
 import os
 import os.path as osp
 import sys
 
 from mmengine.config import Config, DictAction
+from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 # The repository root on sys.path lets configs load projects/ with custom_imports.
@@ -20,9 +28,10 @@ if REPO_ROOT not in sys.path:
 from mmgen_vision.registry import RUNNERS  # noqa: E402
 from mmgen_vision.utils import (  # noqa: E402
     enable_amp, load_config, prepare_distributed, register_all_modules, set_work_dir)
+from mmgen_vision.utils.schedule import scale_schedule, unscaled_schedulers  # noqa: E402
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a model')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
@@ -34,6 +43,13 @@ def parse_args():
         help='resume from the given checkpoint; without a path, resume from the latest '
         'checkpoint in the work dir (auto)')
     parser.add_argument('--amp', action='store_true', help='enable mixed precision training')
+    parser.add_argument(
+        '--max-iters',
+        type=int,
+        help='train for N iterations and rescale the schedule with them (schedulers\' '
+        'begin/end/T_max/milestones, val_interval, final checkpoint) by N / train_cfg.max_iters; '
+        'the switch for short runs (--cfg-options train_cfg.max_iters=N alone leaves the '
+        'schedulers on the config\'s length)')
     parser.add_argument(
         '--auto-scale-lr', action='store_true', help='scale the lr by the total batch size')
     parser.add_argument(
@@ -47,7 +63,7 @@ def parse_args():
         help='job launcher')
     # torch.distributed.launch passes --local_rank / --local-rank
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
@@ -60,6 +76,14 @@ def build_cfg(args) -> Config:
     prepare_distributed(cfg, args.launcher)
 
     set_work_dir(cfg, args.work_dir, args.config)
+
+    if getattr(args, 'max_iters', None) is not None:
+        for change in scale_schedule(cfg, args.max_iters):
+            print_log(f'--max-iters: {change}', logger='current')
+    else:
+        late = unscaled_schedulers(cfg)
+        if late is not None:
+            print_log(late, logger='current', level=logging.WARNING)
 
     if args.amp:
         enable_amp(cfg)

@@ -6,9 +6,11 @@ num_classes = 7
 img_size = 64
 crop_size = (img_size, img_size)
 data_root = 'data/shapesworld/ade/ADEChallengeData2016'
+# mmseg.LoadAnnotations takes reduce_zero_label from the dataset (ShapesWorldSegDataset: True;
+# SegFolderDataset: zero_is_background), so these pipelines serve any dataset unchanged.
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='mmseg.LoadAnnotations', reduce_zero_label=True),
+    dict(type='mmseg.LoadAnnotations'),
     dict(type='mmseg.RandomResize', scale=crop_size, ratio_range=(1.0, 1.25), keep_ratio=True),
     dict(type='mmseg.RandomCrop', crop_size=crop_size),
     dict(type='mmseg.RandomFlip', prob=0.5),
@@ -17,7 +19,7 @@ train_pipeline = [
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='mmseg.Resize', scale=crop_size, keep_ratio=True),
-    dict(type='mmseg.LoadAnnotations', reduce_zero_label=True),
+    dict(type='mmseg.LoadAnnotations'),
     dict(type='mmseg.PackSegInputs'),
 ]
 train_dataloader = dict(

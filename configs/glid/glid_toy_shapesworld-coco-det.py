@@ -3,6 +3,7 @@
 _base_ = ['./glid_swin-b_8xb2-50e_coco-det.py']
 data_root = 'data/shapesworld/coco/'
 classes = ('circle', 'square', 'triangle', 'star', 'person')
+num_classes = len(classes)  # the paper config's 80 would be stale here (ClassConsistencyHook)
 metainfo = dict(classes=classes)
 img_scale = (64, 64)
 train_pipeline = [
@@ -54,7 +55,7 @@ model = dict(
         neck=dict(in_channels=(32, 64, 128, 256), out_channels=toy_width, num_layers=1,
                   norm_cfg=dict(type='GN', num_groups=8)),
         decoder=dict(embed_dims=toy_width, num_layers=3, num_heads=4)),
-    bbox_head=dict(num_classes=len(classes), test_cfg=dict(max_per_img=16)))
+    bbox_head=dict(num_classes=num_classes, test_cfg=dict(max_per_img=16)))
 
 max_iters = 200
 warmup_iters = 20

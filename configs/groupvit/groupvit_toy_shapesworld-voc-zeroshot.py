@@ -47,7 +47,9 @@ test_cfg = dict(type='TestLoop')
 val_dataloader = None
 val_evaluator = None
 val_cfg = None
-# painted predictions with tools/test.py --show-dir
-default_hooks = dict(visualization=dict(type='mmseg.SegVisualizationHook', draw=False))
+# painted predictions with tools/test.py --show-dir: every test image (interval=1; mmseg's
+# default of 50 painted 1 picture in 50 batches)
+default_hooks = dict(
+    visualization=dict(type='mmseg.SegVisualizationHook', draw=False, interval=1))
 visualizer = dict(type='mmseg.SegLocalVisualizer', vis_backends=[dict(type='LocalVisBackend')],
                   name='visualizer')

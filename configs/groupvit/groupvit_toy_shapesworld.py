@@ -59,9 +59,10 @@ model = dict(
     output_dim=64,
     proj_hidden_channels=256,
     multi_label=3,
-    # ShapesWorld has 9 nouns that recur in every batch: the same prompt of another image is a
-    # positive, not a negative (the release's rule assumes a web-scale vocabulary)
-    multi_label_same_text_positive=True)
+    # ShapesWorld has 9 nouns that recur in every batch: a noun prompt is a positive of every
+    # image whose caption names that noun, whatever template prompted it (the release's rule,
+    # own prompts only, assumes a web-scale vocabulary)
+    multi_label_same_noun_positive=True)
 
 max_iters = 300
 warmup_iters = 30

@@ -10,7 +10,10 @@ _base_ = [
 
 model = dict(mode='referring')
 
+# --show-dir: one picture per expression (ground truth | prediction), the expression written
+# under it (several expressions share an image; mmseg.SegLocalVisualizer names pictures after
+# the image only, so each expression's picture overwrote the previous one)
 default_hooks = dict(
     logger=dict(interval=10),
     visualization=dict(type='mmseg.SegVisualizationHook', draw=False, interval=1))
-visualizer = dict(type='mmseg.SegLocalVisualizer', name='visualizer', alpha=0.6)
+visualizer = dict(type='ReferringSegLocalVisualizer', name='visualizer', alpha=0.6)

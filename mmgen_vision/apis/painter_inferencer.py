@@ -16,23 +16,20 @@ from mmengine.structures import BaseDataElement
 from mmgen_vision.engine.runner import check_state_dict_matches
 from mmgen_vision.registry import INFERENCERS, MODELS
 from mmgen_vision.utils.checkpoint import load_local_checkpoint
+from mmgen_vision.utils.image_io import ImageReadError, expand_image_inputs, read_image
 from mmgen_vision.visualization.painter_vis import painter_side_by_side
 
 ImageType = Union[str, np.ndarray]
 
 
 def _load_rgb(item: ImageType, what: str) -> np.ndarray:
-    """An image path (any format mmcv reads) or an ``(H, W, 3)`` RGB array -> uint8 RGB."""
-    if isinstance(item, str):
-        if not osp.isfile(item):
-            raise FileNotFoundError(f'{what} {item} does not exist')
-        return mmcv.imread(item, channel_order='rgb')
-    arr = np.asarray(item)
-    if arr.ndim == 2:
-        arr = np.repeat(arr[..., None], 3, axis=2)
-    if arr.ndim != 3 or arr.shape[2] != 3:
-        raise ValueError(f'{what} must be (H, W, 3), got {arr.shape}')
-    return np.ascontiguousarray(arr.astype(np.uint8))
+    """An image path (any format the cv2 decoder reads) or an RGB array (any dtype / channels
+    :func:`~mmgen_vision.utils.read_image` accepts) -> ``uint8 (H, W, 3)`` RGB.
+
+    Raises:
+        ImageReadError: Naming the file (or ``what`` for an array) and the cause.
+    """
+    return read_image(item, channel_order='rgb', name=what)
 
 
 @INFERENCERS.register_module()
@@ -80,6 +77,26 @@ class PainterInferencer:
         h, w = self.model.backbone.img_size
         self.half_size = (h // 2, w)
 
+    def _load_prompt_target(self, prompt_target: ImageType, task: Optional[str]):
+        """The prompt target as a painting, and how it was obtained.
+
+        With ``task``, a label mask (path or array) is encoded by ``model.codecs[task]``
+        (:func:`~mmgen_vision.datasets.painter_pair.encode_prompt_target`); an encoded painting
+        is used as is. Without ``task`` the target is taken as an image.
+        """
+        if task is None:
+            return _load_rgb(prompt_target, 'prompt target'), 'an image, used as is (no task)'
+        from mmgen_vision.datasets.painter_pair import encode_prompt_target, read_prompt_target
+        if isinstance(prompt_target, (str, os.PathLike)):
+            path = str(prompt_target)
+            raw = read_prompt_target(path)
+        else:
+            raw, path = np.asarray(prompt_target), 'prompt target (array)'
+        if raw.dtype != np.uint8 or raw.ndim not in (2, 3):
+            return _load_rgb(prompt_target, 'prompt target'), 'an image, used as is'
+        target, how = encode_prompt_target(raw, self.model.codecs[task], path)
+        return target, how
+
     def _resize(self, img: np.ndarray, nearest: bool = False) -> np.ndarray:
         interp = cv2.INTER_NEAREST if nearest else cv2.INTER_CUBIC
         return cv2.resize(img, (self.half_size[1], self.half_size[0]), interpolation=interp)
@@ -93,7 +110,8 @@ class PainterInferencer:
 
         Args:
             prompt_img, prompt_target: The example pair (paths or RGB arrays).
-            queries: One or several query images.
+            queries: A query image (path or RGB array), a folder (its image files, sorted) or
+                a list of them.
             out_dir (str, optional): Write ``<name>_pred.png`` (the painted target) and
                 ``<name>_vis.png`` (prompt | prompt target | query | prediction) there.
             task (str, optional): Decode with ``model.codecs[task]`` as well.
@@ -104,17 +122,35 @@ class PainterInferencer:
         Returns:
             dict: ``predictions`` (list of ``uint8 (H, W, 3)`` RGB at each query's size),
             ``data_samples`` (with ``pred_painting`` and, with ``task``, the decoded fields),
-            ``visualizations`` (side-by-side pictures).
+            ``visualizations`` (side-by-side pictures), one per readable query in input order,
+            ``failures``: one :class:`~mmgen_vision.utils.ImageReadError` (``.path``,
+            ``.reason``) per query that could not be read (the other queries are predicted),
+            and ``prompt_target_encoding``: how the prompt target was read (with ``task``, a
+            label mask is encoded by the task's codec, named here; a painting is used as is).
+
+        Raises:
+            ImageReadError: The prompt pair, or a single query (not a list or a folder),
+                cannot be read.
         """
         if task is not None and task not in self.model.codecs:
             raise KeyError(f'task {task!r} has no codec in this model (it has '
                            f'{sorted(self.model.codecs)}); omit `task` for image outputs')
         p_img = _load_rgb(prompt_img, 'prompt image')
-        p_tgt = _load_rgb(prompt_target, 'prompt target')
-        queries = list(queries) if isinstance(queries, (list, tuple)) else [queries]
-        names = [osp.splitext(osp.basename(q))[0] if isinstance(q, str) else f'query_{i}'
-                 for i, q in enumerate(queries)]
-        images = [_load_rgb(q, 'query image') for q in queries]
+        p_tgt, prompt_encoding = self._load_prompt_target(prompt_target, task)
+        single = not isinstance(queries, (list, tuple)) and not (
+            isinstance(queries, (str, os.PathLike)) and osp.isdir(queries))
+        queries = expand_image_inputs(queries if isinstance(queries, (list, tuple)) else [queries])
+        names, images, failures = [], [], []
+        for i, query in enumerate(queries):
+            try:
+                images.append(_load_rgb(query, f'query {i} (array)'))
+            except ImageReadError as err:
+                if single:
+                    raise
+                failures.append(err)
+                continue
+            names.append(osp.splitext(osp.basename(query))[0] if isinstance(
+                query, (str, os.PathLike)) else f'query_{i}')
         top_img = self._resize(p_img)
         top_tgt = self._resize(p_tgt, nearest=target_nearest)
         target = np.concatenate([top_tgt, top_tgt], axis=0)
@@ -146,4 +182,5 @@ class PainterInferencer:
             for name, painted, picture in zip(names, predictions, vis):
                 mmcv.imwrite(painted[..., ::-1], osp.join(out_dir, f'{name}_pred.png'))
                 mmcv.imwrite(picture[..., ::-1], osp.join(out_dir, f'{name}_vis.png'))
-        return dict(predictions=predictions, data_samples=samples, visualizations=vis)
+        return dict(predictions=predictions, data_samples=samples, visualizations=vis,
+                    failures=failures, prompt_target_encoding=prompt_encoding)

@@ -6,6 +6,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import mmcv
 import numpy as np
+import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.dataset import Compose
 from mmengine.infer import BaseInferencer
@@ -14,8 +15,10 @@ from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from torch import nn
 
 from mmgen_vision.engine.runner import check_state_dict_matches
+from mmgen_vision.models.common.batching import predict_by_shape
 from mmgen_vision.registry import INFERENCERS
 from mmgen_vision.utils import register_all_modules
+from mmgen_vision.utils.image_io import ImageReadError, expand_image_inputs, read_image
 from mmgen_vision.visualization import default_palette, overlay_label_map
 
 InputType = Union[str, np.ndarray]
@@ -101,8 +104,81 @@ class SegInferencer(BaseInferencer):
         return dict(classes=tuple(classes), palette=[list(c) for c in palette])
 
     # ---------------------------------------------------------------- the call chain
+    #: Keyword arguments of ``__call__`` that hold one value per input image: the value of an
+    #: input that cannot be read is dropped with it.
+    per_image_kwargs = ('texts', )
+
+    def __call__(self, inputs, return_datasamples: bool = False, batch_size: int = 1,
+                 **kwargs) -> dict:
+        """Predict every readable input; report the others instead of stopping at the first.
+
+        Args:
+            inputs (str | np.ndarray | list): An image path, a folder (its image files, sorted),
+                a BGR array (any dtype / channels :func:`~mmgen_vision.utils.read_image`
+                accepts), or a list of them.
+            return_datasamples (bool): Return data samples instead of plain predictions.
+            batch_size (int): Images per forward pass.
+            **kwargs: The keyword arguments of ``preprocess``, ``visualize`` and
+                ``postprocess``.
+
+        Returns:
+            dict: ``predictions`` and ``visualization``, one per readable input in input order,
+            and ``failures``: one :class:`~mmgen_vision.utils.ImageReadError` (``.path``,
+            ``.reason``) per input that could not be read (missing, empty, not an image,
+            truncated, unreadable mode).
+
+        Raises:
+            ImageReadError: A single image (not a list or a folder) cannot be read.
+        """
+        single = not isinstance(inputs, (list, tuple)) and not (
+            isinstance(inputs, (str, os.PathLike)) and osp.isdir(inputs))
+        items = self._inputs_to_list(inputs)
+        readable, self._input_index, failures = [], [], []
+        for index, item in enumerate(items):
+            try:
+                readable.append(self._read_input(index, item))
+                self._input_index.append(index)
+            except ImageReadError as err:
+                if single:
+                    raise
+                failures.append(err)
+        for key in self.per_image_kwargs:
+            values = kwargs.get(key)
+            if values is None:
+                continue
+            if len(values) != len(items):
+                raise ValueError(f'{len(values)} {key} for {len(items)} images: give one per '
+                                 'image')
+            kwargs[key] = [values[i] for i in self._input_index]
+        results = super().__call__(readable, return_datasamples, batch_size, **kwargs)
+        results['failures'] = failures
+        return results
+
     def _inputs_to_list(self, inputs) -> list:
-        return list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        return expand_image_inputs(inputs if isinstance(inputs, (list, tuple)) else [inputs])
+
+    @staticmethod
+    def _read_input(index: int, item) -> InputType:
+        """Check that an input reads as an image: a path is kept (the test pipeline loads it),
+        an array becomes ``uint8 (H, W, 3)``.
+
+        Raises:
+            ImageReadError: Naming the path (or ``inputs[index]``) and the cause.
+            TypeError: Neither a path nor an array.
+        """
+        if isinstance(item, (str, os.PathLike)):
+            read_image(item, channel_order='bgr')
+            return os.fspath(item)
+        if isinstance(item, np.ndarray):
+            return read_image(item, channel_order='bgr', name=f'inputs[{index}] (array)')
+        raise TypeError(f'inputs must be image paths or arrays, got {type(item)}')
+
+    def _output_name(self, index: int, item: InputType) -> str:
+        """File stem of an output: the image's stem, or the array's position in the inputs."""
+        if isinstance(item, str):
+            return osp.splitext(osp.basename(item))[0]
+        positions = getattr(self, '_input_index', None)
+        return f'{positions[index] if positions and index < len(positions) else index:05d}'
 
     def preprocess(self, inputs: List[InputType], batch_size: int = 1,
                    texts: Optional[Sequence[str]] = None, **kwargs):
@@ -122,12 +198,21 @@ class SegInferencer(BaseInferencer):
         processed = (load(i, item) for i, item in enumerate(inputs))
         yield from map(self.collate_fn, self._get_chunk_data(processed, batch_size))
 
+    @torch.no_grad()
+    def forward(self, inputs: dict, **kwargs) -> list:
+        """Predict a batch, one forward pass per group of equally sized images
+        (:func:`~mmgen_vision.models.common.predict_by_shape`): an image is padded as when it
+        is predicted alone, so its prediction does not depend on the rest of the batch, and
+        stock mmseg models, which refuse images of different sizes at test time, take any list
+        of images with ``batch_size > 1``."""
+        return predict_by_shape(self.model.test_step, inputs)
+
     def visualize(self, inputs: List[InputType], preds: list, out_dir: Optional[str] = None,
                   alpha: float = 0.5, skip_labels: Sequence[int] = ()) -> List[np.ndarray]:
         """Paint each prediction over its image (RGB ``(H, W, 3)``); save PNGs in ``out_dir``."""
         painted = []
         for index, (item, pred) in enumerate(zip(inputs, preds)):
-            image = mmcv.imread(item, channel_order='rgb') if isinstance(item, str) else \
+            image = read_image(item, channel_order='rgb') if isinstance(item, str) else \
                 mmcv.bgr2rgb(item)
             labels = pred.pred_sem_seg.data[0].cpu().numpy()
             if image.shape[:2] != labels.shape:  # e.g. a centre crop became the original
@@ -137,8 +222,7 @@ class SegInferencer(BaseInferencer):
             painted.append(vis)
             if out_dir is not None:
                 os.makedirs(out_dir, exist_ok=True)
-                name = osp.splitext(osp.basename(item))[0] if isinstance(item, str) else \
-                    f'{index:05d}'
+                name = self._output_name(index, item)
                 mmcv.imwrite(mmcv.rgb2bgr(vis), osp.join(out_dir, f'{name}_seg.png'))
         return painted
 

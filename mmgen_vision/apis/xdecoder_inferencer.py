@@ -8,6 +8,7 @@ import mmcv
 import numpy as np
 
 from mmgen_vision.registry import INFERENCERS
+from mmgen_vision.utils.image_io import read_image
 from mmgen_vision.visualization.xdecoder_vis import (add_text_band, draw_label_map,
                                                      draw_named_masks, draw_ranking)
 from .seg_inferencer import InputType, SegInferencer
@@ -39,6 +40,8 @@ class XDecoderInferencer(SegInferencer):
     (retrieval: texts best first); ``answer`` and ``scores`` (VQA).
     """
     preprocess_kwargs = {'task', 'classes', 'text', 'texts', 'question', 'answer_candidates'}
+    #: ``texts`` are the retrieval candidates, shared by every image.
+    per_image_kwargs = ()
     forward_kwargs: set = set()
     visualize_kwargs = {'out_dir', 'alpha'}
     postprocess_kwargs = {'return_datasamples'}
@@ -66,7 +69,7 @@ class XDecoderInferencer(SegInferencer):
         return list(names or self.dataset_meta['classes'])
 
     def _image(self, item: InputType, shape) -> np.ndarray:
-        image = mmcv.imread(item, channel_order='rgb') if isinstance(item, str) else \
+        image = read_image(item, channel_order='rgb') if isinstance(item, str) else \
             mmcv.bgr2rgb(item)
         if image.shape[:2] != tuple(shape):
             image = mmcv.imresize(image, tuple(shape)[::-1])
@@ -108,8 +111,7 @@ class XDecoderInferencer(SegInferencer):
             painted.append(vis)
             if out_dir is not None:
                 os.makedirs(out_dir, exist_ok=True)
-                name = osp.splitext(osp.basename(item))[0] if isinstance(item, str) else \
-                    f'{index:05d}'
+                name = self._output_name(index, item)
                 mmcv.imwrite(mmcv.rgb2bgr(vis), osp.join(out_dir, f'{name}_{task}.png'))
         return painted
 

@@ -7,6 +7,7 @@ from .painter_pair import (PainterInContextDataset, PainterPairDataset,
                            PainterRestorationDataset)
 from .refcoco_seg import RefCocoSegDataset
 from .samplers import MultiTaskWeightedSampler
+from .seg_folder import SegFolderDataset
 from .xdecoder_caption import CocoCaptionDataset
 from .shapesworld_dataset import ShapesWorldSegDataset
 from .transforms import *  # noqa: F401,F403
@@ -19,3 +20,4 @@ __all__ += ['MultiSourceDataset', 'MultiSourceSampler', 'MultiSourceBatchSampler
             'CocoCaptionDataset']
 __all__ += ['PainterPairDataset', 'PainterInContextDataset', 'PainterRestorationDataset',
             'MultiTaskWeightedSampler']
+__all__ += ['SegFolderDataset']

@@ -7,6 +7,7 @@ import numpy as np
 from mmdet.datasets import RefCocoDataset
 
 from mmgen_vision.registry import DATASETS
+from mmgen_vision.utils.safe_load import safe_pickle_load
 from .transforms.referring import decode_coco_mask
 
 
@@ -81,7 +82,7 @@ class RefCocoSegDataset(RefCocoDataset):
         for path in (self.split_file, self.ann_file):
             if not osp.isfile(path):
                 raise FileNotFoundError(f'{type(self).__name__}: {path} does not exist')
-        self.splits = mmengine.load(self.split_file, file_format='pkl')
+        self.splits = safe_pickle_load(self.split_file)  # builtin containers only
         self.instances = mmengine.load(self.ann_file, file_format='json')
         self._init_refs()
         images = {image['id']: image for image in self.instances['images']}

@@ -28,6 +28,19 @@ class ShapesWorldSegDataset(BaseSegDataset):
             reduce_zero_label=reduce_zero_label,
             **kwargs)
 
+    @classmethod
+    def get_label_map(cls, new_classes=None):
+        """mmseg's label map, with an error that says what to use for classes of your own."""
+        try:
+            return super().get_label_map(new_classes)
+        except ValueError as err:
+            raise ValueError(
+                f'{err} ShapesWorldSegDataset can only select or reorder its own classes '
+                f"{cls.METAINFO['classes']}; for a dataset with classes of your own set "
+                "train/val/test_dataloader.dataset.type='SegFolderDataset' (images/ + masks/, "
+                "see docs/own_data.md) or 'mmseg.BaseSegDataset' with metainfo=dict(classes=...)."
+            ) from err
+
     def load_data_list(self) -> list:
         """List image/annotation pairs and fail early, naming the file, if an annotation is
         missing (instead of a late error in the middle of training)."""

@@ -1,4 +1,5 @@
 # Copyright (c) mmgen_vision contributors. All rights reserved.
+from .hooks import *  # noqa: F401,F403
 from .optimizers import *  # noqa: F401,F403
 from .runner import *  # noqa: F401,F403
 from .painter_optim import LayerDecayOptimWrapperConstructor  # noqa: F401

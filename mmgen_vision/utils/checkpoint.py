@@ -51,13 +51,21 @@ def _numpy_globals() -> List[Callable]:
 BUILTIN_STATISTICS = ('min', 'max', 'current', 'mean')
 
 
+#: Where torch's weights-only error turns from the cause to advice that we do not pass on
+#: (re-running with ``weights_only=False``, or allow-listing the global "if you trust" it).
+_TORCH_ADVICE = ('This file can still be loaded', 'Please use', 'Check the documentation',
+                 'In PyTorch 2.6', 'Re-running `torch.load`')
+
+
 def _unpickler_reason(err: Exception) -> str:
-    """The informative part of torch's weights-only error message."""
+    """The cause in torch's weights-only error message, without torch's advice."""
     text = str(err)
     marker = 'WeightsUnpickler error:'
     if marker in text:
-        text = text.split(marker, 1)[1].split('Check the documentation', 1)[0]
-    return ' '.join(text.split())
+        text = text.split(marker, 1)[1]
+    for advice in _TORCH_ADVICE:
+        text = text.split(advice, 1)[0]
+    return ' '.join(text.split()).rstrip('. ') or type(err).__name__
 
 
 def history_buffer_statistic(owner: type, name: str) -> Callable:
@@ -88,6 +96,12 @@ def _safe_global_names() -> set:
     }
 
 
+def _is_empty(source: Union[str, io.BytesIO]) -> bool:
+    if isinstance(source, io.BytesIO):
+        return source.getbuffer().nbytes == 0
+    return osp.getsize(source) == 0
+
+
 def safe_torch_load(source: Union[str, io.BytesIO], name: str,
                     map_location: Optional[Union[str, Callable]] = None) -> dict:
     """``torch.load(source, weights_only=True)`` with the MMEngine allow-list.
@@ -99,8 +113,11 @@ def safe_torch_load(source: Union[str, io.BytesIO], name: str,
 
     Raises:
         UnsafeCheckpointError: It holds objects outside :func:`checkpoint_safe_globals`.
-        CheckpointError: It is not a readable torch checkpoint (truncated, wrong format).
+        CheckpointError: It is empty or not a readable torch checkpoint (truncated, wrong
+            format).
     """
+    if _is_empty(source):
+        raise CheckpointError(f'Cannot read checkpoint {name}: the file is empty.')
     try:
         with torch.serialization.safe_globals(checkpoint_safe_globals()):
             return torch.load(source, map_location=map_location, weights_only=True)
@@ -113,14 +130,17 @@ def safe_torch_load(source: Union[str, io.BytesIO], name: str,
             found = []
         refused = sorted(set(found) - _safe_global_names())
         detail = ', '.join(refused) if refused else _unpickler_reason(err)
+        # not chained: torch's message adds only the advice to load with weights_only=False
         raise UnsafeCheckpointError(
             f'Refusing to load checkpoint {name}: it contains pickled objects that are not '
             f'on the allow-list of MMEngine checkpoint types ({detail}). Only tensors, containers, '
             'numpy arrays/scalars, HistoryBuffer and ConfigDict are loaded; re-save the state '
-            'dict of a trusted checkpoint with plain tensors to use it.') from err
-    except (RuntimeError, EOFError, OSError) as err:
+            'dict of a trusted checkpoint with plain tensors to use it.') from None
+    except (RuntimeError, EOFError, OSError, KeyError, ValueError, IndexError) as err:
+        # e.g. a file that is not a checkpoint at all: ``KeyError: 101`` from the unpickler
+        reason = f'{type(err).__name__}: {err}'.rstrip(': .')
         raise CheckpointError(
-            f'Cannot read checkpoint {name}: {err}. The file is truncated or is not a '
+            f'Cannot read checkpoint {name}: {reason}. The file is truncated or is not a '
             'checkpoint saved by torch.save.') from err
 
 

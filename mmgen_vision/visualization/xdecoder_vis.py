@@ -1,12 +1,21 @@
 # Copyright (c) mmgen_vision contributors. All rights reserved.
 """Drawing of X-Decoder results: masks with their names, a referring mask with its phrase, and
-text bands (captions, retrieval rankings, VQA answers) under the image."""
+text bands (captions, retrieval rankings, VQA answers) under the image.
+
+Text is drawn with :mod:`mmgen_vision.visualization.text` (DejaVu Sans through Pillow), not
+``cv2.putText``, whose ASCII-only fonts turned every other character of a caption into ``??``.
+"""
 from typing import Optional, Sequence
 
-import cv2
 import numpy as np
 
 from .overlay import default_palette
+from .text import draw_text, text_band, text_size
+
+
+def _font_size(font_scale: float) -> int:
+    """Pixel font size matching a ``cv2.FONT_HERSHEY_SIMPLEX`` scale (0.4 -> 12 px)."""
+    return max(8, int(round(30 * font_scale)))
 
 
 def _label_position(mask: np.ndarray) -> Optional[tuple]:
@@ -50,10 +59,10 @@ def draw_named_masks(image: np.ndarray, masks: np.ndarray, names: Sequence[str],
         if pos is None:
             continue
         colour = tuple(int(c) for c in palette[i % len(palette)])
-        cv2.putText(out, str(name), pos, cv2.FONT_HERSHEY_SIMPLEX, font_scale, (0, 0, 0), 2,
-                    cv2.LINE_AA)
-        cv2.putText(out, str(name), pos, cv2.FONT_HERSHEY_SIMPLEX, font_scale, colour, 1,
-                    cv2.LINE_AA)
+        # ``pos`` is the text's bottom-left corner (as with cv2.putText)
+        font_size = _font_size(font_scale)
+        origin = (pos[0], pos[1] - text_size(str(name), font_size)[1])
+        out = draw_text(out, str(name), origin, colour, font_size, outline=(0, 0, 0))
     return out
 
 
@@ -71,13 +80,11 @@ def draw_label_map(image: np.ndarray, labels: np.ndarray, class_names: Sequence[
 
 
 def add_text_band(image: np.ndarray, lines: Sequence[str], font_scale: float = 0.4,
-                  line_height: int = 14) -> np.ndarray:
-    """Append a white band with ``lines`` of black text under an RGB image."""
-    width = image.shape[1]
-    band = np.full((line_height * len(lines) + 6, width, 3), 255, dtype=np.uint8)
-    for i, line in enumerate(lines):
-        cv2.putText(band, str(line), (3, line_height * (i + 1)), cv2.FONT_HERSHEY_SIMPLEX,
-                    font_scale, (0, 0, 0), 1, cv2.LINE_AA)
+                  line_height: int = 16) -> np.ndarray:
+    """Append a white band with ``lines`` of black text under an RGB image (any script the
+    font covers; a line wider than the image is cut with ``...``)."""
+    band = text_band(image.shape[1], [str(line) for line in lines], _font_size(font_scale),
+                     line_height=line_height)
     return np.concatenate([image, band], axis=0)
 
 

@@ -1,13 +1,15 @@
 # Copyright (c) mmgen_vision contributors. All rights reserved.
 """GroupViT's multi-label contrastive loss against hand-computed values, in the release's form
-and with ``multi_label_same_text_positive`` (identical prompts are positives)."""
+with ``multi_label_same_text_positive`` (identical prompts are positives) and with
+``multi_label_same_noun_positive`` (a noun prompt is a positive of every image whose caption
+names the noun)."""
 import math
 
 import pytest
 import torch
 
 from mmgen_vision.models.groupvit import GroupViT
-from mmgen_vision.models.groupvit.groupvit import same_text_targets
+from mmgen_vision.models.groupvit.groupvit import same_noun_targets, same_text_targets
 
 TINY = dict(
     image_encoder=dict(img_size=32, patch_size=4, embed_dim=32, depths=(1, 1), num_heads=2,
@@ -16,8 +18,9 @@ TINY = dict(
     output_dim=2, proj_hidden_channels=8, multi_label=1)
 
 
-def _model(same_text: bool) -> GroupViT:
-    model = GroupViT(multi_label_same_text_positive=same_text, **TINY)
+def _model(same_text: bool, same_noun: bool = False) -> GroupViT:
+    model = GroupViT(multi_label_same_text_positive=same_text,
+                     multi_label_same_noun_positive=same_noun, **TINY)
     with torch.no_grad():
         model.multi_label_logit_scale.zero_()  # exp(0) = 1: logits are the cosines
     return model
@@ -61,3 +64,66 @@ def test_same_text_targets_multi_hot():
 def test_same_text_positive_needs_ids():
     with pytest.raises(ValueError, match='token ids'):
         _model(True).multi_label_contrastive_loss(IMAGE_X, TEXT_X)
+
+
+# noun identities: both images' prompts name "circle" (id 7) with DIFFERENT templates
+NOUN_IDS = torch.tensor([[7], [7]])  # [B, K]
+BOTH_CIRCLE = torch.tensor([[7, 3, -1], [7, -1, -1]])  # caption nouns [B, M]
+
+
+def test_same_noun_ignores_templates():
+    """Different templates of the same noun: same-text calls them negatives (the release's
+    loss), same-noun calls them positives, exactly like identical prompts under same-text."""
+    same_text = _model(True).multi_label_contrastive_loss(IMAGE_X, TEXT_X,
+                                                           text_ids=DIFFERENT_IDS)
+    assert same_text.item() == pytest.approx(math.log(1 + math.e) - 1, abs=1e-6)
+    same_noun = _model(False, same_noun=True).multi_label_contrastive_loss(
+        IMAGE_X, TEXT_X, noun_ids=NOUN_IDS, caption_noun_ids=BOTH_CIRCLE)
+    assert same_noun.item() == pytest.approx(math.log(1 + math.e) - 0.5, abs=1e-6)
+
+
+def test_same_noun_follows_the_caption_nouns():
+    # image 0 prompts "circle" (7), image 1 prompts "box" (4); only image 0's caption names
+    # both. Rows: image 0 has positives {p0, p1}, image 1 {p1}; prompt p0 has {image 0},
+    # p1 {image 0, image 1}. Each side: mean of (log(1+e) - 1/2) and (log(1+e) - 1).
+    loss = _model(False, same_noun=True).multi_label_contrastive_loss(
+        IMAGE_X, TEXT_X, noun_ids=torch.tensor([[7], [4]]),
+        caption_noun_ids=torch.tensor([[7, 4, -1], [4, -1, -1]]))
+    assert loss.item() == pytest.approx(math.log(1 + math.e) - 0.75, abs=1e-6)
+    # distinct nouns that no other caption names: the release form
+    loss = _model(False, same_noun=True).multi_label_contrastive_loss(
+        IMAGE_X, TEXT_X, noun_ids=torch.tensor([[7], [4]]),
+        caption_noun_ids=torch.tensor([[7, 3, -1], [4, -1, -1]]))
+    assert loss.item() == pytest.approx(math.log(1 + math.e) - 1, abs=1e-6)
+
+
+def test_same_noun_targets_multi_hot():
+    prompt_nouns = torch.tensor([7, -1, 4, 9])  # -1: a caption filler, no noun
+    captions = torch.tensor([[7, 4, -1], [9, -1, -1]])
+    own = torch.tensor([[1, 1, 0, 0], [0, 0, 1, 1]], dtype=torch.bool)
+    targets = same_noun_targets(prompt_nouns, captions, own)
+    assert targets.tolist() == [[1, 1, 1, 0], [0, 0, 1, 1]]
+    # -1 padding of a caption never matches a filler prompt
+    assert same_noun_targets(torch.tensor([-1]), torch.tensor([[-1]]),
+                             torch.tensor([[False]])).item() == 0
+
+
+def test_same_noun_needs_ids_and_excludes_same_text():
+    with pytest.raises(ValueError, match='noun_ids'):
+        _model(False, same_noun=True).multi_label_contrastive_loss(IMAGE_X, TEXT_X)
+    with pytest.raises(ValueError, match='choose one'):
+        _model(True, same_noun=True)
+
+
+def test_extract_nouns_records_noun_identities():
+    from mmgen_vision.datasets.transforms.image_text import ExtractNouns, noun_id
+    out = ExtractNouns(num_nouns=5, max_caption_nouns=6)(
+        dict(text='A red circle and a blue square under a sky.'))
+    nouns = set(out['nouns'])
+    assert {'circle', 'square', 'sky'} <= nouns
+    ids = out['multi_label_noun_ids']
+    assert len(ids) == 5 and ids[len(out['nouns']):] == [-1] * (5 - len(out['nouns']))
+    assert sorted(ids[:len(out['nouns'])]) == sorted(noun_id(n) for n in out['nouns'])
+    assert len(out['caption_noun_ids']) == 6
+    assert set(out['caption_noun_ids']) - {-1} == {noun_id(n) for n in nouns}
+    assert noun_id('Circle ') == noun_id('circle') != noun_id('square')

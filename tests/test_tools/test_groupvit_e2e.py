@@ -20,11 +20,10 @@ the toy checks that segments emerge from captions alone, not that a tiny ViT lea
 import os.path as osp
 import time
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from conftest import REPO_ROOT, latest_metrics, run_tool
+from mmgen_vision.evaluation.baselines import segmentation_baselines, voc_pixel_counts
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +34,6 @@ NUM_VAL = 64
 CLASS_COLORS = True  # the class-coloured variant, see the module docstring
 IMAGE_SIZE = 64  # the toy config's img_size
 NUM_CLASSES = 6  # background + circle, square, triangle, star, person
-IGNORE_INDEX = 255
 # The trained model must beat each baseline by at least this many mIoU points (percent), so
 # that a tie with a degenerate prediction does not pass.
 MIN_MARGIN = 1.0
@@ -46,20 +44,8 @@ TRAIN_BUDGET_S = 240
 def _baselines(voc_root: str) -> dict:
     """mIoU (percent) of the chance and all-background predictions, over the classes present
     in the val labels (as mmseg's IoUMetric averages)."""
-    with open(osp.join(voc_root, 'ImageSets', 'Segmentation', 'val.txt')) as f:
-        names = f.read().split()
-    counts = np.zeros(NUM_CLASSES)
-    for name in names:
-        label = np.asarray(Image.open(osp.join(voc_root, 'SegmentationClass', f'{name}.png')))
-        label = label[label != IGNORE_INDEX]
-        counts += np.bincount(label, minlength=NUM_CLASSES)[:NUM_CLASSES]
-    p = counts / counts.sum()
-    present = counts > 0
-    q = 1. / NUM_CLASSES
-    chance = (p * q) / (p + q - p * q)
-    all_bg = np.zeros(NUM_CLASSES)
-    all_bg[0] = p[0]  # IoU of background = its share; the things get 0
-    return dict(chance=100 * chance[present].mean(), all_background=100 * all_bg[present].mean())
+    base = segmentation_baselines(voc_pixel_counts(voc_root, NUM_CLASSES), background_index=0)
+    return dict(chance=base['chance'], all_background=base['all_background'])
 
 
 def _no_workers(prefix: str) -> list:

@@ -30,6 +30,7 @@ import torch
 from PIL import Image
 
 from conftest import REPO_ROOT, latest_metrics, run_tool
+from mmgen_vision.evaluation.baselines import ade_pixel_counts, chance_miou
 
 pytestmark = pytest.mark.slow
 
@@ -57,15 +58,7 @@ def _pngs(folder: str) -> list:
 
 def semseg_chance(ade_root: str) -> float:
     """Expected mIoU (percent) of uniformly random labels, over the classes present."""
-    counts = np.zeros(NUM_CLASSES)
-    ann_dir = osp.join(ade_root, 'annotations', 'validation')
-    for name in _pngs(ann_dir):
-        label = np.asarray(Image.open(osp.join(ann_dir, name))).astype(np.int64) - 1
-        counts += np.bincount(label[label >= 0], minlength=NUM_CLASSES)[:NUM_CLASSES]
-    p = counts / counts.sum()
-    q = 1. / NUM_CLASSES
-    iou = (p * q) / (p + q - p * q)
-    return 100 * iou[counts > 0].mean()
+    return chance_miou(ade_pixel_counts(ade_root, NUM_CLASSES))
 
 
 def depth_mean_rmse(nyu_root: str, min_depth: float = 1e-3, max_depth: float = 20.) -> float:

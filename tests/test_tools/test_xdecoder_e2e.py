@@ -11,6 +11,10 @@ captions in every iteration) through ``tools/train.py``, then evaluated through
 
 Each is compared with a label-only baseline computed here from the val annotations:
 uniform-chance (and majority-class) mIoU, the whole-image referring mask, random ranking.
+
+``XDECODER_E2E_SEED`` (default 0) sets the training seed (``randomness.seed``) and the tools run
+with the caller's ``OMP_NUM_THREADS`` (default 1), so that the same checks can be repeated over
+seeds and thread counts, e.g. ``XDECODER_E2E_SEED=2 OMP_NUM_THREADS=2 pytest <this file>``.
 """
 import json
 import os
@@ -37,6 +41,8 @@ DATASET_CLASSES = ('circle', 'square', 'triangle', 'star', 'person', 'sky', 'gro
 NEW_PHRASES = ('circle', 'square', 'star')
 MARGIN = 5.0  # points (percent) above a baseline
 NEW_PHRASE_MARGIN = 2.0  # the never-seen phrases name small things (chance IoU ~1.5 %)
+SEED = int(os.environ.get('XDECODER_E2E_SEED', '0'))
+THREADS = os.environ.get('OMP_NUM_THREADS', '1')
 
 
 def _semantic_baselines(coco_root: str) -> dict:
@@ -101,9 +107,9 @@ def results(shapesworld_root, tmp_path_factory) -> dict:
               '--cfg-options', f'train_cfg.max_iters={ITERS}', 'val_cfg=None',
               'val_dataloader=None', 'val_evaluator=None', 'param_scheduler.1.end=' + str(ITERS),
               f'param_scheduler.1.milestones=[{round(0.889 * ITERS)},{round(0.963 * ITERS)}]',
-              f'optim_wrapper.optimizer.lr={LR}',
+              f'optim_wrapper.optimizer.lr={LR}', f'randomness.seed={SEED}',
               f'default_hooks.checkpoint.interval={ITERS}'],
-             cwd=str(work), env={'OMP_NUM_THREADS': '1'}, timeout=900)
+             cwd=str(work), env={'OMP_NUM_THREADS': THREADS}, timeout=900)
     checkpoint = osp.join(train_dir, f'iter_{ITERS}.pth')
     assert osp.isfile(checkpoint)
     metrics, per_class = {}, {}
@@ -112,15 +118,17 @@ def results(shapesworld_root, tmp_path_factory) -> dict:
         proc = run_tool([osp.join(REPO_ROOT, 'tools', 'test.py'),
                          osp.join(CONFIG_DIR, f'xdecoder_toy_shapesworld-{name}-test.py'),
                          checkpoint, '--work-dir', test_dir], cwd=str(work),
-                        env={'OMP_NUM_THREADS': '1'}, timeout=600)
+                        env={'OMP_NUM_THREADS': THREADS}, timeout=600)
         metrics[name] = latest_metrics(test_dir)
         if name == 'openvocab':
             per_class = _per_class_iou(proc.stdout + proc.stderr)
     summary = dict(openvocab_mIoU=metrics['openvocab']['mIoU'], per_class=per_class,
                    cIoU=metrics['refcoco']['cIoU'],
                    i2t_R1=metrics['caption']['retrieval/i2t_R@1'],
-                   t2i_R1=metrics['caption']['retrieval/t2i_R@1'])
-    print(f'X-Decoder toy after {ITERS} iterations: {summary}')
+                   t2i_R1=metrics['caption']['retrieval/t2i_R@1'],
+                   BLEU4=metrics['caption']['caption/BLEU-4'],
+                   CIDEr=metrics['caption']['caption/CIDEr'])
+    print(f'X-Decoder toy after {ITERS} iterations (seed {SEED}, {THREADS} threads): {summary}')
     return dict(metrics=metrics, per_class=per_class,
                 semantic=_semantic_baselines(osp.join(shapesworld_root, 'coco')),
                 referring=_referring_baseline(osp.join(shapesworld_root, 'refcoco')))

@@ -3,6 +3,7 @@ import collections
 import os
 import os.path as osp
 import pickle
+import traceback
 
 import numpy as np
 import pytest
@@ -119,3 +120,35 @@ def test_truncated_and_missing_checkpoints_name_the_file(tmp_path):
         load_local_checkpoint(truncated)
     with pytest.raises(FileNotFoundError, match=r'missing\.pth'):
         load_local_checkpoint(osp.join(str(tmp_path), 'missing.pth'))
+
+
+# ----------------------------------------------------------------------------- issue 13, part 5
+def test_empty_checkpoint_says_the_file_is_empty(tmp_path):
+    empty = tmp_path / 'empty.pth'
+    empty.write_bytes(b'')
+    with pytest.raises(CheckpointError, match=r'empty\.pth: the file is empty\.$'):
+        load_local_checkpoint(str(empty))
+    with pytest.raises(CheckpointError, match=r'empty\.pth: the file is empty'):
+        _load_checkpoint(str(empty), map_location='cpu')
+
+
+@pytest.mark.parametrize('zip_format', [True, False])
+def test_refused_checkpoint_passes_on_no_advice_to_turn_weights_only_off(tmp_path, zip_format):
+    path = str(tmp_path / 'evil.pth')
+    torch.save(dict(state_dict={}, extra=NotAllowed()), path,
+               _use_new_zipfile_serialization=zip_format)
+    with pytest.raises(UnsafeCheckpointError) as info:
+        load_local_checkpoint(path)
+    # everything a user sees: the message and the exceptions chained to it
+    shown = ''.join(traceback.format_exception(info.type, info.value, info.tb))
+    assert path in shown and 'NotAllowed' in shown
+    for advice in ('weights_only=False', '`weights_only` set to `False`', 'add_safe_globals',
+                   'if you trust'):
+        assert advice not in shown, advice
+
+
+def test_a_file_that_is_no_checkpoint_names_the_file_and_the_cause(tmp_path):
+    junk = tmp_path / 'notes.pth'
+    junk.write_bytes(b'hello')  # the unpickler fails with a bare KeyError: 101
+    with pytest.raises(CheckpointError, match=r'notes\.pth: KeyError: 101\. The file is'):
+        load_local_checkpoint(str(junk))

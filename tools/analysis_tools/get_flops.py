@@ -167,7 +167,7 @@ def format_result(result: dict) -> str:
 def main(argv: Optional[List[str]] = None) -> dict:
     args = parse_args(argv)
     register_all_modules(init_default_scope=False)
-    cfg = load_config(args.config, args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options, extra_keys=('crop_size', ))
     result = get_flops(cfg, args.shape, args.device, args.show_table, args.show_arch)
     if args.show_table:
         print(result['out_table'])

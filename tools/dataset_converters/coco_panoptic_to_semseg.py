@@ -24,6 +24,7 @@ from PIL import Image
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
 
+from mmgen_vision.utils.image_io import read_image  # noqa: E402
 from mmgen_vision.utils.panoptic import rgb_to_id  # noqa: E402
 
 IGNORE_INDEX = 255
@@ -35,7 +36,7 @@ def convert_one(annotation: dict, panoptic_dir: str, out_dir: str,
     src = osp.join(panoptic_dir, annotation['file_name'])
     if not osp.isfile(src):
         raise FileNotFoundError(f'panoptic PNG {src} of image {annotation["image_id"]} is missing')
-    ids = rgb_to_id(np.asarray(Image.open(src).convert('RGB')))
+    ids = rgb_to_id(read_image(src, channel_order='rgb'))
     semantic = np.full(ids.shape, IGNORE_INDEX, dtype=np.uint8)
     for segment in annotation['segments_info']:
         if ignore_crowd and segment.get('iscrowd', 0):

@@ -31,6 +31,8 @@ from typing import List, Optional
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
 
 from mmgen_vision.datasets.image_text import IMAGE_EXTENSIONS, read_image_text_list  # noqa: E402
+from mmgen_vision.utils.image_io import (ImageReadError, check_image_bytes,  # noqa: E402
+                                         read_image_bytes)
 
 MTIME = 0
 
@@ -56,6 +58,8 @@ def images_to_shards(list_file: str,
 
     Raises:
         FileNotFoundError: An image of the list does not exist (names the list entry).
+        ImageReadError: An image of the list is empty, not an image or truncated (names the
+            list entry and the cause).
         ValueError: Bad arguments, an unsupported image extension or a malformed list.
     """
     if samples_per_shard < 1:
@@ -76,6 +80,11 @@ def images_to_shards(list_file: str,
         if ext not in IMAGE_EXTENSIONS:
             raise ValueError(f'{list_file}: image {path} (entry {row}) has the extension '
                              f'{ext!r}; supported: {IMAGE_EXTENSIONS}')
+        try:  # the bytes are copied unchanged: check them (empty, not an image, truncated)
+            check_image_bytes(read_image_bytes(path), path)
+        except ImageReadError as err:
+            raise ImageReadError(f'{path} (entry {row} of {list_file})', err.reason,
+                                 err.detail) from err
         sources.append((path, 'jpg' if ext == 'jpeg' else ext, caption.strip()))
     os.makedirs(out_dir, exist_ok=True)
     shards: List[dict] = []

@@ -19,10 +19,15 @@ import argparse
 import os
 import os.path as osp
 import shutil
+import sys
 from typing import List, Tuple
 
 import numpy as np
 from PIL import Image
+
+sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
+
+from mmgen_vision.utils.image_io import read_image, read_image_file  # noqa: E402
 
 
 def read_split(split_file: str) -> List[Tuple[str, str, str]]:
@@ -55,16 +60,17 @@ def convert(src_root: str, split_file: str, out_root: str, split: str) -> int:
         for path in (src_rgb, src_depth):
             if not osp.isfile(path):
                 raise FileNotFoundError(f'{path} (listed in {split_file}) does not exist')
-        depth_img = np.asarray(Image.open(src_depth))
-        if depth_img.dtype != np.uint16:
-            raise ValueError(f'{src_depth}: depth must be a uint16 PNG in millimetres, got '
-                             f'{depth_img.dtype}')
+        depth_img = read_image_file(src_depth, flag='unchanged')
+        if depth_img.dtype != np.uint16 or depth_img.ndim != 2:
+            raise ValueError(f'{src_depth}: depth must be a one-channel uint16 PNG in '
+                             f'millimetres, got {depth_img.dtype} {depth_img.shape}')
         name = f'{i:06d}'
         ext = osp.splitext(rgb)[1].lower()
+        rgb_img = read_image(src_rgb, channel_order='rgb')  # names the file if it is broken
         if ext in ('.jpg', '.jpeg'):
             shutil.copyfile(src_rgb, osp.join(rgb_dir, name + '.jpg'))
         else:
-            Image.open(src_rgb).convert('RGB').save(osp.join(rgb_dir, name + '.jpg'), quality=95)
+            Image.fromarray(rgb_img).save(osp.join(rgb_dir, name + '.jpg'), quality=95)
         shutil.copyfile(src_depth, osp.join(depth_dir, name + '.png'))
         lines.append(f'{split}/rgb/{name}.jpg {split}/depth/{name}.png {focal}')
     with open(osp.join(out_root, f'{split}.txt'), 'w') as f:

@@ -16,18 +16,26 @@ import os
 import os.path as osp
 import re
 import shutil
+import sys
 from typing import List, Tuple
 
 from PIL import Image
+
+sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
+
+from mmgen_vision.utils.image_io import read_image  # noqa: E402
 
 EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
 
 
 def _copy_png(src: str, dst: str) -> None:
+    """Copy a PNG unchanged, re-encode any other format as an RGB PNG; either way the source
+    must read as an image (an ``ImageReadError`` names it and why otherwise)."""
+    img = read_image(src, channel_order='rgb')
     if src.lower().endswith('.png'):
         shutil.copyfile(src, dst)
     else:
-        Image.open(src).convert('RGB').save(dst)
+        Image.fromarray(img).save(dst)
 
 
 def pairs_by_name(src_in: str, src_gt: str) -> List[Tuple[str, str, str]]:

@@ -3,9 +3,11 @@
 
     python tools/misc/print_config.py CONFIG [--cfg-options k=v ...] [--save-path out.py]
 
-The keys are validated exactly as tools/train.py validates them: an override whose parent path
-does not exist, or a top-level key that looks like a misspelt runner key, is an error naming
-the key. ``--save-path`` writes the resolved config as .py, .json, .yml or .yaml.
+The keys are validated exactly as tools/train.py validates them (see
+``mmgen_vision.utils.config_check``): an override whose parent path does not exist, a new key
+next to a close existing one (``mdoe`` beside ``mode``), or a top-level key that the runner does
+not read (a misspelt runner key, or a config variable such as ``max_iters`` whose uses were
+already resolved) is an error naming the key and the setting to change instead. ``--save-path`` writes the resolved config as .py, .json, .yml or .yaml.
 """
 import argparse
 import os

@@ -37,7 +37,6 @@ import argparse
 import json
 import os
 import os.path as osp
-import pickle
 import random
 import sys
 import time
@@ -138,11 +137,11 @@ def load_data(coco_root, image_size, data_dir):
     ref_sents = {}
     refs_file = osp.join(data_dir, 'refcoco', 'refcoco', 'refs(unc).p')
     if osp.isfile(refs_file):
-        with open(refs_file, 'rb') as f:
-            for ref in pickle.load(f):
-                if ref['split'] == 'train':
-                    ref_sents.setdefault(ref['ann_id'], []).extend(
-                        s['sent'] for s in ref['sentences'])
+        from mmgen_vision.utils import safe_pickle_load
+        for ref in safe_pickle_load(refs_file):  # builtin containers only, never code
+            if ref['split'] == 'train':
+                ref_sents.setdefault(ref['ann_id'], []).extend(
+                    s['sent'] for s in ref['sentences'])
     objects = []  # (scene index, mask (1, S, S), captions)
     for ann in inst['annotations']:
         if ann['image_id'] not in index:

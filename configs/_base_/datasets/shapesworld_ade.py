@@ -1,4 +1,6 @@
 # ShapesWorld semantic segmentation in the ADE20K layout (reduce_zero_label convention).
+# mmseg.LoadAnnotations takes reduce_zero_label from the dataset (ShapesWorldSegDataset: True;
+# SegFolderDataset: zero_is_background), so these pipelines serve any dataset unchanged.
 # Generate it with: python tools/misc/generate_shapesworld.py --out-dir data/shapesworld
 dataset_type = 'ShapesWorldSegDataset'
 data_root = 'data/shapesworld/ade/ADEChallengeData2016'
@@ -6,7 +8,7 @@ img_scale = (96, 96)
 crop_size = (96, 96)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='mmseg.LoadAnnotations', reduce_zero_label=True),
+    dict(type='mmseg.LoadAnnotations'),
     dict(type='mmseg.RandomResize', scale=img_scale, ratio_range=(0.75, 1.5), keep_ratio=True),
     dict(type='mmseg.RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
     dict(type='mmseg.RandomFlip', prob=0.5),
@@ -17,7 +19,7 @@ test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='mmseg.Resize', scale=img_scale, keep_ratio=True),
     # annotations are loaded after resizing: the metric is computed at the original size
-    dict(type='mmseg.LoadAnnotations', reduce_zero_label=True),
+    dict(type='mmseg.LoadAnnotations'),
     dict(type='mmseg.PackSegInputs'),
 ]
 tta_pipeline = [
@@ -28,7 +30,7 @@ tta_pipeline = [
             [dict(type='mmseg.Resize', scale_factor=r, keep_ratio=True) for r in (0.75, 1.0, 1.25)],
             [dict(type='mmseg.RandomFlip', prob=0., direction='horizontal'),
              dict(type='mmseg.RandomFlip', prob=1., direction='horizontal')],
-            [dict(type='mmseg.LoadAnnotations', reduce_zero_label=True)],
+            [dict(type='mmseg.LoadAnnotations')],
             [dict(type='mmseg.PackSegInputs')],
         ]),
 ]

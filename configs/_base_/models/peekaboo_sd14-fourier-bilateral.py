@@ -39,7 +39,9 @@ model = dict(
     gravity_weight=0.05,
     intersection_weight=0.0,
     class_names=None,  # semantic mode: every label name, in label order
-    background_index=0,
+    # semantic mode: the class named 'background' is the background (not prompted, predicted
+    # below background_threshold); None: no background class. Never "the first class".
+    background='background',
     background_threshold=0.5,
     prompt_template='{}',
     show_progress=True,

@@ -2,8 +2,10 @@
 """Data transforms that the stock libraries do not have."""
 from .image_text import (ExtractNouns, LoadImageFromShard, PackImageTextInputs, PromptNouns,
                          RandomResizedCropImage, TokenizeText)
+from .loading import LoadImageFromFile
 from .painter_transforms import LoadPairedImage, PackRestorationInputs
 from .referring import CenterCropSquare, LoadReferringAnnotations, decode_coco_mask
+from .semseg_to_instances import SemSegToInstances
 from .xdecoder_text import PackXDecoderInputs, TokenizeXDecoderText
 
 __all__ = ['CenterCropSquare', 'LoadReferringAnnotations', 'decode_coco_mask',
@@ -11,3 +13,5 @@ __all__ = ['CenterCropSquare', 'LoadReferringAnnotations', 'decode_coco_mask',
            'PackImageTextInputs', 'RandomResizedCropImage']
 __all__ += ['PackXDecoderInputs', 'TokenizeXDecoderText']
 __all__ += ['LoadPairedImage', 'PackRestorationInputs']
+__all__ += ['LoadImageFromFile']
+__all__ += ['SemSegToInstances']

@@ -24,6 +24,7 @@ as "orange" directly before another noun is read as an adjective).
 """
 import os.path as osp
 import re
+import zlib
 from typing import Dict, List, Optional, Sequence
 
 import mmcv
@@ -33,6 +34,7 @@ from mmcv.transforms import BaseTransform
 from mmengine.structures import BaseDataElement
 
 from mmgen_vision.registry import TRANSFORMS
+from mmgen_vision.utils.image_io import decode_image_bytes, read_image_bytes
 
 NOUN_FILE = osp.join(osp.dirname(osp.abspath(__file__)), 'nouns.txt')
 
@@ -263,18 +265,14 @@ def _bytes_of(results: dict) -> bytes:
     if 'shard' in results and 'img_offset' in results:
         from mmgen_vision.datasets.image_text import read_bytes
         return read_bytes(results['shard'], results['img_offset'], results['img_size'])
-    path = results['img_path']
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'image {path} does not exist')
-    with open(path, 'rb') as f:
-        return f.read()
+    return read_image_bytes(results['img_path'])
 
 
 def _where(results: dict) -> str:
     if 'shard' in results:
         return f'sample {results.get("key")!r} ({results.get("img_member")}) of shard ' \
                f'{results["shard"]}'
-    return f'image {results.get("img_path")}'
+    return str(results.get('img_path', 'the encoded `img_bytes`'))
 
 
 @TRANSFORMS.register_module()
@@ -295,8 +293,8 @@ class LoadImageFromShard(BaseTransform):
         imdecode_backend (str): ``mmcv`` decoding backend. Defaults to ``'cv2'``.
 
     Raises:
-        ValueError: The bytes are not a decodable image; the message names the shard and the
-            key (or the file).
+        ImageReadError: The image is missing, empty, not an image, truncated or in a mode the
+            decoder cannot read; the message names the shard and the key (or the file).
     """
 
     def __init__(self,
@@ -311,14 +309,8 @@ class LoadImageFromShard(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         data = _bytes_of(results)
-        try:
-            img = mmcv.imfrombytes(data, flag=self.color_type, channel_order=self.channel_order,
-                                   backend=self.imdecode_backend)
-        except Exception as err:  # decoders raise many types on corrupt data
-            raise ValueError(f'cannot decode {_where(results)}: {err}') from err
-        if img is None or img.size == 0:
-            raise ValueError(f'cannot decode {_where(results)}: not a valid image '
-                             f'({len(data)} bytes)')
+        img = decode_image_bytes(data, _where(results), flag=self.color_type,
+                                 channel_order=self.channel_order, backend=self.imdecode_backend)
         if img.ndim == 2:
             img = np.repeat(img[..., None], 3, axis=2) if self.color_type == 'color' else img
         if self.to_float32:
@@ -335,6 +327,13 @@ class LoadImageFromShard(BaseTransform):
                 f'imdecode_backend={self.imdecode_backend!r})')
 
 
+def noun_id(noun: str) -> int:
+    """A stable non-negative integer identity of a noun (CRC-32 of its lower-cased UTF-8),
+    the same in every process and run, so that noun identities can be compared across a
+    (gathered) batch as tensors."""
+    return zlib.crc32(noun.strip().lower().encode('utf-8'))
+
+
 @TRANSFORMS.register_module()
 class ExtractNouns(BaseTransform):
     """Draw K nouns of the caption for GroupViT's multi-label contrastive loss.
@@ -345,30 +344,39 @@ class ExtractNouns(BaseTransform):
 
     Required keys: ``text``.
     Added keys: ``nouns`` (the sampled nouns, at most K), ``multi_label_texts`` (K texts: the
-    nouns then copies of the caption) and ``multi_label_is_noun`` (K bools; ``PromptNouns``
-    puts only the nouns into templates).
+    nouns then copies of the caption), ``multi_label_is_noun`` (K bools; ``PromptNouns``
+    puts only the nouns into templates), and the noun identities that GroupViT's
+    ``multi_label_same_noun_positive`` needs: ``multi_label_noun_ids`` (K ints, the
+    :func:`noun_id` of each sampled noun, -1 for caption fillers) and ``caption_noun_ids``
+    (the :func:`noun_id` of every distinct noun of the caption, right-padded with -1 to
+    ``max_caption_nouns``).
 
     Args:
         num_nouns (int): K. Defaults to 3.
         noun_file (str, optional): A custom noun list (one word per line). Defaults to the
             packaged ``nouns.txt``.
         text_key (str): Key of the caption. Defaults to ``'text'``.
+        max_caption_nouns (int): Length of ``caption_noun_ids`` (nouns beyond it are
+            dropped). Defaults to 16.
     """
 
     def __init__(self,
                  num_nouns: int = 3,
                  noun_file: Optional[str] = None,
-                 text_key: str = 'text') -> None:
+                 text_key: str = 'text',
+                 max_caption_nouns: int = 16) -> None:
         if num_nouns < 1:
             raise ValueError(f'num_nouns must be >= 1, got {num_nouns}')
         self.num_nouns = num_nouns
         self.noun_file = noun_file or NOUN_FILE
         self.text_key = text_key
+        self.max_caption_nouns = max_caption_nouns
         self.tagger = NounTagger(load_noun_list(self.noun_file))
 
     def transform(self, results: dict) -> dict:
         text = results[self.text_key]
-        nouns = self.tagger(text)
+        all_nouns = self.tagger(text)
+        nouns = all_nouns
         if len(nouns) > self.num_nouns:
             picked = np.random.choice(len(nouns), self.num_nouns, replace=False)
             nouns = [nouns[i] for i in picked]
@@ -376,6 +384,10 @@ class ExtractNouns(BaseTransform):
         results['nouns'] = nouns
         results['multi_label_texts'] = nouns + [text] * fill
         results['multi_label_is_noun'] = [True] * len(nouns) + [False] * fill
+        results['multi_label_noun_ids'] = [noun_id(n) for n in nouns] + [-1] * fill
+        caption_ids = [noun_id(n) for n in dict.fromkeys(all_nouns)][:self.max_caption_nouns]
+        results['caption_noun_ids'] = caption_ids + [-1] * (self.max_caption_nouns -
+                                                            len(caption_ids))
         return results
 
     def __repr__(self) -> str:
@@ -467,8 +479,8 @@ class PackImageTextInputs(BaseTransform):
 
     ``inputs`` is the image as a uint8 tensor ``(3, H, W)`` in the channel order it was loaded
     with (BGR by default; float images are rounded and clipped to 0-255). ``data_samples`` is a
-    :class:`BaseDataElement` with the data fields ``text_ids`` and ``multi_label_ids`` (when
-    present) and the metainfo of ``meta_keys`` found in the results.
+    :class:`BaseDataElement` with the data fields ``text_ids``, ``multi_label_ids``,
+    ``multi_label_noun_ids`` and ``caption_noun_ids`` (those present) and the metainfo of ``meta_keys`` found in the results.
 
     Args:
         meta_keys (Sequence[str]): Defaults to ``('img_path', 'text', 'nouns',
@@ -488,7 +500,7 @@ class PackImageTextInputs(BaseTransform):
             img = np.clip(np.round(img), 0, 255).astype(np.uint8)
         inputs = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
         data_sample = BaseDataElement()
-        for key in ('text_ids', 'multi_label_ids'):
+        for key in ('text_ids', 'multi_label_ids', 'multi_label_noun_ids', 'caption_noun_ids'):
             if key in results:
                 value = results[key]
                 if not isinstance(value, torch.Tensor):

@@ -1,14 +1,13 @@
 # Copyright (c) mmgen_vision contributors. All rights reserved.
 """Loading / packing transforms for paired restoration data (Painter and any image-to-image
 task): the degraded image is ``img``, the clean one ``gt_img``."""
-import mmcv
 import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
-from mmengine.fileio import get
 from mmengine.structures import BaseDataElement, PixelData
 
 from mmgen_vision.registry import TRANSFORMS
+from mmgen_vision.utils.image_io import decode_image_bytes, fetch_image_bytes
 
 
 @TRANSFORMS.register_module()
@@ -23,9 +22,7 @@ class LoadPairedImage(BaseTransform):
         if path is None:
             raise KeyError(f'LoadPairedImage needs `gt_img_path` (sample '
                            f'{results.get("img_path", "?")}); use PainterRestorationDataset')
-        img = mmcv.imfrombytes(get(path), flag='color', channel_order='bgr')
-        if img is None:
-            raise FileNotFoundError(f'cannot decode the clean image {path}')
+        img = decode_image_bytes(fetch_image_bytes(path), path, flag='color', channel_order='bgr')
         if 'img' in results and results['img'].shape[:2] != img.shape[:2]:
             raise ValueError(f'{path} is {img.shape[:2]} but its input '
                              f'{results.get("img_path")} is {results["img"].shape[:2]}')

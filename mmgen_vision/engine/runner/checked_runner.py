@@ -7,6 +7,7 @@ from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_model
 
+from mmgen_vision.engine.hooks.class_check import ClassConsistencyHook
 from mmgen_vision.registry import RUNNERS
 from mmgen_vision.utils.checkpoint import CheckpointError
 
@@ -83,9 +84,16 @@ class CheckedRunner(Runner):
     ``load_from``/``--checkpoint`` silently evaluates or fine-tunes random weights. This runner
     checks the state dict first (see :func:`check_state_dict_matches`) for ``load_from``,
     ``--checkpoint`` in testing and ``--resume`` alike, and loads test-time-augmentation models
-    (``--tta``) into the model they wrap. Select it with
+    (``--tta``) into the model they wrap. It also registers :class:`ClassConsistencyHook`, which
+    compares the dataset's classes with every class-sized setting (heads, loss weights, codecs,
+    class names) before the first iteration. Select it with
     ``runner_type = 'CheckedRunner'`` (set in ``configs/_base_/default_runtime.py``).
     """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not any(isinstance(hook, ClassConsistencyHook) for hook in self.hooks):
+            self.register_hook(ClassConsistencyHook())
 
     def load_checkpoint(self,
                         filename: str,

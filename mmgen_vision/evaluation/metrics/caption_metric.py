@@ -1,25 +1,38 @@
 # Copyright (c) mmgen_vision contributors. All rights reserved.
-"""Image-captioning metrics in pure Python: BLEU-4 and CIDEr-D as the COCO caption evaluation
-computes them, without its Java (Stanford PTB) tokenizer.
+"""Image-captioning metrics: BLEU-1..4 and CIDEr-D scored by the COCO caption evaluation's own
+pure-Python scorers (``pycocoevalcap.bleu.bleu.Bleu`` and ``pycocoevalcap.cider.cider.Cider``,
+the code behind the published COCO caption numbers and mmpretrain's ``COCOCaption`` metric),
+without its Java pieces.
 
-- :func:`ptb_tokenize`: lower-case, split off the PTB clitics (``n't``, ``'s``, ...) and drop
-  punctuation, which is what the COCO evaluation's tokenizer pipeline amounts to for captions.
+The COCO evaluation tokenizes with the Stanford PTB tokenizer, a Java program. Here the captions
+are tokenized by :func:`ptb_tokenize` instead (lower-case, split off the PTB clitics ``n't``,
+``'s``, ... and drop punctuation, which is what the Java pipeline amounts to for captions), then
+joined with spaces and handed to the scorers, which split on white space:
+
 - :func:`corpus_bleu`: corpus-level BLEU-1..4 (clipped n-gram precisions summed over the whole
-  corpus, geometric mean, brevity penalty with the reference length *closest* to each candidate,
-  ties to the shorter reference).
+  corpus, geometric mean, brevity penalty with the reference length closest to each candidate,
+  ties to the shorter reference);
 - :func:`cider_d`: CIDEr-D (tf-idf n-gram vectors with the document frequencies of the
   evaluated references, n = 1..4, clipped candidate weights, Gaussian length penalty with
-  sigma 6, scaled by 10).
+  sigma 6, scaled by 10). ``pycocoevalcap``'s ``Cider`` class is CIDEr-D.
+
+Neither scorer needs Java: only the tokenizer, METEOR and SPICE of ``pycocoevalcap`` do, and
+they are not used.
 """
-import math
 import re
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
 from mmgen_vision.registry import METRICS
+
+try:
+    from pycocoevalcap.bleu.bleu import Bleu
+    from pycocoevalcap.cider.cider import Cider
+except ImportError:  # pragma: no cover - exercised only in an environment without it
+    Bleu = Cider = None
 
 _CLITICS = re.compile(r"(n't|'s|'re|'ve|'m|'ll|'d)\b")
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*|n't|'[a-z]+")
@@ -41,9 +54,10 @@ def ptb_tokenize(text: str) -> List[str]:
     return _WORD.findall(text)
 
 
-def ngram_counts(tokens: Sequence[str], n: int) -> Counter:
-    """Counts of the ``n``-grams (tuples) of ``tokens``."""
-    return Counter(tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
+def _require_pycocoevalcap() -> None:
+    if Bleu is None or Cider is None:
+        raise ImportError('CaptionMetric scores with pycocoevalcap\'s Bleu and Cider; install it '
+                          'with `pip install pycocoevalcap` (pinned in requirements/runtime.txt)')
 
 
 def _check_corpus(gts: Dict, res: Dict) -> None:
@@ -57,17 +71,28 @@ def _check_corpus(gts: Dict, res: Dict) -> None:
             raise ValueError(f'image {key!r} has no reference caption')
 
 
+def _to_scorer_input(gts: Dict[object, List[List[str]]],
+                     res: Dict[object, List[str]]) -> Tuple[Dict, Dict]:
+    """Token lists -> the scorers' input: ``{id: [sentence, ...]}`` with space-joined tokens
+    (one sentence per candidate), in the order of ``res``."""
+    _check_corpus(gts, res)
+    scorer_gts = OrderedDict((key, [' '.join(ref) for ref in gts[key]]) for key in res)
+    scorer_res = OrderedDict((key, [' '.join(cand)]) for key, cand in res.items())
+    return scorer_gts, scorer_res
+
+
 def corpus_bleu(gts: Dict[object, List[List[str]]],
                 res: Dict[object, List[str]],
                 max_n: int = 4) -> List[float]:
-    """Corpus-level BLEU-1..``max_n`` (fractions in [0, 1]).
+    """Corpus-level BLEU-1..``max_n`` (fractions in [0, 1]) by ``pycocoevalcap``'s ``Bleu``.
 
     For each n, the clipped matches ``sum_i sum_g min(c_i(g), max_r c_ir(g))`` and the candidate
-    n-gram count ``sum_i (len_i - n + 1)`` are summed over the corpus, ``p_n = matches /
-    count`` (a 1e-15 floor on the matches and 1e-9 on the count keep the log finite, as the COCO
-    evaluation does). ``BLEU-N = BP * exp(mean_{n<=N} log p_n)`` with ``BP = exp(1 - r / c)`` if
-    ``c < r`` else 1, ``c`` the total candidate length and ``r`` the sum over images of the
-    reference length closest to the candidate's (ties: the shorter one).
+    n-gram count ``sum_i (len_i - n + 1)`` are summed over the corpus, ``p_n = (matches + 1e-15)
+    / (count + 1e-9)`` (the floors keep the log finite). ``BLEU-N = BP * exp(mean_{n<=N} log
+    p_n)`` with ``BP = exp(1 - r / c)`` if ``c < r`` else 1, ``c`` the total candidate length and
+    ``r`` the sum over images of the reference length closest to the candidate's (ties: the
+    shorter one); the scorer adds the same floors to ``c`` and ``r``, a relative change below
+    1e-9 (an empty candidate corpus scores 0: its brevity penalty underflows to 0).
 
     Args:
         gts (dict): Image id -> list of tokenized reference captions.
@@ -77,50 +102,18 @@ def corpus_bleu(gts: Dict[object, List[List[str]]],
     Returns:
         list[float]: ``[BLEU-1, ..., BLEU-max_n]``.
     """
-    _check_corpus(gts, res)
-    matches = [0] * max_n
-    totals = [0] * max_n
-    cand_len = ref_len = 0
-    for key, cand in res.items():
-        refs = gts[key]
-        cand_len += len(cand)
-        ref_len += min((abs(len(r) - len(cand)), len(r)) for r in refs)[1]
-        for n in range(1, max_n + 1):
-            counts = ngram_counts(cand, n)
-            max_ref = Counter()
-            for ref in refs:
-                for gram, count in ngram_counts(ref, n).items():
-                    max_ref[gram] = max(max_ref[gram], count)
-            matches[n - 1] += sum(min(c, max_ref[g]) for g, c in counts.items())
-            totals[n - 1] += max(len(cand) - n + 1, 0)
-    tiny, small = 1e-15, 1e-9
-    if cand_len == 0:
-        return [0.0] * max_n
-    penalty = 1.0 if cand_len >= ref_len else math.exp(1.0 - ref_len / cand_len)
-    scores, log_sum = [], 0.0
-    for n in range(max_n):
-        log_sum += math.log((matches[n] + tiny) / (totals[n] + small))
-        scores.append(penalty * math.exp(log_sum / (n + 1)))
-    return scores
-
-
-def _tfidf(counts: Sequence[Counter], doc_freq: Counter,
-           log_num_docs: float) -> Tuple[List[Dict], List[float]]:
-    """tf-idf vectors (one dict per n) and their L2 norms."""
-    vecs, norms = [], []
-    for counter in counts:
-        vec = {g: tf * (log_num_docs - math.log(max(1.0, doc_freq[g])))
-               for g, tf in counter.items()}
-        vecs.append(vec)
-        norms.append(math.sqrt(sum(v * v for v in vec.values())))
-    return vecs, norms
+    _require_pycocoevalcap()
+    scorer_gts, scorer_res = _to_scorer_input(gts, res)
+    # ``verbose=0``: the scorer otherwise prints its n-gram statistics to stdout
+    scores, _ = Bleu(max_n).compute_score(scorer_gts, scorer_res, verbose=0)
+    return [float(s) for s in scores]
 
 
 def cider_d(gts: Dict[object, List[List[str]]],
             res: Dict[object, List[str]],
             max_n: int = 4,
             sigma: float = 6.0) -> Tuple[float, Dict[object, float]]:
-    """CIDEr-D of a corpus and of each image.
+    """CIDEr-D of a corpus and of each image, by ``pycocoevalcap``'s ``Cider``.
 
     The document frequency ``df(g)`` of an n-gram is the number of images whose references
     contain it, over the evaluated references; ``idf(g) = log(N_images) - log(max(1, df(g)))``.
@@ -131,7 +124,9 @@ def cider_d(gts: Dict[object, List[List[str]]],
                 / (|c_n| |r_n|)                  (0 when a norm is 0)
 
     and the image's score is ``10 * mean_r mean_n sim_n``. The corpus score is the mean over
-    images.
+    images. (The scorer measures lengths in bigrams, ``L - 1``, which changes nothing: the
+    difference is the same, and a 0- or 1-word sentence, the only case where ``L - 1`` is
+    clipped at 0, has no bigram, so every ``sim_n`` with it is 0 whatever the penalty.)
 
     Args:
         gts (dict): Image id -> list of tokenized reference captions.
@@ -142,30 +137,15 @@ def cider_d(gts: Dict[object, List[List[str]]],
     Returns:
         tuple[float, dict]: The corpus CIDEr-D and the score of each image id.
     """
-    _check_corpus(gts, res)
-    ref_counts = {k: [[ngram_counts(r, n) for n in range(1, max_n + 1)] for r in refs]
-                  for k, refs in gts.items()}
-    doc_freq = Counter()
-    for per_ref in ref_counts.values():
-        doc_freq.update(set(g for counts in per_ref for counter in counts for g in counter))
-    log_num_docs = math.log(float(len(gts)))
-    per_image = OrderedDict()
-    for key, cand in res.items():
-        cand_vec, cand_norm = _tfidf([ngram_counts(cand, n) for n in range(1, max_n + 1)],
-                                     doc_freq, log_num_docs)
-        total = 0.0
-        for ref, counts in zip(gts[key], ref_counts[key]):
-            ref_vec, ref_norm = _tfidf(counts, doc_freq, log_num_docs)
-            penalty = math.exp(-((len(cand) - len(ref))**2) / (2.0 * sigma**2))
-            for n in range(max_n):
-                if cand_norm[n] == 0 or ref_norm[n] == 0:
-                    continue
-                dot = sum(min(v, ref_vec[n].get(g, 0.0)) * ref_vec[n].get(g, 0.0)
-                          for g, v in cand_vec[n].items())
-                total += penalty * dot / (cand_norm[n] * ref_norm[n])
-        per_image[key] = 10.0 * total / (max_n * len(gts[key]))
-    corpus = sum(per_image.values()) / max(len(per_image), 1)
-    return corpus, per_image
+    _require_pycocoevalcap()
+    scorer_gts, scorer_res = _to_scorer_input(gts, res)
+    if not any(ref for refs in gts.values() for ref in refs):
+        # no reference n-gram at all (the scorer's document-frequency check fails on it):
+        # every tf-idf vector is empty and every similarity 0
+        return 0.0, OrderedDict((key, 0.0) for key in res)
+    corpus, per_image = Cider(n=max_n, sigma=sigma).compute_score(scorer_gts, scorer_res)
+    per_image = OrderedDict((key, float(s)) for key, s in zip(scorer_res, per_image))
+    return float(corpus), per_image
 
 
 @METRICS.register_module()

@@ -7,11 +7,12 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModel
 
+from mmgen_vision.models.common.batching import BatchInvariantMixin
 from mmgen_vision.registry import MODELS
 from .partial_loading import load_glid_pretrained, parts_of
 
 
-class GLIDFinetuneModel(BaseModel):
+class GLIDFinetuneModel(BatchInvariantMixin, BaseModel):
     """Base of the GLID task models.
 
     Args:

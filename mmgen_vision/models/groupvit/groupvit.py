@@ -53,6 +53,16 @@ def same_text_targets(own_ids: Tensor, all_ids: Tensor) -> Tensor:
     return equal.any(dim=1).to(torch.float32)
 
 
+def same_noun_targets(prompt_noun_ids: Tensor, caption_noun_ids: Tensor, own: Tensor) -> Tensor:
+    """Multi-hot matrix ``[B, N]``: entry ``(i, n)`` is 1 when the noun of prompt ``n``
+    (``prompt_noun_ids`` ``[N]``, -1 for a prompt that is no noun) is one of image ``i``'s
+    caption nouns (``caption_noun_ids`` ``[B, M]``, -1 padded), or when ``own[i, n]`` (the
+    prompt was drawn from image ``i``'s caption)."""
+    hit = (prompt_noun_ids[None, :, None] == caption_noun_ids[:, None, :]).any(dim=-1)
+    hit &= (prompt_noun_ids >= 0)[None, :]
+    return (hit | own).to(torch.float32)
+
+
 def soft_cross_entropy(logits: Tensor, target: Tensor) -> Tensor:
     """Mean over rows of ``-sum(target * log_softmax(logits))``."""
     return torch.sum(-target * F.log_softmax(logits, dim=-1), dim=-1).mean()
@@ -90,6 +100,15 @@ class GroupViT(BaseModel):
             release (False) treats the same noun prompted for another image as a negative,
             which is harmless with a web-scale vocabulary but contradicts itself when a few
             nouns recur in every batch (ShapesWorld: 5 shapes). Defaults to False.
+        multi_label_same_noun_positive (bool): Decide the positives of the multi-label loss by
+            the noun instead: prompt ``p`` is a positive of image ``i`` when ``p``'s noun is
+            one of the nouns of ``i``'s caption (whatever template prompted it), or when
+            ``p`` was drawn from ``i``'s caption. Needs the noun identities that
+            ``ExtractNouns`` adds (``multi_label_noun_ids`` / ``caption_noun_ids``). With
+            several templates, ``same_text`` still treats "a photo of a circle." as a
+            negative of another image with a circle prompted "a picture of a circle.", a
+            target no image encoder can meet (the image holds no template); this rule has no
+            such contradiction. Defaults to False.
         data_preprocessor (dict, optional): mmengine data preprocessor.
         init_cfg (dict, optional): mmengine init config.
 
@@ -112,6 +131,7 @@ class GroupViT(BaseModel):
                  share_temperature: bool = False,
                  multi_label_loss_weight: float = 1.,
                  multi_label_same_text_positive: bool = False,
+                 multi_label_same_noun_positive: bool = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -126,7 +146,11 @@ class GroupViT(BaseModel):
         self.multi_label = multi_label
         self.share_temperature = share_temperature
         self.multi_label_loss_weight = multi_label_loss_weight
+        if multi_label_same_text_positive and multi_label_same_noun_positive:
+            raise ValueError('choose one of multi_label_same_text_positive and '
+                             'multi_label_same_noun_positive')
         self.multi_label_same_text_positive = multi_label_same_text_positive
+        self.multi_label_same_noun_positive = multi_label_same_noun_positive
         if multi_label > 0 and not share_temperature:
             self.multi_label_logit_scale = nn.Parameter(
                 torch.tensor(math.log(1 / contrast_temperature)))
@@ -179,14 +203,18 @@ class GroupViT(BaseModel):
                       F.cross_entropy(logits_per_text, labels))
 
     def multi_label_contrastive_loss(self, image_x: Tensor, text_x: Tensor,
-                                     text_ids: Optional[Tensor] = None) -> Tensor:
+                                     text_ids: Optional[Tensor] = None,
+                                     noun_ids: Optional[Tensor] = None,
+                                     caption_noun_ids: Optional[Tensor] = None) -> Tensor:
         """Soft-target contrastive loss of images ``[B, D]`` with their ``K`` prompt texts
         ``[B, K, D]`` (uniform ``1/K`` targets on the image side).
 
         With ``multi_label_same_text_positive``, ``text_ids`` (``[B, K, L]``, the prompts'
         token ids) decide the positives: every gathered prompt identical to one of image
         ``i``'s prompts is a positive of image ``i`` (and vice versa); targets are uniform
-        over the positives of each row.
+        over the positives of each row. With ``multi_label_same_noun_positive``, ``noun_ids``
+        (``[B, K]``) and ``caption_noun_ids`` (``[B, M]``) decide them instead (see
+        :func:`same_noun_targets`).
         """
         rank, _ = _dist_info()
         b, k, _ = text_x.shape
@@ -197,7 +225,27 @@ class GroupViT(BaseModel):
         s = self.scale(multi_label=True)
         logits_per_image = s * image_x @ all_text.t()
         logits_per_text = s * text_x @ all_image.t()
-        if self.multi_label_same_text_positive:
+        if self.multi_label_same_noun_positive:
+            if noun_ids is None or caption_noun_ids is None:
+                raise ValueError('multi_label_same_noun_positive needs noun_ids and '
+                                 'caption_noun_ids (ExtractNouns adds them)')
+            all_noun_ids = all_gather_no_grad(noun_ids)  # [B_all, K]
+            all_caption_ids = all_gather_no_grad(caption_noun_ids)  # [B_all, M]
+            b_all = all_noun_ids.shape[0]
+            device = image_x.device
+            # owner[n]: the gathered image each gathered prompt was drawn from
+            owner = torch.arange(b_all, device=device).repeat_interleave(k)
+            local = torch.arange(b, device=device) + rank * b
+            own_image = local[:, None] == owner[None, :]  # [B, B_all K]
+            own_text = owner[rank * b * k:(rank + 1) * b * k, None] == torch.arange(
+                b_all, device=device)[None, :]  # [B K, B_all]
+            target_image = same_noun_targets(all_noun_ids.flatten(), caption_noun_ids,
+                                             own_image)
+            target_text = same_noun_targets(noun_ids.flatten(), all_caption_ids,
+                                            own_text.t()).t()
+            target_image = target_image / target_image.sum(-1, keepdim=True)
+            target_text = target_text / target_text.sum(-1, keepdim=True)
+        elif self.multi_label_same_text_positive:
             if text_ids is None:
                 raise ValueError('multi_label_same_text_positive needs the prompt token ids')
             all_ids = all_gather_no_grad(text_ids)  # [B_all, K, L]
@@ -218,8 +266,12 @@ class GroupViT(BaseModel):
                       soft_cross_entropy(logits_per_text, target_text))
         return self.multi_label_loss_weight * loss
 
-    def loss(self, image: Tensor, text: Tensor) -> Dict[str, Tensor]:
-        """``loss`` (image-text contrastive) and ``multi_label_loss`` (when ``multi_label``)."""
+    def loss(self, image: Tensor, text: Tensor, noun_ids: Optional[Tensor] = None,
+             caption_noun_ids: Optional[Tensor] = None) -> Dict[str, Tensor]:
+        """``loss`` (image-text contrastive) and ``multi_label_loss`` (when ``multi_label``).
+
+        ``noun_ids`` ``[B, K]`` / ``caption_noun_ids`` ``[B, M]``: the noun identities of the
+        prompts and captions, for ``multi_label_same_noun_positive``."""
         image_x = self.encode_image(image)['image_x']
         if self.multi_label > 0:
             if text.dim() != 3 or text.shape[1] != 1 + self.multi_label:
@@ -228,7 +280,8 @@ class GroupViT(BaseModel):
             text_x, text_ml = self.encode_text(text)
             return dict(loss=self.contrastive_loss(image_x, text_x),
                         multi_label_loss=self.multi_label_contrastive_loss(
-                            image_x, text_ml, text_ids=text[:, 1:]))
+                            image_x, text_ml, text_ids=text[:, 1:], noun_ids=noun_ids,
+                            caption_noun_ids=caption_noun_ids))
         text_x = self.encode_text(text if text.dim() == 2 else text[:, 0])
         return dict(loss=self.contrastive_loss(image_x, text_x))
 
@@ -337,6 +390,23 @@ class GroupViT(BaseModel):
             text = text[:, 0]
         return text.to(device) if device is not None else text
 
+    def noun_ids_from_data_samples(self, data_samples: Sequence[BaseDataElement],
+                                   device: Optional[torch.device] = None) -> Dict[str, Tensor]:
+        """Stack the ``multi_label_noun_ids`` (``[K]``) and ``caption_noun_ids`` (``[M]``)
+        of the data samples (``ExtractNouns`` adds them) into ``noun_ids`` ``[B, K]`` and
+        ``caption_noun_ids`` ``[B, M]``."""
+        out = {}
+        for key, name in (('multi_label_noun_ids', 'noun_ids'),
+                          ('caption_noun_ids', 'caption_noun_ids')):
+            missing = [i for i, sample in enumerate(data_samples) if key not in sample]
+            if missing:
+                raise KeyError(f'data sample {missing[0]} has no {key}, needed by '
+                               'multi_label_same_noun_positive (add ExtractNouns to the '
+                               'pipeline and pack it with PackImageTextInputs)')
+            value = torch.stack([torch.as_tensor(s.get(key)).long() for s in data_samples])
+            out[name] = value.to(device) if device is not None else value
+        return out
+
     def forward(self,
                 inputs: Tensor,
                 data_samples: Union[None, Tensor, Sequence[BaseDataElement]] = None,
@@ -366,7 +436,11 @@ class GroupViT(BaseModel):
                 return self.loss(inputs, data_samples)
             return self.zero_shot_pred(inputs, data_samples)
         if mode == 'loss':
-            return self.loss(inputs, self.texts_from_data_samples(data_samples, inputs.device))
+            nouns = {}
+            if self.multi_label > 0 and self.multi_label_same_noun_positive:
+                nouns = self.noun_ids_from_data_samples(data_samples, inputs.device)
+            return self.loss(inputs, self.texts_from_data_samples(data_samples, inputs.device),
+                             **nouns)
         image_x = F.normalize(self.encode_image(inputs)['image_x'], dim=-1)
         for sample, emb in zip(data_samples, image_x):
             sample.set_field(emb, 'image_embedding')

@@ -13,6 +13,7 @@ from mmseg.models.segmentors import BaseSegmentor
 from mmseg.structures import SegDataSample
 from torch import Tensor
 
+from mmgen_vision.models.common.batching import BatchInvariantMixin
 from mmgen_vision.registry import MODELS
 from .groupvit import GroupViT
 
@@ -21,7 +22,7 @@ VOC_RENAME = dict(diningtable='table', pottedplant='plant', tvmonitor='monitor')
 
 
 @MODELS.register_module()
-class GroupViTSegmentor(GroupViT, BaseSegmentor):
+class GroupViTSegmentor(BatchInvariantMixin, GroupViT, BaseSegmentor):
     """Zero-shot semantic segmentation of the official GroupViT release.
 
     Inference, per image (or per sliding window):
@@ -42,14 +43,21 @@ class GroupViTSegmentor(GroupViT, BaseSegmentor):
 
     Args:
         class_names (Sequence[str], optional): Names of the dataset classes, in label order,
-            background included when ``with_bg``. Defaults to ``dataset_meta['classes']``
+            background class included if any. Defaults to ``dataset_meta['classes']``
             (set on the model by whoever builds it) when None.
         templates (Sequence[str]): Prompt templates with one ``{}``. Defaults to
             ``('a photo of a {}.', )`` (the release's ``simple`` template).
         rename (dict, optional): Class name -> the name put in the prompts (e.g.
             :data:`VOC_RENAME`).
-        with_bg (bool): The first class is background, predicted by the threshold rule and
-            never prompted. Defaults to True.
+        background (str, optional): The class that is background: predicted by the threshold
+            rule (``bg_thresh``) and never prompted; it must be one of the class names (at any
+            position). ``None``: no background, every class is prompted and the prediction is
+            a plain argmax. Defaults to ``'background'``: the class of that name when the list
+            has one, else none, so that no class of yours becomes background unasked.
+            :attr:`background_rule` says which rule is in use.
+        with_bg (bool, optional): Legacy switch of the release: True makes the FIRST class
+            background (whatever its name), False is ``background=None``. Defaults to None
+            (use ``background``).
         bg_thresh (float): Defaults to 0.95 (the release's VOC / COCO-Object value).
         topk (int): Classes kept per window from the image-level scores. Defaults to 5.
         context_length (int, optional): Tokenizer length; defaults to the text encoder's.
@@ -65,7 +73,8 @@ class GroupViTSegmentor(GroupViT, BaseSegmentor):
                  class_names: Optional[Sequence[str]] = None,
                  templates: Sequence[str] = ('a photo of a {}.', ),
                  rename: Optional[Dict[str, str]] = None,
-                 with_bg: bool = True,
+                 background: Optional[str] = 'background',
+                 with_bg: Optional[bool] = None,
                  bg_thresh: float = 0.95,
                  topk: int = 5,
                  context_length: Optional[int] = None,
@@ -77,7 +86,10 @@ class GroupViTSegmentor(GroupViT, BaseSegmentor):
         self.class_names = None if class_names is None else tuple(class_names)
         self.templates = tuple(templates)
         self.rename = dict(rename or {})
-        self.with_bg = with_bg
+        if background is not None and not isinstance(background, str):
+            raise TypeError(f'background must be a class name or None, got {background!r}')
+        self.background = background
+        self.legacy_with_bg = with_bg
         self.bg_thresh = float(bg_thresh)
         self.topk = int(topk)
         self.context_length = context_length or self.text_encoder.context_length
@@ -89,14 +101,16 @@ class GroupViTSegmentor(GroupViT, BaseSegmentor):
             for key in ('crop_size', 'stride'):
                 if key not in self.test_cfg:
                     raise ValueError(f"test_cfg mode 'slide' needs {key}")
+        if self.class_names is not None:
+            _ = self.background_index  # refuse a background that is no class now, not at test
         self.align_corners = False
         self._text_embedding: Optional[Tensor] = None
         self._tokenizer = None
 
     # ------------------------------------------------------------------ text side
     @property
-    def prompt_class_names(self) -> List[str]:
-        """The prompted class names (background dropped, renamed)."""
+    def all_class_names(self) -> List[str]:
+        """The class names in label order (``class_names`` or ``dataset_meta['classes']``)."""
         names = self.class_names
         if names is None:
             meta = getattr(self, 'dataset_meta', None) or {}
@@ -104,7 +118,53 @@ class GroupViTSegmentor(GroupViT, BaseSegmentor):
         if not names:
             raise RuntimeError('GroupViTSegmentor needs class_names (or dataset_meta with '
                                'classes)')
-        names = list(names)[1:] if self.with_bg else list(names)
+        return list(names)
+
+    @property
+    def background_index(self) -> Optional[int]:
+        """Label of the background class (None: no background). See ``background``."""
+        names = self.all_class_names
+        if self.legacy_with_bg is False:
+            return None
+        if self.legacy_with_bg:
+            if names[0] != 'background' and self.background != names[0]:
+                raise ValueError(
+                    f'with_bg=True would make the first class {names[0]!r} background (it is '
+                    f"never prompted). Say background={names[0]!r} if that is meant, name the "
+                    'background class with background=<name>, or set background=None and '
+                    'with_bg=None (no background class).')
+            return 0
+        if self.background is None:
+            return None
+        if self.background in names:
+            return names.index(self.background)
+        if self.background == 'background':
+            return None  # the default, and the list has no class of that name
+        raise ValueError(f'background={self.background!r} is not one of the class names '
+                         f'{names}; name one of them, or set background=None')
+
+    @property
+    def with_bg(self) -> bool:
+        """Whether a background class is predicted by the threshold rule."""
+        return self.background_index is not None
+
+    @property
+    def background_rule(self) -> str:
+        """The background rule in words (for logs and demos)."""
+        index = self.background_index
+        if index is None:
+            return 'no background class: every class is prompted (plain argmax)'
+        return (f'background = class {index} {self.all_class_names[index]!r}: not prompted, '
+                f'predicted where the best class score is below min(bg_thresh={self.bg_thresh}, '
+                'the best segment score)')
+
+    @property
+    def prompt_class_names(self) -> List[str]:
+        """The prompted class names (background dropped, renamed)."""
+        names = self.all_class_names
+        index = self.background_index
+        if index is not None:
+            names = names[:index] + names[index + 1:]
         return [self.rename.get(n, n).replace('_', ' ') for n in names]
 
     def tokenize(self, texts: Sequence[str]) -> Tensor:
@@ -153,8 +213,13 @@ class GroupViTSegmentor(GroupViT, BaseSegmentor):
 
     def window_logits(self, inputs: Tensor) -> Tensor:
         """Scores ``[B, C, h, w]`` of whole windows (:meth:`GroupViT.seg_logits`)."""
-        return self.seg_logits(inputs, self.text_embedding(), with_bg=self.with_bg,
-                               bg_thresh=self.bg_thresh, topk=self.topk)
+        index = self.background_index
+        logits = self.seg_logits(inputs, self.text_embedding(), with_bg=index is not None,
+                                 bg_thresh=self.bg_thresh, topk=self.topk)
+        if index:  # seg_logits puts background first: move it to its label
+            logits = torch.cat([logits[:, 1:index + 1], logits[:, :1], logits[:, index + 1:]],
+                               dim=1)
+        return logits
 
     def slide_inference(self, inputs: Tensor) -> Tensor:
         """Average of the window scores over overlapping ``crop_size`` windows."""

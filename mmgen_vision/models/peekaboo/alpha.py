@@ -136,6 +136,42 @@ class BaseAlpha(nn.Module):
                                    align_corners=False)
         self.bilateral.set_guide(images)
 
+    @torch.no_grad()
+    def copy_to_every_image(self, single: 'BaseAlpha') -> 'BaseAlpha':
+        """Give every image the parameters and buffers of ``single``, the same
+        parameterisation built for one image.
+
+        Every tensor of a ``B``-image alpha is either shared by the images (same shape as in
+        ``single``) or the ``B`` images' tensors concatenated along one dimension (the image
+        dimension of :class:`RasterAlpha`, the groups of :class:`FourierAlpha`'s grouped
+        convolutions and their BatchNorm channels): the latter get ``B`` copies of ``single``'s.
+        With ``single`` initialised from a seed, each image then starts exactly where it would
+        start when optimised alone, wherever it sits in the batch.
+
+        Args:
+            single (BaseAlpha): The same parameterisation with ``num_images=1``.
+
+        Returns:
+            BaseAlpha: ``self``.
+        """
+        b = self.num_images
+        own = dict(self.named_parameters(), **dict(self.named_buffers()))
+        other = dict(single.named_parameters(), **dict(single.named_buffers()))
+        if single.num_images != 1 or own.keys() != other.keys():
+            raise ValueError('copy_to_every_image needs the same parameterisation built for '
+                             'one image')
+        for name, value in own.items():
+            src = other[name].to(value)
+            if src.shape != value.shape:
+                dims = [d for d in range(value.dim())
+                        if value.dim() == src.dim() and value.shape[d] != src.shape[d]]
+                if len(dims) != 1 or value.shape[dims[0]] != b * src.shape[dims[0]]:
+                    raise ValueError(f'{name}: {tuple(value.shape)} is not {b} x '
+                                     f'{tuple(src.shape)} along one dimension')
+                src = torch.cat([src] * b, dim=dims[0])
+            value.copy_(src)
+        return self
+
     def forward(self) -> Tensor:
         """Alphas of shape ``(B, k, H, W)`` in ``[0, 1]``."""
         x = self.raw_masks()

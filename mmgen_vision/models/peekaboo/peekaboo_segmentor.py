@@ -9,11 +9,13 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 import torch.nn.functional as F
+from mmengine.logging import print_log
 from mmengine.structures import PixelData
 from mmseg.models.segmentors.base import BaseSegmentor
 from mmseg.structures import SegDataSample
 from torch import Tensor
 
+from mmgen_vision.models.common.batching import BatchInvariantMixin
 from mmgen_vision.registry import MODELS, OPTIMIZERS
 from .losses import gravity_loss, intersection_loss
 
@@ -21,7 +23,7 @@ MODES = ('semantic', 'referring')
 
 
 @MODELS.register_module()
-class PeekabooSegmentor(BaseSegmentor):
+class PeekabooSegmentor(BatchInvariantMixin, BaseSegmentor):
     """Training-free segmentor: each :meth:`predict` call optimises fresh alpha masks.
 
     For ``B`` images and ``k`` captions the alphas ``y (B, k, h, w)`` composite every image over
@@ -48,9 +50,14 @@ class PeekabooSegmentor(BaseSegmentor):
         gravity_weight (float): Defaults to 0.05.
         intersection_weight (float): Semantic mode only. Defaults to 0.0.
         class_names (Sequence[str], optional): Semantic mode: all label names in label order.
-        background_index (int, optional): Semantic mode: label of the pixels where no mask
-            reaches ``background_threshold`` (that class is not prompted); None: plain argmax
-            over the masks of all classes. Defaults to 0.
+        background (str, optional): Semantic mode: the class (a name among ``class_names``)
+            that is background: not prompted, the label of the pixels where no mask reaches
+            ``background_threshold``. None: no background, plain argmax over the masks of all
+            classes. Defaults to ``'background'``: the class of that name if ``class_names``
+            has one, else none, so that no class of yours becomes background unasked.
+            :attr:`background_rule` says which rule is used (it is logged when built).
+        background_index (int, optional): The same by label instead of name (overrides
+            ``background``). Defaults to None.
         background_threshold (float): Confidence threshold (semantic background rule and the
             referring binary map). Defaults to 0.5.
         prompt_template (str): Applied to class names / expressions. Defaults to ``'{}'``.
@@ -59,7 +66,9 @@ class PeekabooSegmentor(BaseSegmentor):
             PNGs under ``evolution_dir/<image name>/``. Defaults to None.
         evolution_interval (int): Defaults to 50.
         seed (int): Seed of the alpha initialisation, backgrounds, timesteps and noise
-            (every batch restarts from it). Defaults to 0.
+            (every batch restarts from it, every image of a batch draws from its own generator
+            seeded with it: an image gets the same masks alone or in any batch). Defaults
+            to 0.
         max_guide_batch (int, optional): Memory knob: VAE-encode and score at most this many
             composites per guide call, back-propagating each chunk before the next, so that
             only one chunk's encoder activations are alive at a time (e.g. SD-scale semantic
@@ -68,6 +77,8 @@ class PeekabooSegmentor(BaseSegmentor):
             composites in one call (fastest). Defaults to None.
         init_cfg (dict, optional): Unused (nothing is trained).
     """
+    #: Nothing is learned: ``tools/test.py CONFIG none`` evaluates it without a checkpoint.
+    training_free = True
 
     def __init__(self,
                  guide: dict,
@@ -82,7 +93,8 @@ class PeekabooSegmentor(BaseSegmentor):
                  gravity_weight: float = 0.05,
                  intersection_weight: float = 0.0,
                  class_names: Optional[Sequence[str]] = None,
-                 background_index: Optional[int] = 0,
+                 background: Optional[str] = 'background',
+                 background_index: Optional[int] = None,
                  background_threshold: float = 0.5,
                  prompt_template: str = '{}',
                  show_progress: bool = True,
@@ -99,6 +111,13 @@ class PeekabooSegmentor(BaseSegmentor):
                 raise ValueError('semantic mode needs class_names (all labels, in order)')
             if background_index is not None and not 0 <= background_index < len(class_names):
                 raise ValueError(f'background_index {background_index} out of range')
+            if background_index is None and background is not None:
+                if background in class_names:
+                    background_index = list(class_names).index(background)
+                elif background != 'background':
+                    raise ValueError(f'background={background!r} is not one of the class names '
+                                     f'{list(class_names)}; name one of them, or set '
+                                     'background=None (no background class)')
         if max_guide_batch is not None and max_guide_batch < 1:
             raise ValueError(f'max_guide_batch must be None or >= 1, got {max_guide_batch}')
         self.guide = MODELS.build(guide) if isinstance(guide, dict) else guide
@@ -114,6 +133,8 @@ class PeekabooSegmentor(BaseSegmentor):
         self.class_names = list(class_names) if class_names is not None else None
         self.background_index = background_index
         self.background_threshold = background_threshold
+        if mode == 'semantic':
+            print_log(f'PeekabooSegmentor: {self.background_rule}', logger='current')
         self.prompt_template = prompt_template
         self.show_progress = show_progress
         self.evolution_dir = evolution_dir
@@ -189,6 +210,17 @@ class PeekabooSegmentor(BaseSegmentor):
                  if i != self.background_index]
         return [list(names) for _ in range(batch_size)]
 
+    @property
+    def background_rule(self) -> str:
+        """The semantic background rule in words (for logs, demos and Inferencers)."""
+        if self.mode != 'semantic':
+            return f'referring: foreground where the mask exceeds {self.background_threshold}'
+        if self.background_index is None:
+            return 'no background class: every class is prompted (plain argmax)'
+        name = self.class_names[self.background_index]
+        return (f'background = class {self.background_index} {name!r}: not prompted, predicted '
+                f'where no mask exceeds background_threshold={self.background_threshold}')
+
     def _foreground_labels(self) -> List[int]:
         return [i for i in range(len(self.class_names)) if i != self.background_index]
 
@@ -212,12 +244,17 @@ class PeekabooSegmentor(BaseSegmentor):
         return torch.cat(out).clamp(0, 1)
 
     def _build_alpha(self, num_images: int, num_masks: int, device: torch.device):
-        cfg = dict(self.alpha_cfg, num_masks=num_masks, size=self.mask_size,
-                   num_images=num_images)
+        """Alphas of ``num_images`` images, each initialised as the alpha of that image alone
+        (built from :attr:`seed` for one image, copied to every image), so that an image's
+        start does not depend on its batch."""
+        cfg = dict(self.alpha_cfg, num_masks=num_masks, size=self.mask_size)
         # a private generator state: same seed -> same initialisation
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
-            alpha = MODELS.build(cfg)
+            alpha = MODELS.build(dict(cfg, num_images=1))
+            if num_images > 1:
+                alpha = MODELS.build(dict(cfg, num_images=num_images)).copy_to_every_image(
+                    alpha)
         return alpha.to(device)
 
     @torch.enable_grad()
@@ -243,7 +280,9 @@ class PeekabooSegmentor(BaseSegmentor):
         alpha.set_guide(images)
         alpha.train()  # BatchNorm of the MLP uses the statistics of the pixels
         optimizer = OPTIMIZERS.build(dict(self.optimizer_cfg, params=alpha.parameters()))
-        generator = torch.Generator(device=device).manual_seed(self.seed)
+        # one generator per image, all seeded alike: an image's backgrounds, timesteps and
+        # noise are those it gets when optimised alone, wherever it sits in the batch
+        generators = [torch.Generator(device=device).manual_seed(self.seed) for _ in range(b)]
         n_b = self.num_backgrounds
         flat_prompts = [p for img_prompts in prompts for p in img_prompts]  # (B * k)
         text_emb = self.guide.encode_text(flat_prompts)  # (B*k, L, D), computed once
@@ -261,14 +300,16 @@ class PeekabooSegmentor(BaseSegmentor):
         for it in range(self.num_iters):
             optimizer.zero_grad(set_to_none=True)
             alphas = alpha()  # (B, k, h, w)
-            colours = torch.rand((b, n_b, 1, 3, 1, 1), generator=generator, device=device)
+            colours = torch.cat([
+                torch.rand((1, n_b, 1, 3, 1, 1), generator=g, device=device) for g in generators
+            ])
             comp = (alphas[:, None, :, None] * images[:, None, None] +
                     (1 - alphas[:, None, :, None]) * colours)  # (B, n_b, k, 3, h, w)
             comp = comp.flatten(0, 2)
             if self.image_size != self.mask_size:
                 comp = F.interpolate(comp, size=(self.image_size, self.image_size),
                                      mode='bilinear', align_corners=False)
-            dream, comp_grad = self._dream_backward(comp, text_emb, generator)
+            dream, comp_grad = self._dream_backward(comp, text_emb, generators)
             reg = gravity_loss(alphas, self.gravity_weight)
             if use_intersection:
                 reg = reg + intersection_loss(alphas, self.intersection_weight)
@@ -289,35 +330,42 @@ class PeekabooSegmentor(BaseSegmentor):
         return final
 
     def _dream_backward(self, comp: Tensor, text_emb: Tensor,
-                        generator: torch.Generator) -> Tuple[Tensor, Tensor]:
+                        generators: List[torch.Generator]) -> Tuple[Tensor, Tensor]:
         """Dream loss of all composites and its gradient w.r.t. them, chunk by chunk.
 
         The composites are cut from the mask graph (a detached leaf); each chunk of at most
         :attr:`max_guide_batch` composites is encoded, scored and back-propagated before the
         next, so only one chunk's encoder graph is alive at a time. All random draws of the
-        step come first (:meth:`ScoreDistillationGuide.draw_noise`), which makes the result
-        independent of the chunking.
+        step come first (:meth:`ScoreDistillationGuide.draw_noise`), image by image from the
+        image's own generator, which makes the result independent of the chunking and of the
+        other images of the batch.
 
         Args:
             comp (Tensor): ``(N, 3, S, S)`` composites with a graph to the alphas.
             text_emb (Tensor): ``(N, L, D)`` one embedding per composite.
-            generator (torch.Generator): Source of the step's random draws.
+            generators (list[torch.Generator]): One per image, the source of the random
+                draws of its ``N / B`` composites (contiguous in ``comp``).
 
         Returns:
             tuple[Tensor, Tensor]: The detached scalar dream loss and ``d loss / d comp``.
         """
         n = comp.shape[0]
-        draws = self.guide.draw_noise(n, comp.shape[-2:], generator)
+        per_image = [self.guide.draw_noise(n // len(generators), comp.shape[-2:], g)
+                     for g in generators]
+        draws = {
+            key: None if per_image[0][key] is None else torch.cat([d[key] for d in per_image])
+            for key in per_image[0]
+        }
         chunk = n if self.max_guide_batch is None else self.max_guide_batch
         leaf = comp.detach().requires_grad_()
         total = comp.new_zeros(())
         for start in range(0, n, chunk):
             idx = slice(start, start + chunk)
             posterior = draws['posterior_noise']
+            # every draw is made: the guide gets no generator to draw from
             latents = self.guide.encode_images(
-                leaf[idx], generator=generator,
-                posterior_noise=posterior[idx] if posterior is not None else None)
-            loss = self.guide.dream_loss(latents, text_emb[idx], generator=generator,
+                leaf[idx], posterior_noise=posterior[idx] if posterior is not None else None)
+            loss = self.guide.dream_loss(latents, text_emb[idx],
                                          timesteps=draws['timesteps'][idx],
                                          noise=draws['noise'][idx])
             loss.backward()

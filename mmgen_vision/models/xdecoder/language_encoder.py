@@ -85,11 +85,13 @@ class XDecoderLanguageEncoder(nn.Module):
 
     def tokenize(self, texts: Sequence[str]) -> Tuple[Tensor, Tensor]:
         """Texts -> ``(ids [N, L], attention_mask [N, L] bool: SOT..EOT)``."""
-        device = self.lang_proj.device
-        ids = self.tokenizer(list(texts)).to(device)
+        ids = self.tokenizer(list(texts)).to(self.lang_proj.device)
+        return ids, self.valid_mask(ids)
+
+    def valid_mask(self, ids: Tensor) -> Tensor:
+        """Bool ``[N, L]``: True from the start token to the first end token included."""
         eot = self.tokenizer.eot_index(ids)
-        positions = torch.arange(ids.shape[1], device=device)
-        return ids, positions[None] <= eot[:, None]
+        return torch.arange(ids.shape[1], device=ids.device)[None] <= eot[:, None]
 
     def encode_ids(self, ids: Tensor) -> Tuple[Tensor, Tensor]:
         """Ids ``[N, L]`` -> ``(tokens [N, L, D], pooled [N, D])``, both through

@@ -29,7 +29,8 @@ class XDecoderTransformerDecoder(BaseModule):
     Prediction head: ``decoder_norm``; the global query (last latent row) is replaced by
     ``sum_j softmax_j(cos(g, o_j)) o_j`` over the object outputs ``o_j``; semantic outputs
     ``row @ class_embed``; masks ``einsum(mask_embed(row), mask_features)``; caption outputs
-    ``decoder_norm(text rows) @ caption_embed``.
+    ``caption_scale * decoder_norm(text rows) @ caption_embed`` (``caption_scale`` = 1 in the
+    release).
 
     Args:
         in_channels (int): Channels of the pixel decoder's multi-scale maps. Defaults to 512.
@@ -46,6 +47,14 @@ class XDecoderTransformerDecoder(BaseModule):
         pre_norm (bool): Defaults to False.
         mask_threshold (float): Sigmoid threshold of the attention masks. Defaults to 0.5.
         with_cp (bool): Activation checkpointing of the layers. Defaults to False.
+        caption_scale (float): Fixed multiplier of the caption outputs ``text_embeds``, hence
+            of the caption token logits ``text_embeds @ token_embedding^T``. The release uses
+            1. Those logits grow as ``width ** 1.5`` at initialisation (``caption_embed`` and
+            the token embedding are both ``N(0, 0.02^2)``), so a narrow model trained from
+            scratch starts from a softmax flatter than the paper-width model's by
+            ``(512 / width) ** 1.5`` and spends its first hundreds of steps on the logit scale
+            alone; ``(512 / hidden_dim) ** 1.5`` restores the paper width's scale. Defaults
+            to 1.0.
         init_cfg (dict, optional): MMEngine initialisation config.
     """
 
@@ -53,10 +62,14 @@ class XDecoderTransformerDecoder(BaseModule):
                  num_heads: int = 8, ffn_dim: int = 2048, num_layers: int = 9,
                  mask_dim: int = 512, proj_dim: int = 512, num_levels: int = 3,
                  context_length: int = 77, dropout: float = 0., pre_norm: bool = False,
-                 mask_threshold: float = 0.5, with_cp: bool = False, init_cfg=None) -> None:
+                 mask_threshold: float = 0.5, with_cp: bool = False,
+                 caption_scale: float = 1.0, init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         if num_queries < 2:
             raise ValueError('num_queries must count at least one object and the global query')
+        if caption_scale <= 0:
+            raise ValueError(f'caption_scale must be positive, got {caption_scale}')
+        self.caption_scale = float(caption_scale)
         self.num_queries = num_queries
         self.num_heads = num_heads
         self.num_layers = num_layers
@@ -119,7 +132,8 @@ class XDecoderTransformerDecoder(BaseModule):
         if num_grounding:
             pred.update(grd_class_embeds=embeds[:, q:], grd_masks=masks[:, q:])
         if num_text:
-            pred['text_embeds'] = dec[:, q + num_grounding:] @ self.caption_embed
+            pred['text_embeds'] = self.caption_scale * (
+                dec[:, q + num_grounding:] @ self.caption_embed)
         attn = F.interpolate(masks, size=tuple(target_size), mode='bicubic',
                              align_corners=False, antialias=True)
         attn = attn.sigmoid().flatten(2) < self.mask_threshold
@@ -188,13 +202,16 @@ class XDecoderTransformerDecoder(BaseModule):
             num_grd = q - 1
             output = torch.cat([output, output[:q - 1]])
             query_pos = torch.cat([query_pos, query_pos[:q - 1]])
-            grd_tokens = grounding_tokens.transpose(0, 1)
-            grd_pos = grd_tokens
+            # release: the phrase tokens enter as detached content; the language encoder is
+            # reached through their positional (query) copy only
+            grd_pos = grounding_tokens.transpose(0, 1)
+            grd_tokens = grd_pos.detach()
         num_text = 0
         if text_tokens is not None:
             num_text = text_tokens.shape[1]
             text = text_tokens.transpose(0, 1)
-            output = torch.cat([output, text])
+            # release: detached content, positional (query) copy with gradients
+            output = torch.cat([output, text.detach()])
             query_pos = torch.cat(
                 [query_pos, text + self.caption_pos_embed.weight[:num_text, None]])
         num_tok = grd_tokens.shape[0] if num_grd else 0

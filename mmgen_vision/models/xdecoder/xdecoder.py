@@ -14,6 +14,7 @@ from mmengine.model import BaseModel
 from mmengine.structures import InstanceData, PixelData
 from torch import Tensor
 
+from mmgen_vision.models.common.batching import BatchInvariantMixin
 from mmgen_vision.registry import MODELS
 from .generation import beam_search, greedy_search
 
@@ -57,7 +58,7 @@ def split_phrases(text: Union[str, Sequence[str]]) -> List[str]:
 
 
 @MODELS.register_module()
-class XDecoder(BaseModel):
+class XDecoder(BatchInvariantMixin, BaseModel):
     """X-Decoder.
 
     Args:
@@ -226,9 +227,11 @@ class XDecoder(BaseModel):
         class_embeds = None
         if text.get('class_names') is not None:
             class_embeds = self.class_embeddings(text['class_names'])
-        text_embeds = None
+        text_embeds = text_token_embeds = None
         if isinstance(text.get('texts'), Tensor):
-            text_embeds = self.lang_encoder.encode_ids(text['texts'])[1]
+            # token embeddings too: the query-token term of the retrieval loss
+            text_token_embeds, text_embeds = self.lang_encoder.encode_ids(text['texts'])
+            text_token_mask = self.lang_encoder.valid_mask(text['texts'])
         elif text.get('texts') is not None:
             text_embeds = self.lang_encoder.encode_texts(text['texts'])[1]
         # the vocabulary / phrase logits only where the criterion uses them (the last
@@ -260,6 +263,8 @@ class XDecoder(BaseModel):
                 out['query_text_embeds'] = pred['text_embeds']
             if text_embeds is not None:
                 out['text_embeds'] = text_embeds
+            if text_token_embeds is not None and semantic:
+                out.update(text_token_embeds=text_token_embeds, text_token_mask=text_token_mask)
             outputs.append(out)
         return outputs
 
@@ -327,13 +332,14 @@ class XDecoder(BaseModel):
             keep = ('pred_grd_logits', 'pred_grd_masks')
         elif task in ('caption', 'retrieval'):
             ids, mask = self._caption_targets(data_samples)
-            text['texts'] = ids
+            length = int(mask.sum(1).max())  # drop the all-padding tail (causal encoder)
+            text['texts'] = ids[:, :length]
             if task == 'caption':
-                length = int(mask.sum(1).max())  # drop the all-padding tail
                 text['caption_ids'] = ids[:, :length]
                 for b, target in enumerate(targets):
                     target.update(caption_tokens=ids[b, :length], caption_mask=mask[b, :length])
-            keep = ('pred_captions', 'image_embeds', 'text_embeds')
+            keep = ('pred_captions', 'image_embeds', 'text_embeds', 'class_embeds',
+                    'text_token_embeds', 'text_token_mask')
         else:
             raise ValueError(f'XDecoder cannot train task {task!r}')
         outputs = self.decode(inputs, task, **text)

@@ -12,7 +12,10 @@ predictions, the last one final, the first from the learnable queries):
   first ``P_b`` columns); ``pred_grd_masks`` ``(B, Qg, h, w)``;
 - ``pred_captions`` ``(B, T, V)``: token logits (weights tied to the token embedding);
 - ``image_embeds`` ``(B, D)`` (global query) and ``text_embeds`` ``(B, D)`` (pooled captions),
-  both unnormalised, and ``logit_scale`` (scalar, before ``exp``).
+  both unnormalised, and ``logit_scale`` (scalar, before ``exp``); for the fine-grained
+  retrieval term also ``class_embeds`` ``(B, Q, D)`` (every latent query, the global one last),
+  ``text_token_embeds`` ``(B, T, D)`` (the captions' token embeddings) and ``text_token_mask``
+  ``(B, T)`` (bool, SOT..EOT).
 
 Targets, one dict per image: ``labels`` ``(N,)`` long in ``[0, K)`` and ``masks`` ``(N, H, W)``
 bool (generic segmentation); ``grd_masks`` ``(P, H, W)`` bool (referring); ``caption_tokens``
@@ -36,7 +39,8 @@ from torch import Tensor, nn
 
 from mmgen_vision.registry import MODELS, TASK_UTILS
 from .matcher import grid_point_coords, sample_points
-from .semantic_losses import caption_loss, image_text_contrastive_loss
+from .semantic_losses import (caption_loss, image_text_contrastive_loss,
+                              query_token_contrastive_loss)
 
 
 @MODELS.register_module()
@@ -46,8 +50,8 @@ class XDecoderCriterion(nn.Module):
     Defaults are the Focal-T release's: matcher costs class 2 / mask BCE 5 / Dice 5 on 12544
     points; class CE 2 with no-object weight 0.1; mask BCE 5 and Dice 5 on 12544 importance-
     sampled points (oversample 3, importance 0.75); grounding CE 0.4, BCE 1, Dice 1 with its own
-    matching (class cost = softmax over queries); retrieval 2 and captioning 2; semantic losses
-    on the last 3 of the 10 predictions.
+    matching (class cost = softmax over queries); retrieval 2 (global term + 0.5 x query-token
+    term) and captioning 2; semantic losses on the last 3 of the 10 predictions.
 
     Args:
         matcher (dict): ``PointSampledMatcher`` config of generic segmentation.
@@ -61,6 +65,10 @@ class XDecoderCriterion(nn.Module):
         loss_grd_mask (dict): Grounding mask BCE (weight 1).
         loss_grd_dice (dict): Grounding mask Dice (weight 1).
         loss_retrieval_weight (float): Image-text contrastive weight. Defaults to 2.0.
+        loss_retrieval_fine_weight (float): Weight of the query-token term inside the
+            retrieval loss (:func:`query_token_contrastive_loss`, added to the global term
+            when the predictions carry ``class_embeds`` and ``text_token_embeds``). Defaults
+            to 0.5 (the release).
         loss_caption_weight (float): Captioning cross-entropy weight. Defaults to 2.0.
         num_points (int, optional): Points of the mask losses; None uses every pixel of the
             prediction grid (deterministic, no importance sampling). Defaults to 12544.
@@ -116,6 +124,7 @@ class XDecoderCriterion(nn.Module):
                      eps=1.0,
                      loss_weight=1.0),
                  loss_retrieval_weight: float = 2.0,
+                 loss_retrieval_fine_weight: float = 0.5,
                  loss_caption_weight: float = 2.0,
                  num_points: Optional[int] = 12544,
                  oversample_ratio: float = 3.0,
@@ -142,6 +151,7 @@ class XDecoderCriterion(nn.Module):
         self.loss_grd_mask = MODELS.build(loss_grd_mask)
         self.loss_grd_dice = MODELS.build(loss_grd_dice)
         self.loss_retrieval_weight = loss_retrieval_weight
+        self.loss_retrieval_fine_weight = loss_retrieval_fine_weight
         self.loss_caption_weight = loss_caption_weight
         self.num_points = num_points
         self.oversample_ratio = oversample_ratio
@@ -275,9 +285,15 @@ class XDecoderCriterion(nn.Module):
         return dict(loss_caption=self.loss_caption_weight * loss)
 
     def retrieval_losses(self, output: dict, logit_scale: Tensor) -> Dict[str, Tensor]:
-        """Image-text contrastive loss of the global query."""
+        """Image-text contrastive loss of the global query, plus the release's query-token
+        term (``loss_retrieval_fine_weight``) when the token embeddings are given."""
         loss = image_text_contrastive_loss(output['image_embeds'], output['text_embeds'],
                                            logit_scale, self.max_logit_scale)
+        fine = ('class_embeds', 'text_token_embeds', 'text_token_mask')
+        if self.loss_retrieval_fine_weight and all(k in output for k in fine):
+            loss = loss + self.loss_retrieval_fine_weight * query_token_contrastive_loss(
+                output['class_embeds'][:, :-1], output['text_token_embeds'],
+                output['text_token_mask'], logit_scale, self.max_logit_scale)
         return dict(loss_retrieval=self.loss_retrieval_weight * loss)
 
     def forward(self, outputs: Sequence[dict], targets: Sequence[dict]) -> Dict[str, Tensor]:

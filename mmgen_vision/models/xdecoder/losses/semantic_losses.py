@@ -1,5 +1,6 @@
 # Copyright (c) mmgen_vision contributors. All rights reserved.
-"""X-Decoder's semantic losses on ``O^s``: image-text contrastive and captioning."""
+"""X-Decoder's semantic losses on ``O^s``: image-text contrastive (global and query-token)
+and captioning."""
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
@@ -51,6 +52,59 @@ def image_text_contrastive_loss(image_embeds: Tensor,
     loss_i2t = F.cross_entropy(scale * image @ all_text.t(), target)
     loss_t2i = F.cross_entropy(scale * text @ all_image.t(), target)
     return (loss_i2t + loss_t2i) / 2
+
+
+def query_token_contrastive_loss(query_embeds: Tensor,
+                                 token_embeds: Tensor,
+                                 token_mask: Tensor,
+                                 logit_scale: Tensor,
+                                 max_scale: float = 100.0) -> Tensor:
+    """Fine-grained (object query <-> caption token) contrastive term of the release's
+    retrieval loss.
+
+    Every caption token ``k`` of image ``i`` is scored against image ``j`` by the mean over
+    ``j``'s object queries of the cosine between query and token,
+    ``s(j, k) = scale * mean_q cos(q_jq, t_k)``. The targets of image ``i`` are its own caption's
+    valid tokens (SOT..EOT), weighted by their position ``1, 2, ..., n`` (later tokens of the
+    causal text encoder have seen more of the caption) and normalised to sum 1. With
+    ``SCE(x, y) = mean_rows sum_cols -y log_softmax(x)``:
+    ``0.7 * SCE(s, targets) + 0.3 * SCE(s^T, targets^T)`` (image -> tokens, tokens -> image; the
+    release computes it on the local batch).
+
+    Args:
+        query_embeds (Tensor): ``(B, Q, D)`` semantic embeddings of the object queries (the
+            global query excluded).
+        token_embeds (Tensor): ``(B, T, D)`` token embeddings of the captions (language
+            encoder output through ``lang_proj``), caption ``b`` paired with image ``b``.
+        token_mask (Tensor): ``(B, T)`` bool, True on SOT..EOT.
+        logit_scale (Tensor): Scalar, the log of the temperature's inverse.
+        max_scale (float): Clamp of ``exp(logit_scale)``. Defaults to 100.
+
+    Returns:
+        Tensor: Scalar loss.
+    """
+    if query_embeds.dim() != 3 or token_embeds.dim() != 3 or \
+            query_embeds.shape[0] != token_embeds.shape[0] or \
+            token_mask.shape != token_embeds.shape[:2]:
+        raise ValueError('need query_embeds (B, Q, D), token_embeds (B, T, D) and token_mask '
+                         f'(B, T); got {tuple(query_embeds.shape)}, {tuple(token_embeds.shape)} '
+                         f'and {tuple(token_mask.shape)}')
+    keep = token_mask.bool()
+    if not keep.any():
+        return query_embeds.sum() * 0 + token_embeds.sum() * 0
+    batch = query_embeds.shape[0]
+    queries = F.normalize(query_embeds.float(), dim=-1)
+    tokens = F.normalize(token_embeds.float(), dim=-1)[keep]  # (K, D)
+    position = keep.float().cumsum(dim=1)[keep]  # 1..n inside each caption
+    owner = torch.arange(batch, device=keep.device)[:, None].expand_as(keep)[keep]
+    targets = query_embeds.new_zeros(batch, tokens.shape[0], dtype=torch.float32)
+    targets[owner, torch.arange(tokens.shape[0], device=keep.device)] = position
+    targets = targets / targets.sum(dim=1, keepdim=True).clamp(min=1e-7)
+    scale = logit_scale.float().exp().clamp(max=max_scale)
+    logits = scale * torch.einsum('bqd,kd->bqk', queries, tokens).mean(dim=1)  # (B, K)
+    loss_i2t = -(targets * logits.log_softmax(dim=1)).sum(dim=1).mean()
+    loss_t2i = -(targets.t() * logits.t().log_softmax(dim=1)).sum(dim=1).mean()
+    return 0.7 * loss_i2t + 0.3 * loss_t2i
 
 
 def caption_loss(logits: Tensor, tokens: Tensor, token_mask: Tensor) -> Tensor:

@@ -1,0 +1,70 @@
+# Copyright (c) mmgen_vision contributors. All rights reserved.
+"""Build "a dataset of your own" from ShapesWorld for the tests of issue 15.
+
+The classes are renamed to names that appear nowhere in ShapesWorld, their list does not
+start with background, and star / person are dropped (their pixels become 255, ignore):
+
+    ShapesWorld  circle  square  triangle  sky      ground
+    own data     ball    crate   pyramid   heavens  floor
+"""
+import glob
+import os
+import os.path as osp
+
+import numpy as np
+from PIL import Image
+
+#: The renamed 5-class list (what a user writes into metainfo / classes.txt).
+OWN_CLASSES = ('ball', 'crate', 'pyramid', 'heavens', 'floor')
+#: ShapesWorld ADE label (1..7, 0 unlabelled) -> own class index (255 = ignore).
+ADE_TO_OWN = {1: 0, 2: 1, 3: 2, 6: 3, 7: 4}
+
+
+def remap_ade_mask(ade_mask: np.ndarray, zero_is_background: bool) -> np.ndarray:
+    """A ShapesWorld ADE annotation as an own-data index mask."""
+    out = np.full(ade_mask.shape, 255, dtype=np.uint8)
+    for ade, own in ADE_TO_OWN.items():
+        out[ade_mask == ade] = own + 1 if zero_is_background else own
+    if zero_is_background:
+        # unlabelled / dropped classes are the background 0 that the dataset ignores
+        out[out == 255] = 0
+    return out
+
+
+def make_seg_folder(shapesworld_root: str, out: str, zero_is_background: bool = False,
+                    write_classes_txt: bool = True) -> str:
+    """Write ``out/{images,masks}/{train,val}/`` (+ ``classes.txt``) from ShapesWorld's ADE data.
+
+    Returns:
+        str: ``out``.
+    """
+    ade = osp.join(shapesworld_root, 'ade', 'ADEChallengeData2016')
+    for split, ade_split in (('train', 'training'), ('val', 'validation')):
+        os.makedirs(osp.join(out, 'images', split), exist_ok=True)
+        os.makedirs(osp.join(out, 'masks', split), exist_ok=True)
+        for img_path in sorted(glob.glob(osp.join(ade, 'images', ade_split, '*.jpg'))):
+            stem = osp.splitext(osp.basename(img_path))[0]
+            Image.open(img_path).save(osp.join(out, 'images', split, f'own_{stem}.png'))
+            mask = np.asarray(Image.open(osp.join(ade, 'annotations', ade_split, f'{stem}.png')))
+            Image.fromarray(remap_ade_mask(mask, zero_is_background)).save(
+                osp.join(out, 'masks', split, f'own_{stem}.png'))
+    if write_classes_txt:
+        with open(osp.join(out, 'classes.txt'), 'w') as f:
+            f.write('\n'.join(OWN_CLASSES) + '\n')
+    return out
+
+
+def majority_miou(mask_dir: str, num_classes: int, zero_is_background: bool = False) -> float:
+    """Chance level: mIoU (percent) of predicting the most frequent class for every pixel.
+
+    mmseg's IoUMetric averages over the classes present in the ground truth; the majority
+    class scores (its pixels / all pixels), every other class 0.
+    """
+    counts = np.zeros(num_classes, dtype=np.int64)
+    for path in glob.glob(osp.join(mask_dir, '*.png')):
+        labels = np.asarray(Image.open(path)).astype(np.int64)
+        if zero_is_background:
+            labels = labels - 1
+        labels = labels[(labels >= 0) & (labels < num_classes)]
+        counts += np.bincount(labels, minlength=num_classes)
+    return 100.0 * counts.max() / counts.sum() / (counts > 0).sum()
