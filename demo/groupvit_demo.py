@@ -12,9 +12,9 @@ NAME`` makes the class NAME (one of the classes) background (never prompted, pre
 every class scores below ``--bg-thresh``), ``--background none`` prompts every class. Without
 ``--background``, a class named ``background`` is the background if ``--classes`` lists one,
 else there is none, so ``--classes ball box`` never turns ``ball`` into background; without
-``--classes`` the config's rule applies. The demo prints the rule it uses. Outputs: ``<stem>_groups.png`` (one colour per group token),
-``<stem>_seg.png`` (palette PNG, pixel value = class index) and ``<stem>_seg_color.png``
-(the segmentation blended over the image). IMAGE may be several files and / or folders (their
+``--classes`` the config's rule applies. The demo prints the rule it uses. Outputs:
+``<stem>_groups.png`` (one colour per group token), ``<stem>_seg.png`` (palette PNG, pixel
+value = class index) and ``<stem>_seg_color.png`` (the segmentation blended over the image). IMAGE may be several files and / or folders (their
 image files, sorted). An image that cannot be read (missing, empty, not an image, truncated) does
 not stop the others: every readable image is segmented, then the demo lists the failures (path
 and reason) and exits with status 1.

@@ -8,10 +8,10 @@ For every query it writes ``<name>_pred.png`` (the painted target at the query's
 ``<name>_vis.png`` (prompt | prompt target | query | prediction). The prompt target is any
 image, so tasks the model was not trained on work the same way; with ``--task`` a label mask
 (e.g. ``masks/x.png`` of your own data) is encoded by that task's codec, and the demo prints
-which codec it used (an already-encoded painting is detected and used as is). ``--queries`` takes files and
-folders (their image files). A query that cannot be read (missing, empty, not an image,
-truncated) does not stop the others: every readable query is painted, then the demo lists the
-failures (path and reason) and exits with status 1.
+which codec it used (an already-encoded painting is detected and used as is). ``--queries``
+takes files and folders (their image files). A query that cannot be read (missing, empty, not
+an image, truncated) does not stop the others: every readable query is painted, then the demo
+lists the failures (path and reason) and exits with status 1.
 """
 import argparse
 from typing import List, Optional

@@ -6,6 +6,7 @@ from .multi_source import MultiSourceBatchSampler, MultiSourceDataset, MultiSour
 from .painter_pair import (PainterInContextDataset, PainterPairDataset,
                            PainterRestorationDataset)
 from .refcoco_seg import RefCocoSegDataset
+from .referring_list import ReferringListDataset
 from .samplers import MultiTaskWeightedSampler
 from .seg_folder import SegFolderDataset
 from .xdecoder_caption import CocoCaptionDataset
@@ -21,3 +22,4 @@ __all__ += ['MultiSourceDataset', 'MultiSourceSampler', 'MultiSourceBatchSampler
 __all__ += ['PainterPairDataset', 'PainterInContextDataset', 'PainterRestorationDataset',
             'MultiTaskWeightedSampler']
 __all__ += ['SegFolderDataset']
+__all__ += ['ReferringListDataset']

@@ -18,7 +18,8 @@ from own_data_utils import OWN_CLASSES, make_seg_folder
 
 GLID_SEG = osp.join(REPO_ROOT, 'configs/glid/glid_toy_shapesworld-ade-semseg.py')
 GLID_DET = osp.join(REPO_ROOT, 'configs/glid/glid_toy_shapesworld-coco-det.py')
-PAINTER_SEMSEG = osp.join(REPO_ROOT, 'configs/painter/painter_vit-tiny-p4_toy-shapesworld_semseg.py')
+PAINTER_SEMSEG = osp.join(REPO_ROOT,
+                          'configs/painter/painter_vit-tiny-p4_toy-shapesworld_semseg.py')
 XDECODER_OPENVOCAB = osp.join(REPO_ROOT,
                               'configs/xdecoder/xdecoder_toy_shapesworld-openvocab-test.py')
 

@@ -19,6 +19,7 @@ import importlib.metadata as metadata
 import os.path as osp
 import re
 import sys
+import sysconfig
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 LOCK_FILE = osp.join(REPO_ROOT, 'requirements', 'lock.txt')
@@ -37,9 +38,12 @@ def normalize(name: str) -> str:
 
 
 def installed() -> dict:
-    """``{normalised name: version}`` of every distribution on ``sys.path``."""
+    """``{normalised name: version}`` of every distribution installed in the running
+    environment's site-packages (not all of ``sys.path``: importing setuptools puts its vendored
+    packages' ``.dist-info`` on it, which pip never installed)."""
+    paths = sorted({sysconfig.get_paths()['purelib'], sysconfig.get_paths()['platlib']})
     found = {}
-    for dist in metadata.distributions():
+    for dist in metadata.distributions(path=paths):
         name = dist.metadata['Name']
         if name is None:  # a broken leftover .dist-info
             continue
