@@ -20,11 +20,12 @@ Segmentation means are taken over the classes present in the val labels, as mmse
 import json
 import os
 import os.path as osp
-import pickle
 from typing import Dict, Iterable, Optional
 
 import numpy as np
 from PIL import Image
+
+from mmgen_vision.utils.safe_load import safe_pickle_load
 
 
 def label_pixel_counts(label_maps: Iterable[np.ndarray], num_classes: int,
@@ -146,8 +147,7 @@ def whole_image_ciou(refcoco_root: str, split: str = 'val', dataset: str = 'refc
     ann_dir = osp.join(refcoco_root, dataset)
     with open(osp.join(ann_dir, 'instances.json')) as f:
         inst = json.load(f)
-    with open(osp.join(ann_dir, f'refs({split_by}).p'), 'rb') as f:
-        refs = pickle.load(f)
+    refs = safe_pickle_load(osp.join(ann_dir, f'refs({split_by}).p'))
     areas = {a['id']: a['area'] for a in inst['annotations']}
     sizes = {i['id']: i['width'] * i['height'] for i in inst['images']}
     inter = union = 0.
