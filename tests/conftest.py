@@ -27,6 +27,16 @@ def shapesworld_root(tmp_path_factory) -> str:
     return root
 
 
+def load_script(path: str, name: str):
+    """Import a repository script (``tools/...py``, ``demo/...py``) as a module named ``name``,
+    to test its functions in-process."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def run_tool(args, cwd=REPO_ROOT, env=None, timeout=900, check=True) -> subprocess.CompletedProcess:
     """Run a repo tool (a python script path or a shell script) as a user would.
 

@@ -3,24 +3,20 @@
 real galleries of tiny random models through the Inferencers (every image the page references
 exists and decodes)."""
 import html.parser
-import importlib.util
 import os.path as osp
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import REPO_ROOT, TOY_SEG_CONFIG
+from conftest import REPO_ROOT, TOY_SEG_CONFIG, load_script
 
 GALLERY = osp.join(REPO_ROOT, 'tools', 'misc', 'gallery.py')
 
 
 @pytest.fixture(scope='module')
 def gallery():
-    spec = importlib.util.spec_from_file_location('gallery_under_test', GALLERY)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(GALLERY, 'gallery_under_test')
 
 
 class _Images(html.parser.HTMLParser):

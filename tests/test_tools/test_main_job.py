@@ -2,7 +2,6 @@
 """tools/misc/main_job.py without training: the job table, MMEngine log parsing for the progress
 bars, phases run with their output in a log, thresholds, and the exit status of a job that
 misses its threshold (the phases replaced by a stand-in that writes what the tools write)."""
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -10,17 +9,14 @@ import sys
 
 import pytest
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, load_script
 
 MAIN_JOB = osp.join(REPO_ROOT, 'tools', 'misc', 'main_job.py')
 
 
 @pytest.fixture(scope='module')
 def main_job():
-    spec = importlib.util.spec_from_file_location('main_job_under_test', MAIN_JOB)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(MAIN_JOB, 'main_job_under_test')
 
 
 def test_job_table(main_job):
@@ -41,11 +37,7 @@ def test_job_table(main_job):
 
 
 def _gallery_module():
-    path = osp.join(REPO_ROOT, 'tools', 'misc', 'gallery.py')
-    spec = importlib.util.spec_from_file_location('gallery_for_main_job', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(osp.join(REPO_ROOT, 'tools', 'misc', 'gallery.py'), 'gallery_for_main_job')
 
 
 @pytest.mark.parametrize('line, expected', [

@@ -11,15 +11,14 @@ import sys
 import pytest
 import yaml
 
+from conftest import load_script
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TABLE_TOOL = osp.join(REPO, 'tools', 'misc', 'model_zoo_table.py')
 
 
 def _load_tool():
-    spec = importlib.util.spec_from_file_location('model_zoo_table', TABLE_TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(TABLE_TOOL, 'model_zoo_table')
 
 
 def _metafiles():

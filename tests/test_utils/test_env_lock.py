@@ -1,19 +1,14 @@
 # Copyright (c) mmgen_vision contributors. All rights reserved.
 """The environment equals requirements/lock.txt, and the lock checker sees every difference."""
-import importlib.util
 import os.path as osp
 
 import pytest
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, load_script
 
 
 def _env_lock():
-    spec = importlib.util.spec_from_file_location(
-        'env_lock', osp.join(REPO_ROOT, 'tools', 'misc', 'env_lock.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(osp.join(REPO_ROOT, 'tools', 'misc', 'env_lock.py'), 'env_lock')
 
 
 def test_installed_packages_equal_the_lock():
