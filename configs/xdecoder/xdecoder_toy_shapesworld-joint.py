@@ -32,6 +32,9 @@ model = dict(
             dict(type='QuerySoftmaxCost', weight=2.0),
             dict(type='mmdet.CrossEntropyLossCost', weight=5.0, use_sigmoid=True),
             dict(type='mmdet.DiceCost', weight=5.0, pred_act=True, eps=1.0)]),
+        # the release matches / classifies the m - 1 object queries only: the global query
+        # (the image embedding of retrieval) must not be trained as "background"
+        num_global_queries=1,
         num_points=num_points),
     test_cfg=dict(caption_steps=24, object_mask_thr=0.5, max_per_image=20))
 

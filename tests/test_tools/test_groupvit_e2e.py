@@ -16,7 +16,13 @@ green squares, blue triangles, yellow stars, as the captions say; same layouts a
 default). With the default random colours, a ViT of the toy's size does not learn to tell the
 four shapes apart within CPU minutes even with labels (configs/groupvit/README.md, toy section);
 the toy checks that segments emerge from captions alone, not that a tiny ViT learns shape.
+
+``GROUPVIT_E2E_SEED`` (default 0) sets the training seed (``randomness.seed``) and the tools run
+with the caller's ``OMP_NUM_THREADS`` (default 1), so that the check can be repeated over seeds
+and thread counts, e.g. ``GROUPVIT_E2E_SEED=2 OMP_NUM_THREADS=2 pytest <this file>`` (the
+README's toy table records seeds 0 / 1 / 2 at 1 thread and seed 0 at 2 threads).
 """
+import os
 import os.path as osp
 import time
 
@@ -39,6 +45,8 @@ NUM_CLASSES = 6  # background + circle, square, triangle, star, person
 MIN_MARGIN = 1.0
 # Wall-clock budget of the training run on 2 CPU cores (the config's max_iters fits in it).
 TRAIN_BUDGET_S = 240
+SEED = int(os.environ.get('GROUPVIT_E2E_SEED', '0'))
+THREADS = os.environ.get('OMP_NUM_THREADS', '1')
 
 
 def _baselines(voc_root: str) -> dict:
@@ -65,8 +73,8 @@ def zero_shot(tmp_path_factory) -> dict:
     work_dir = str(tmp_path / 'train')
     start = time.time()
     run_tool(['tools/train.py', TRAIN_CONFIG, '--work-dir', work_dir, '--cfg-options',
-              f'train_dataloader.dataset.data_root={roots["shards"]}'],
-             env={'OMP_NUM_THREADS': '1'}, timeout=3 * TRAIN_BUDGET_S)
+              f'train_dataloader.dataset.data_root={roots["shards"]}', f'randomness.seed={SEED}'],
+             env={'OMP_NUM_THREADS': THREADS}, timeout=3 * TRAIN_BUDGET_S)
     train_s = time.time() - start
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
         checkpoint = f.read().strip()
@@ -75,11 +83,12 @@ def zero_shot(tmp_path_factory) -> dict:
     test_dir = str(tmp_path / 'test')
     run_tool(['tools/test.py', TEST_CONFIG, checkpoint, '--work-dir', test_dir,
               '--cfg-options', f'test_dataloader.dataset.data_root={roots["voc"]}'] +
-             _no_workers('test_dataloader'), env={'OMP_NUM_THREADS': '1'})
+             _no_workers('test_dataloader'), env={'OMP_NUM_THREADS': THREADS})
     miou = latest_metrics(test_dir)['mIoU']
     base = _baselines(roots['voc'])
-    report = (f'toy GroupViT zero-shot mIoU {miou:.2f} vs chance {base["chance"]:.2f} and '
-              f'all-background {base["all_background"]:.2f} (training {train_s:.0f} s)')
+    report = (f'toy GroupViT (seed {SEED}, {THREADS} threads) zero-shot mIoU {miou:.2f} vs '
+              f'chance {base["chance"]:.2f} and all-background {base["all_background"]:.2f} '
+              f'(training {train_s:.0f} s)')
     print(report)
     return dict(miou=miou, report=report, **base)
 

@@ -25,7 +25,7 @@ holds no ShapesWorld):
      looks like cut out of a scene;
    * *full scenes* with their COCO captions.
 
-Prompts are tokenized with :class:`mmgen_vision.models.common.CLIPTokenizer` exactly as the
+Prompts are tokenized with :class:`mmgen_vision.utils.clip_tokenizer.CLIPTokenizer` exactly as the
 guide does (``context_length = max_position_embeddings``, end-of-text padding).
 
 Example::
@@ -51,6 +51,9 @@ if REPO_ROOT not in sys.path:
 
 OBJECT_TEMPLATES = ('the {c} {s}', 'a {c} {s}', '{c} {s}', 'the {s}', 'the {c} shape', 'a {s}')
 PERSON_TEMPLATES = ('the person', 'a person', 'person')
+# captions of a *class composite* (every instance of one class in the scene): the bare class
+# names are the prompts of Peekaboo's semantic mode
+CLASS_TEMPLATES = ('{s}', 'the {s}s', '{s}s')
 
 
 def parse_args(argv=None):
@@ -79,7 +82,33 @@ def parse_args(argv=None):
     p.add_argument('--text-length', type=int, default=24,
                    help='text positions (max_position_embeddings, the guide context length)')
     p.add_argument('--width', type=int, default=32, help='base UNet channels')
+    p.add_argument('--unet-mults', type=int, nargs='+', default=[1, 2],
+                   help='UNet channel multipliers of --width, one per resolution level')
+    p.add_argument('--unet-attn', type=int, nargs='+', default=None,
+                   help='1/0 per UNet level: cross-attention blocks there (default: all)')
+    p.add_argument('--vae-channels', type=int, nargs='+', default=[16, 32],
+                   help='autoencoder block channels; the latents are at /2**(len - 1) '
+                   '(one entry: no downsampling, a near pixel-space model)')
     p.add_argument('--text-width', type=int, default=32, help='text encoder hidden size')
+    p.add_argument('--token-init-std', type=float, default=0.0,
+                   help='re-initialise the token embeddings with this std (0: CLIP\'s 0.02); '
+                   'with 0.02 the prompts\' embeddings start nearly equal (cosine 0.999) and '
+                   'the UNet learns to ignore them')
+    p.add_argument('--class-prob', type=float, default=0.0,
+                   help='fraction of the object composites that show every instance of one '
+                   'class, captioned with the class name (semantic-mode prompts)')
+    p.add_argument('--save-interval', type=int, default=0,
+                   help='also save the model every N diffusion steps (0: only at the end)')
+    p.add_argument('--stop-step', type=int, default=0,
+                   help='stop (and save) after this many diffusion steps of the --steps '
+                   'schedule (0: run it all)')
+    p.add_argument('--sample-grid', default=None,
+                   help='write a PNG grid of samples (rows: prompts) of the trained model')
+    p.add_argument('--grid-steps', type=int, default=50, help='DDIM steps of the sample grid')
+    p.add_argument('--grid-guidance', type=float, default=4.0,
+                   help='classifier-free guidance scale of the sample grid')
+    p.add_argument('--sample-from', default=None,
+                   help='no training: load this diffusers directory and write --sample-grid')
     p.add_argument('--log-interval', type=int, default=50)
     p.add_argument('--threads', type=int, default=1,
                    help='torch CPU threads (1 is fastest on a busy shared CPU: multi-thread '
@@ -112,7 +141,13 @@ def prepare_data(args):
 
 
 def load_data(coco_root, image_size, data_dir):
-    """All train scenes in memory: images ``(N, 3, S, S)`` in [0, 1], object masks, captions."""
+    """All train scenes in memory: images ``(N, 3, S, S)`` in [0, 1], object masks, captions.
+
+    Returns:
+        tuple: images ``(N, 3, S, S)``; objects and class composites, each a list of
+        ``(scene index, mask (1, S, S), captions)`` (a class composite masks every instance of
+        one class in the scene); the scene captions (one list per scene).
+    """
     import mmcv
     from pycocotools import mask as mask_utils
     with open(osp.join(coco_root, 'annotations', 'instances_train2017.json')) as f:
@@ -143,6 +178,7 @@ def load_data(coco_root, image_size, data_dir):
                 ref_sents.setdefault(ref['ann_id'], []).extend(
                     s['sent'] for s in ref['sentences'])
     objects = []  # (scene index, mask (1, S, S), captions)
+    class_masks = {}  # (scene index, class name) -> union of the instance masks
     for ann in inst['annotations']:
         if ann['image_id'] not in index:
             continue
@@ -168,15 +204,22 @@ def load_data(coco_root, image_size, data_dir):
             captions = [t.format(c=colour, s=name) for t in OBJECT_TEMPLATES]
         captions += ref_sents.get(ann['id'], [])
         objects.append((index[ann['image_id']], m, list(dict.fromkeys(captions))))
-    return torch.stack(images), objects, scene_caps
+        key = (index[ann['image_id']], name)
+        class_masks[key] = torch.maximum(class_masks[key], m) if key in class_masks else m
+    classes = [(si, m, [t.format(s=name) for t in CLASS_TEMPLATES])
+               for (si, name), m in class_masks.items()]
+    return torch.stack(images), objects, classes, scene_caps
 
 
 class PairSampler:
     """Random (image, caption) training pairs: object composites and full scenes."""
 
-    def __init__(self, images, objects, scene_caps, object_prob, uncond_prob, seed):
+    def __init__(self, images, objects, scene_caps, object_prob, uncond_prob, seed,
+                 classes=(), class_prob=0.0):
         self.images = images
         self.objects = objects
+        self.classes = list(classes)
+        self.class_prob = class_prob if self.classes else 0.0
         self.scene_caps = scene_caps
         self.object_prob = object_prob
         self.uncond_prob = uncond_prob
@@ -187,7 +230,9 @@ class PairSampler:
         imgs, texts = [], []
         for _ in range(n):
             if self.rng.random() < self.object_prob:
-                si, m, captions = self.objects[self.rng.randrange(len(self.objects))]
+                pool = (self.classes if self.class_prob and self.rng.random() < self.class_prob
+                        else self.objects)
+                si, m, captions = pool[self.rng.randrange(len(pool))]
                 colour = torch.rand((3, 1, 1), generator=self.gen)
                 imgs.append(m * self.images[si] + (1 - m) * colour)
                 text = self.rng.choice(captions)
@@ -207,27 +252,33 @@ def build_models(args):
     from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
-    from mmgen_vision.models.peekaboo.diffusion import stable_diffusion_scheduler
+    from mmgen_vision.models.peekaboo.diffusers_dir import stable_diffusion_scheduler
     w = args.width
+    vae_levels = len(args.vae_channels)
     vae = AutoencoderKL(
         in_channels=3,
         out_channels=3,
-        down_block_types=('DownEncoderBlock2D', ) * 2,
-        up_block_types=('UpDecoderBlock2D', ) * 2,
-        block_out_channels=(16, 32),
+        down_block_types=('DownEncoderBlock2D', ) * vae_levels,
+        up_block_types=('UpDecoderBlock2D', ) * vae_levels,
+        block_out_channels=tuple(args.vae_channels),
         layers_per_block=1,
         latent_channels=4,
         norm_num_groups=8,
         mid_block_add_attention=False,
         sample_size=args.image_size)
+    attn = args.unet_attn or [1] * len(args.unet_mults)
+    if len(attn) != len(args.unet_mults):
+        raise SystemExit('--unet-attn needs one 1/0 per --unet-mults entry')
+    down = tuple('CrossAttnDownBlock2D' if a else 'DownBlock2D' for a in attn)
+    up = tuple('CrossAttnUpBlock2D' if a else 'UpBlock2D' for a in reversed(attn))
     unet = UNet2DConditionModel(
-        sample_size=args.image_size // 2,
+        sample_size=args.image_size // 2**(vae_levels - 1),
         in_channels=4,
         out_channels=4,
         layers_per_block=1,
-        block_out_channels=(w, 2 * w),
-        down_block_types=('CrossAttnDownBlock2D', 'CrossAttnDownBlock2D'),
-        up_block_types=('CrossAttnUpBlock2D', 'CrossAttnUpBlock2D'),
+        block_out_channels=tuple(w * m for m in args.unet_mults),
+        down_block_types=down,
+        up_block_types=up,
         cross_attention_dim=args.text_width,
         attention_head_dim=8,
         norm_num_groups=8)
@@ -243,6 +294,10 @@ def build_models(args):
             eos_token_id=49407,
             pad_token_id=49407,
             projection_dim=args.text_width))
+    if args.token_init_std > 0:
+        with torch.no_grad():
+            text_encoder.text_model.embeddings.token_embedding.weight.normal_(
+                0.0, args.token_init_std)
     scheduler = stable_diffusion_scheduler()
     return vae, unet, text_encoder, scheduler
 
@@ -286,7 +341,7 @@ def train_vae(vae, sampler, args):
 
 
 def train_diffusion(unet, text_encoder, vae, scheduler, sampler, args):
-    from mmgen_vision.models.common import CLIPTokenizer
+    from mmgen_vision.utils import CLIPTokenizer
     tokenizer = CLIPTokenizer(context_length=args.text_length, pad_token='eot')
     params = list(unet.parameters()) + list(text_encoder.parameters())
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=1e-4)
@@ -299,7 +354,8 @@ def train_diffusion(unet, text_encoder, vae, scheduler, sampler, args):
     unet.train()
     text_encoder.train()
     losses, t0 = [], time.time()
-    for step in range(1, args.steps + 1):
+    last = min(args.steps, args.stop_step) if args.stop_step else args.steps
+    for step in range(1, last + 1):
         x, texts = sampler.sample(args.batch_size)
         with torch.no_grad():
             z = vae.encode(x * 2 - 1).latent_dist.sample(generator=gen) * scale
@@ -318,9 +374,90 @@ def train_diffusion(unet, text_encoder, vae, scheduler, sampler, args):
         losses.append(loss.item())
         if step % args.log_interval == 0 or step == args.steps:
             _log('diffusion', step, args.steps, losses, t0, args.log_interval)
+        if args.save_interval and step % args.save_interval == 0 and step < last:
+            from mmgen_vision.models.peekaboo.diffusers_dir import save_diffusers_dir
+            save_diffusers_dir(args.out_dir, unet=unet, vae=vae, text_encoder=text_encoder,
+                               scheduler=scheduler)
+            print(f'[diffusion] saved step {step} to {args.out_dir}', flush=True)
     unet.eval()
     text_encoder.eval()
     return losses, time.time() - t0
+
+
+GRID_PROMPTS = ('the red circle', 'the green square', 'the blue triangle', 'the yellow star',
+                'the person', 'circle', 'the square on the left', 'the biggest triangle')
+
+
+@torch.no_grad()
+def sample_images(unet, text_encoder, vae, scheduler, prompts, num_per_prompt=6,
+                  guidance_scale=4.0, num_steps=50, seed=0, text_length=None):
+    """DDIM samples with classifier-free guidance, ``(P, n, 3, S, S)`` in [0, 1].
+
+    Prompts are tokenized as the guide tokenizes them (``CLIPTokenizer``, end-of-text padding,
+    ``max_position_embeddings`` positions).
+    """
+    from diffusers import DDIMScheduler
+
+    from mmgen_vision.utils import CLIPTokenizer
+    length = text_length or int(text_encoder.config.max_position_embeddings)
+    tokenizer = CLIPTokenizer(context_length=length, pad_token='eot')
+    ddim = DDIMScheduler.from_config(scheduler.config)
+    ddim.set_timesteps(num_steps)
+    gen = torch.Generator().manual_seed(seed)
+    size = unet.config.sample_size
+    uncond = text_encoder(input_ids=tokenizer([''])).last_hidden_state
+    out = []
+    for prompt in prompts:
+        cond = text_encoder(input_ids=tokenizer([prompt])).last_hidden_state
+        emb = torch.cat([uncond.expand(num_per_prompt, -1, -1),
+                         cond.expand(num_per_prompt, -1, -1)])
+        z = torch.randn((num_per_prompt, unet.config.in_channels, size, size), generator=gen)
+        for t in ddim.timesteps:
+            eps = unet(torch.cat([z, z]), t, encoder_hidden_states=emb).sample
+            eps_u, eps_c = eps.chunk(2)
+            z = ddim.step(eps_u + guidance_scale * (eps_c - eps_u), t, z).prev_sample
+        img = vae.decode(z / vae.config.scaling_factor).sample
+        out.append(((img + 1) / 2).clamp(0, 1))
+    return torch.stack(out)
+
+
+def save_grid(samples, prompts, path, zoom=3):
+    """A PNG with one row per prompt (its text on the left) of ``(P, n, 3, S, S)`` samples."""
+    import cv2
+    p, n, _, s, _ = samples.shape
+    cell = s * zoom
+    label_w = 170
+    canvas = np.full((p * (cell + 4) + 4, label_w + n * (cell + 4) + 4, 3), 255, np.uint8)
+    for i in range(p):
+        y = 4 + i * (cell + 4)
+        cv2.putText(canvas, prompts[i], (4, y + cell // 2 + 5), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
+                    (0, 0, 0), 1, cv2.LINE_AA)
+        for j in range(n):
+            img = (samples[i, j].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+            img = np.repeat(np.repeat(img, zoom, 0), zoom, 1)
+            x = label_w + 4 + j * (cell + 4)
+            canvas[y:y + cell, x:x + cell] = img
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    cv2.imwrite(path, canvas[..., ::-1])
+    return path
+
+
+def sample_saved(args):
+    """Write the sample grid of a saved diffusers directory (``--sample-from``)."""
+    from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
+    from transformers import CLIPTextModel
+    if not args.sample_grid:
+        raise SystemExit('--sample-from needs --sample-grid')
+    path = args.sample_from
+    unet = UNet2DConditionModel.from_pretrained(path, subfolder='unet').eval()
+    vae = AutoencoderKL.from_pretrained(path, subfolder='vae').eval()
+    text_encoder = CLIPTextModel.from_pretrained(path, subfolder='text_encoder').eval()
+    scheduler = DDPMScheduler.from_pretrained(path, subfolder='scheduler')
+    samples = sample_images(unet, text_encoder, vae, scheduler, GRID_PROMPTS, seed=args.seed,
+                              num_steps=args.grid_steps, guidance_scale=args.grid_guidance)
+    save_grid(samples, GRID_PROMPTS, args.sample_grid)
+    print(f'[samples] grid of {path} written to {args.sample_grid}', flush=True)
+    return path
 
 
 def main(argv=None):
@@ -329,17 +466,19 @@ def main(argv=None):
         raise SystemExit(f'--image-size must be a multiple of 4, got {args.image_size}')
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.sample_from:
+        return sample_saved(args)
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
     t_start = time.time()
     coco_root = prepare_data(args)
-    images, objects, scene_caps = load_data(coco_root, args.image_size, args.data_dir)
-    print(f'[data] {len(images)} scenes, {len(objects)} objects, '
+    images, objects, classes, scene_caps = load_data(coco_root, args.image_size, args.data_dir)
+    print(f'[data] {len(images)} scenes, {len(objects)} objects, {len(classes)} class masks, '
           f'{sum(len(c) for c in scene_caps)} scene captions, {args.image_size} px '
           f'({time.time() - t_start:.1f} s)', flush=True)
     sampler = PairSampler(images, objects, scene_caps, args.object_prob, args.uncond_prob,
-                          args.seed)
+                          args.seed, classes=classes, class_prob=args.class_prob)
     vae, unet, text_encoder, scheduler = build_models(args)
     n_params = {k: sum(p.numel() for p in m.parameters()) / 1e6
                 for k, m in (('vae', vae), ('unet', unet), ('text_encoder', text_encoder))}
@@ -348,9 +487,15 @@ def main(argv=None):
     vae_losses, scale, vae_time = train_vae(vae, sampler, args)
     print(f'[vae] done in {vae_time:.1f} s, latent scaling_factor {scale:.4f}', flush=True)
     diff_losses, diff_time = train_diffusion(unet, text_encoder, vae, scheduler, sampler, args)
-    from mmgen_vision.models.peekaboo.diffusion import save_diffusers_dir
+    from mmgen_vision.models.peekaboo.diffusers_dir import save_diffusers_dir
     save_diffusers_dir(args.out_dir, unet=unet, vae=vae, text_encoder=text_encoder,
                        scheduler=scheduler)
+    if args.sample_grid:
+        samples = sample_images(unet, text_encoder, vae, scheduler, GRID_PROMPTS,
+                                seed=args.seed, num_steps=args.grid_steps,
+                                guidance_scale=args.grid_guidance)
+        save_grid(samples, GRID_PROMPTS, args.sample_grid)
+        print(f'[samples] grid written to {args.sample_grid}', flush=True)
     total = time.time() - t_start
     print(f'[done] saved {args.out_dir}  (vae {vae_time:.1f} s, diffusion {diff_time:.1f} s, '
           f'total {total:.1f} s)', flush=True)

@@ -24,7 +24,7 @@ model = dict(
         scaling_modulator=True,
         with_cp=False),
     pixel_decoder=dict(
-        type='TransformerEncoderPixelDecoder',
+        type='XDecoderPixelDecoder',
         in_channels=(96, 192, 384, 768),
         conv_dim=512,
         mask_dim=512,
@@ -68,7 +68,10 @@ model = dict(
         num_points=12544,
         oversample_ratio=3.0,
         importance_sample_ratio=0.75,
-        num_semantic_predictions=3),
+        num_semantic_predictions=3,
+        # the last of the 101 queries is the global (image) query: the release matches and
+        # classifies the first m - 1 only (forward_seg slices them off)
+        num_global_queries=1),
     task='panoptic',
     test_cfg=dict(
         mask_thr=0.5,
