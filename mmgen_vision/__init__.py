@@ -11,6 +11,6 @@ if not digit_version(MMENGINE_MIN) <= _mmengine_version < digit_version(MMENGINE
                       f'{MMENGINE_MAX}, found mmengine {mmengine.__version__}. '
                       'Run tools/setup_env.sh to install the pinned stack.')
 
-from . import utils  # noqa: E402  (installs the safe checkpoint loader)
+from . import utils  # noqa: E402  (registers; patches nothing: see utils.setup_compat)
 
 __all__ = ['__version__', 'version_info', 'utils']

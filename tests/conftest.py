@@ -13,6 +13,15 @@ TOY_SEG_CONFIG = osp.join(REPO_ROOT,
                           'configs/shapesworld/fcn_r18-d8_1xb8-600it_shapesworld-ade-96x96.py')
 
 
+def pytest_configure(config) -> None:
+    """Tests build our configs' components directly (``DATASETS.build``, ``MODELS.build``, ...)
+    as the tools do after ``register_all_modules()``: make the same explicit compatibility
+    changes (safe checkpoint and pickle loading, the panopticapi fallback). Importing the package
+    makes none of them (tests/test_utils/test_compat.py checks that in a fresh interpreter)."""
+    from mmgen_vision.utils import setup_compat
+    setup_compat()
+
+
 @pytest.fixture(scope='session')
 def repo_root() -> str:
     return REPO_ROOT
@@ -35,6 +44,54 @@ def load_script(path: str, name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+# ----------------------------------------------------------------- parity with the releases
+#: Outputs of the official implementations on tiny configs (``shared/parity/*.pt``).
+PARITY_DIR = osp.join(REPO_ROOT, '..', 'shared', 'parity')
+
+
+def load_parity_fixture(file_name: str) -> dict:
+    """The parity fixture ``shared/parity/<file_name>`` (tensors only); skips when absent."""
+    import torch
+    path = osp.join(PARITY_DIR, file_name)
+    if not osp.exists(path):
+        pytest.skip(f'parity fixture {osp.normpath(path)} is absent')
+    return torch.load(path, weights_only=True)
+
+
+def load_converter(name: str):
+    """``tools/model_converters/<name>.py`` imported as a module."""
+    return load_script(osp.join(REPO_ROOT, 'tools', 'model_converters', f'{name}.py'), name)
+
+
+def build_converted_model(cfg: dict, state_dict: dict, convert):
+    """Build ``cfg``, load ``convert(state_dict)`` strictly (every key checked first), eval mode."""
+    from mmgen_vision.registry import MODELS
+    from mmgen_vision.utils.convert import check_converted_keys
+    model = MODELS.build(cfg)
+    converted = convert(state_dict)
+    check_converted_keys(converted, model)
+    model.load_state_dict(converted, strict=True)
+    return model.eval()
+
+
+def parity_atol(fixture: dict, name: str) -> float:
+    """The fixture's recommended absolute tolerance of output ``name`` (first matching glob)."""
+    import fnmatch
+    for pattern, value in fixture['recommended_atol'].items():
+        if fnmatch.fnmatchcase(name, pattern):
+            assert isinstance(value, float), f'{name}: {value}'
+            return value
+    raise KeyError(name)
+
+
+def assert_parity_close(fixture: dict, name: str, actual, expected) -> None:
+    """Same shape and max abs difference (computed in float64) within the fixture's tolerance."""
+    assert actual.shape == expected.shape, (name, actual.shape, expected.shape)
+    err = (actual.double() - expected.double()).abs().max().item()
+    tol = parity_atol(fixture, name)
+    assert err <= tol, f'{name}: max abs error {err:.3e} > {tol:.1e}'
 
 
 def run_tool(args, cwd=REPO_ROOT, env=None, timeout=900, check=True) -> subprocess.CompletedProcess:

@@ -2,14 +2,12 @@
 # encoder-decoder and queries (100) with one linear layer [mask embedding, class] over
 # 100 things + 50 stuff; decoded with mmdet's MaskFormerFusionHead, CocoPanopticMetric.
 _base_ = [
-    '../_base_/models/glid_swin-b.py',
+    './glid_swin-b_fine-tune.py',
     '../_base_/datasets/glid_ade20k_panoptic.py',
-    '../_base_/default_runtime.py',
     '../_base_/schedules/schedule_iter.py',
 ]
 num_things_classes = 100
 num_stuff_classes = 50
-pretrained_checkpoint = 'work_dirs/glid_swin-b_8xb256-800e_in1k-pretrain/epoch_800.pth'
 seg_head = dict(
     type='GLIDSegHead',
     assigner=dict(
@@ -28,17 +26,11 @@ seg_head = dict(
                    naive_dice=True, eps=1.0, loss_weight=5.0))
 model = dict(
     type='GLIDUniversalSegmentor',
-    # the SimMIM mask token is pre-training only (not built: no unused parameter under DDP)
-    encoder_decoder=dict(backbone=dict(use_mask_token=False)),
     num_queries=100,
     num_things_classes=num_things_classes,
     num_stuff_classes=num_stuff_classes,
-    pretrained=dict(checkpoint=pretrained_checkpoint, load='encoder+decoder+queries'),
     data_preprocessor=dict(
         type='mmdet.DetDataPreprocessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True,
         pad_size_divisor=32,
         pad_mask=True,
         mask_pad_value=0,
@@ -52,16 +44,7 @@ model = dict(
 
 max_iters = 160000
 optim_wrapper = dict(
-    type='AmpOptimWrapper',
-    optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05),
-    clip_grad=dict(_delete_=True, max_norm=0.01, norm_type=2),
-    paramwise_cfg=dict(
-        norm_decay_mult=0.,
-        custom_keys={
-            'relative_position_bias_table': dict(decay_mult=0.),
-            'cls_token': dict(decay_mult=0.),
-            'query_offsets': dict(decay_mult=0.),
-            'level_embed': dict(decay_mult=0.),
-        }))
+    _base_.fine_tune_optim_wrapper,  # noqa: F821 (mmengine base variable)
+    clip_grad=dict(_delete_=True, max_norm=0.01, norm_type=2))
 train_cfg = dict(max_iters=max_iters, val_interval=16000)
 default_hooks = dict(checkpoint=dict(interval=16000))

@@ -2,23 +2,15 @@
 # queries (q_i = CLS + e_i, 100 queries) with a new linear layer [box, class]; DETR's Hungarian
 # matching and losses (mmdet).
 _base_ = [
-    '../_base_/models/glid_swin-b.py',
+    './glid_swin-b_fine-tune.py',
     '../_base_/datasets/glid_coco_detection.py',
-    '../_base_/default_runtime.py',
 ]
 num_classes = 80
-pretrained_checkpoint = 'work_dirs/glid_swin-b_8xb256-800e_in1k-pretrain/epoch_800.pth'
 model = dict(
     type='GLIDDetector',
-    # the SimMIM mask token is pre-training only (not built: no unused parameter under DDP)
-    encoder_decoder=dict(backbone=dict(use_mask_token=False)),
     num_queries=100,
-    pretrained=dict(checkpoint=pretrained_checkpoint, load='encoder+decoder+queries'),
     data_preprocessor=dict(
         type='mmdet.DetDataPreprocessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True,
         pad_size_divisor=32),
     bbox_head=dict(
         type='GLIDDetHead',
@@ -46,14 +38,7 @@ optim_wrapper = dict(
     type='AmpOptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-4, weight_decay=0.05),
     clip_grad=dict(max_norm=0.1, norm_type=2),
-    paramwise_cfg=dict(
-        norm_decay_mult=0.,
-        custom_keys={
-            'relative_position_bias_table': dict(decay_mult=0.),
-            'cls_token': dict(decay_mult=0.),
-            'query_offsets': dict(decay_mult=0.),
-            'level_embed': dict(decay_mult=0.),
-        }))
+    paramwise_cfg=_base_.fine_tune_paramwise_cfg)  # noqa: F821 (mmengine base variable)
 param_scheduler = [
     dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[40],
          gamma=0.1)

@@ -1,7 +1,10 @@
 # Toy GLID semantic segmentation on ShapesWorld (ADE20K layout, 64 px): the paper config
 # shrunk to the toy encoder-decoder of glid_toy_shapesworld-pretrain.py, started from its
 # checkpoint (pass model.pretrained.checkpoint=<path>).
-_base_ = ['./glid_swin-b_8xb2-160k_ade20k-512x512-semseg.py']
+_base_ = [
+    './glid_swin-b_8xb2-160k_ade20k-512x512-semseg.py',
+    './glid_toy_shapesworld_encoder-decoder.py',
+]
 num_classes = 7
 img_size = 64
 crop_size = (img_size, img_size)
@@ -33,17 +36,11 @@ val_dataloader = dict(
     persistent_workers=False,
     dataset=dict(type='ShapesWorldSegDataset', data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
-toy_width = 64
 model = dict(
     num_queries=16,
-    pretrained=dict(checkpoint='work_dirs/glid_toy_shapesworld-pretrain/iter_200.pth'),
+    pretrained=dict(checkpoint=_base_.toy_pretrained_checkpoint),  # noqa: F821
     data_preprocessor=dict(size=crop_size),
-    encoder_decoder=dict(
-        backbone=dict(embed_dims=32, depths=(1, 1, 1, 1), num_heads=(1, 2, 4, 8),
-                      window_size=4, drop_path_rate=0.),
-        neck=dict(in_channels=(32, 64, 128, 256), out_channels=toy_width, num_layers=1,
-                  norm_cfg=dict(type='GN', num_groups=8)),
-        decoder=dict(embed_dims=toy_width, num_layers=3, num_heads=4)),
+    encoder_decoder=_base_.toy_encoder_decoder,  # noqa: F821
     seg_head=dict(
         num_classes=num_classes,
         deep_supervision=False,  # toy: the last layer only (a third of the matching cost)

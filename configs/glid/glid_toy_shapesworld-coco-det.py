@@ -1,6 +1,6 @@
 # Toy GLID object detection on ShapesWorld (COCO layout, 64 px): the paper config shrunk to the
 # toy encoder-decoder of glid_toy_shapesworld-pretrain.py, started from its checkpoint.
-_base_ = ['./glid_swin-b_8xb2-50e_coco-det.py']
+_base_ = ['./glid_swin-b_8xb2-50e_coco-det.py', './glid_toy_shapesworld_encoder-decoder.py']
 data_root = 'data/shapesworld/coco/'
 classes = ('circle', 'square', 'triangle', 'star', 'person')
 num_classes = len(classes)  # the paper config's 80 would be stale here (ClassConsistencyHook)
@@ -43,18 +43,12 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'annotations/instances_val2017.json')
 test_evaluator = val_evaluator
-toy_width = 64
 model = dict(
     num_queries=16,
-    pretrained=dict(checkpoint='work_dirs/glid_toy_shapesworld-pretrain/iter_200.pth'),
+    pretrained=dict(checkpoint=_base_.toy_pretrained_checkpoint),  # noqa: F821
     deep_supervision=False,  # toy: DETR losses on the last layer only
     data_preprocessor=dict(pad_size_divisor=32),
-    encoder_decoder=dict(
-        backbone=dict(embed_dims=32, depths=(1, 1, 1, 1), num_heads=(1, 2, 4, 8),
-                      window_size=4, drop_path_rate=0.),
-        neck=dict(in_channels=(32, 64, 128, 256), out_channels=toy_width, num_layers=1,
-                  norm_cfg=dict(type='GN', num_groups=8)),
-        decoder=dict(embed_dims=toy_width, num_layers=3, num_heads=4)),
+    encoder_decoder=_base_.toy_encoder_decoder,  # noqa: F821
     bbox_head=dict(num_classes=num_classes, test_cfg=dict(max_per_img=16)))
 
 max_iters = 200

@@ -8,14 +8,10 @@ data_root = 'data/shapesworld/coco/'
 tasks = ('panoptic', 'instance', 'semantic')
 model = dict(tasks=tasks, test_task=tasks)
 val_evaluator = [
-    dict(
-        type='mmdet.CocoPanopticMetric',
-        ann_file=data_root + 'annotations/panoptic_val2017.json',
-        seg_prefix=data_root + 'annotations/panoptic_val2017/'),
-    dict(
-        type='mmdet.CocoMetric',
-        ann_file=data_root + 'annotations/instances_val2017.json',
-        metric=['segm']),
+    dict(type='mmdet.CocoPanopticMetric', ann_file=_base_.val_evaluator.ann_file,  # noqa: F821
+         seg_prefix=_base_.val_evaluator.seg_prefix),  # noqa: F821 (mmengine base variable)
+    dict(type='mmdet.CocoMetric', ann_file=data_root + 'annotations/instances_val2017.json',
+         metric=['segm']),
     dict(type='mmdet.SemSegMetric', iou_metrics=['mIoU']),
 ]
 test_evaluator = val_evaluator

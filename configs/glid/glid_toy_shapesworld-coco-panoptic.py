@@ -1,7 +1,10 @@
 # Toy GLID panoptic segmentation on ShapesWorld (COCO panoptic layout, 64 px; 5 things + sky
 # and ground): the paper config shrunk to the toy encoder-decoder of
 # glid_toy_shapesworld-pretrain.py, started from its checkpoint.
-_base_ = ['./glid_swin-b_8xb2-160k_ade20k-640x640-panoptic.py']
+_base_ = [
+    './glid_swin-b_8xb2-160k_ade20k-640x640-panoptic.py',
+    './glid_toy_shapesworld_encoder-decoder.py',
+]
 data_root = 'data/shapesworld/coco/'
 thing_classes = ('circle', 'square', 'triangle', 'star', 'person')
 stuff_classes = ('sky', 'ground')
@@ -50,18 +53,12 @@ val_evaluator = dict(
     ann_file=data_root + 'annotations/panoptic_val2017.json',
     seg_prefix=data_root + 'annotations/panoptic_val2017/')
 test_evaluator = val_evaluator
-toy_width = 64
 model = dict(
     num_queries=16,
     num_things_classes=len(thing_classes),
     num_stuff_classes=len(stuff_classes),
-    pretrained=dict(checkpoint='work_dirs/glid_toy_shapesworld-pretrain/iter_200.pth'),
-    encoder_decoder=dict(
-        backbone=dict(embed_dims=32, depths=(1, 1, 1, 1), num_heads=(1, 2, 4, 8),
-                      window_size=4, drop_path_rate=0.),
-        neck=dict(in_channels=(32, 64, 128, 256), out_channels=toy_width, num_layers=1,
-                  norm_cfg=dict(type='GN', num_groups=8)),
-        decoder=dict(embed_dims=toy_width, num_layers=3, num_heads=4)),
+    pretrained=dict(checkpoint=_base_.toy_pretrained_checkpoint),  # noqa: F821
+    encoder_decoder=_base_.toy_encoder_decoder,  # noqa: F821
     seg_head=dict(deep_supervision=False),
     fusion_cfg=dict(object_mask_thr=0.5, iou_thr=0.5, max_per_image=16))
 

@@ -6,12 +6,15 @@
 # quantised to 4 crop pixels, about 3 image pixels, against an OKS tolerance of 1-4 pixels for
 # these small figures), the e_i learning rate x 10 (the 17 queries start identical, as CLS)
 # and 400 iterations (at 200 the wrists and ankles still sit on the elbows and knees).
-_base_ = ['./glid_swin-b_8xb64-210e_coco-256x192-pose.py']
+_base_ = [
+    './glid_swin-b_8xb64-210e_coco-256x192-pose.py',
+    './glid_toy_shapesworld_encoder-decoder.py',
+]
 data_root = 'data/shapesworld/coco/'
 codec = dict(type='MSRAHeatmap', input_size=(64, 64), heatmap_size=(16, 16), sigma=2,
              unbiased=True)
 train_pipeline = [
-    dict(type='mmpose.LoadImage'),
+    dict(type='mmgen_vision.LoadImage'),
     dict(type='mmpose.GetBBoxCenterScale'),
     dict(type='mmpose.RandomFlip', direction='horizontal'),
     dict(type='mmpose.RandomBBoxTransform', scale_factor=(0.8, 1.2), rotate_factor=20),
@@ -20,7 +23,7 @@ train_pipeline = [
     dict(type='mmpose.PackPoseInputs'),
 ]
 val_pipeline = [
-    dict(type='mmpose.LoadImage'),
+    dict(type='mmgen_vision.LoadImage'),
     dict(type='mmpose.GetBBoxCenterScale'),
     dict(type='mmpose.TopdownAffine', input_size=codec['input_size']),
     dict(type='mmpose.PackPoseInputs'),
@@ -39,15 +42,9 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'annotations/person_keypoints_val2017.json')
 test_evaluator = val_evaluator
-toy_width = 64
 model = dict(
-    pretrained=dict(checkpoint='work_dirs/glid_toy_shapesworld-pretrain/iter_200.pth'),
-    encoder_decoder=dict(
-        backbone=dict(embed_dims=32, depths=(1, 1, 1, 1), num_heads=(1, 2, 4, 8),
-                      window_size=4, drop_path_rate=0.),
-        neck=dict(in_channels=(32, 64, 128, 256), out_channels=toy_width, num_layers=1,
-                  norm_cfg=dict(type='GN', num_groups=8)),
-        decoder=dict(embed_dims=toy_width, num_layers=3, num_heads=4)),
+    pretrained=dict(checkpoint=_base_.toy_pretrained_checkpoint),  # noqa: F821
+    encoder_decoder=_base_.toy_encoder_decoder,  # noqa: F821
     pose_head=dict(codec=codec, deep_supervision=False))
 
 max_iters = 400

@@ -1,7 +1,7 @@
 # Toy GLID depth estimation on ShapesWorld (NYU layout, 64 px, depths 1-20 m): the paper config
 # shrunk to the toy encoder-decoder of glid_toy_shapesworld-pretrain.py, started from its
 # checkpoint.
-_base_ = ['./glid_swin-b_8xb8-40k_nyu-depth.py']
+_base_ = ['./glid_swin-b_8xb8-40k_nyu-depth.py', './glid_toy_shapesworld_encoder-decoder.py']
 data_root = 'data/shapesworld/nyu'
 crop_size = (64, 64)
 meta_keys = ('img_path', 'depth_map_path', 'ori_shape', 'img_shape', 'pad_shape',
@@ -37,17 +37,11 @@ test_dataloader = val_dataloader
 # ShapesWorld's sky is at exactly 20 m: keep it (max 20.5) and use no NYU crop
 val_evaluator = dict(min_depth_eval=1e-3, max_depth_eval=20.5, crop_type=None)
 test_evaluator = val_evaluator
-toy_width = 64
 model = dict(
     num_queries=16,
-    pretrained=dict(checkpoint='work_dirs/glid_toy_shapesworld-pretrain/iter_200.pth'),
+    pretrained=dict(checkpoint=_base_.toy_pretrained_checkpoint),  # noqa: F821
     data_preprocessor=dict(size=crop_size),
-    encoder_decoder=dict(
-        backbone=dict(embed_dims=32, depths=(1, 1, 1, 1), num_heads=(1, 2, 4, 8),
-                      window_size=4, drop_path_rate=0.),
-        neck=dict(in_channels=(32, 64, 128, 256), out_channels=toy_width, num_layers=1,
-                  norm_cfg=dict(type='GN', num_groups=8)),
-        decoder=dict(embed_dims=toy_width, num_layers=3, num_heads=4)),
+    encoder_decoder=_base_.toy_encoder_decoder,  # noqa: F821
     depth_head=dict(min_depth=1e-3, max_depth=20.5, deep_supervision=False))
 
 max_iters = 150

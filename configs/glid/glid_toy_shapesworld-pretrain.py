@@ -4,7 +4,10 @@
 #   python tools/misc/generate_shapesworld.py --out-dir data/shapesworld --image-size 64 \
 #       --num-train 256 --formats imagenet
 #   python tools/train.py configs/glid/glid_toy_shapesworld-pretrain.py
-_base_ = ['./glid_swin-b_8xb256-800e_in1k-pretrain.py']
+_base_ = [
+    './glid_swin-b_8xb256-800e_in1k-pretrain.py',
+    './glid_toy_shapesworld_encoder-decoder.py',
+]
 img_size = 64
 data_root = 'data/shapesworld/imagenet'
 train_pipeline = [
@@ -21,16 +24,10 @@ train_dataloader = dict(
     persistent_workers=False,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(data_root=data_root, pipeline=train_pipeline))
-toy_width = 64
 model = dict(
     mask_patch_size=8,
     norm_pix_loss=False,
-    encoder_decoder=dict(
-        backbone=dict(embed_dims=32, depths=(1, 1, 1, 1), num_heads=(1, 2, 4, 8),
-                      window_size=4, drop_path_rate=0.),
-        neck=dict(in_channels=(32, 64, 128, 256), out_channels=toy_width, num_layers=1,
-                  norm_cfg=dict(type='GN', num_groups=8)),
-        decoder=dict(embed_dims=toy_width, num_layers=3, num_heads=4)))
+    encoder_decoder=_base_.toy_encoder_decoder)  # noqa: F821
 
 max_iters = 200
 warmup_iters = 20

@@ -2,17 +2,11 @@
 # stock mmseg IoUMetric. Paper: mIoU 49.9.
 #   python tools/test.py configs/painter/painter_vit-large-p16_8tasks_896x448_ade20k-semseg.py \
 #       <ckpt>
-_base_ = ['./painter_vit-large-p16_8tasks_896x448.py']
+_base_ = ['./painter_vit-large-p16_8tasks_896x448_in-context.py']
 test_dataloader = dict(
-    batch_size=2,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type='PainterInContextDataset',
         task='ade20k_sem',
         codec=dict(type='ADE20KSemanticCodec'),
-        img_size={{_base_.img_size}},
         prompt=dict(dataset={{_base_.ade20k_sem.dataset}}, index=0),
         dataset=dict(
             type='mmseg.ADE20KDataset',
@@ -24,4 +18,3 @@ test_dataloader = dict(
                 dict(type='mmseg.PackSegInputs')
             ])))
 test_evaluator = dict(type='mmseg.IoUMetric', iou_metrics=['mIoU'])
-test_cfg = dict(_delete_=True, type='TestLoop')

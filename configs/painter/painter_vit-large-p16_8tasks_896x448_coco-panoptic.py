@@ -14,7 +14,7 @@
 # The prompt cache works here (it keeps both prompts' features): set
 # model.backbone.prompt_isolation=True and model.test_cfg.use_cache=True (not the release's
 # attention, see configs/painter/README.md).
-_base_ = ['./painter_vit-large-p16_8tasks_896x448.py']
+_base_ = ['./painter_vit-large-p16_8tasks_896x448_in-context.py']
 model = dict(
     mergers=dict(
         coco_panoptic=dict(
@@ -25,14 +25,8 @@ model = dict(
             overlap_thr=0.5,
             stuff_area=8192)))
 test_dataloader = dict(
-    batch_size=2,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type='PainterInContextDataset',
         task='coco_panoptic',
-        img_size={{_base_.img_size}},
         # keys = the model's codec names; one canvas per prompt, in this order
         prompts=dict(
             coco_sem=dict(
@@ -59,4 +53,3 @@ test_evaluator = dict(
     type='mmdet.CocoPanopticMetric',
     ann_file='data/coco/annotations/panoptic_val2017.json',
     seg_prefix='data/coco/annotations/panoptic_val2017/')
-test_cfg = dict(_delete_=True, type='TestLoop')

@@ -6,18 +6,12 @@
 # the mirror's heatmaps are flipped back with left / right swapped (the model codec's
 # `flip_indices`) and averaged before decoding. Off: --cfg-options model.test_cfg.flip_test=False
 #   python tools/test.py configs/painter/painter_vit-large-p16_8tasks_896x448_coco-pose.py <ckpt>
-_base_ = ['./painter_vit-large-p16_8tasks_896x448.py']
+_base_ = ['./painter_vit-large-p16_8tasks_896x448_in-context.py']
 model = dict(test_cfg=dict(flip_test=True))
 test_dataloader = dict(
-    batch_size=2,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type='PainterInContextDataset',
         task='coco_pose',
         codec=dict(type='KeypointCodec', sigma=3.),
-        img_size={{_base_.img_size}},  # the 256 x 192 crop is painted at 448 x 448
         prompt=dict(dataset={{_base_.coco_pose.dataset}}, index=0),
         dataset=dict(
             type='mmpose.CocoDataset',
@@ -27,11 +21,10 @@ test_dataloader = dict(
             data_prefix=dict(img='val2017/'),
             test_mode=True,
             pipeline=[
-                dict(type='mmpose.LoadImage'),
+                dict(type='mmgen_vision.LoadImage'),  # mmpose's, reading with our reader
                 dict(type='mmpose.GetBBoxCenterScale'),
                 dict(type='mmpose.TopdownAffine', input_size=(192, 256)),
                 dict(type='mmpose.PackPoseInputs')
             ])))
 test_evaluator = dict(
     type='mmpose.CocoMetric', ann_file='data/coco/annotations/person_keypoints_val2017.json')
-test_cfg = dict(_delete_=True, type='TestLoop')

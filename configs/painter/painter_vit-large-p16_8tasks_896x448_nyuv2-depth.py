@@ -2,17 +2,11 @@
 # pair, stock mmseg DepthMetric with the Eigen crop, 1e-3 .. 10 m. Paper: RMSE 0.288,
 # AbsRel 0.080, d1 0.950.
 #   python tools/test.py configs/painter/painter_vit-large-p16_8tasks_896x448_nyuv2-depth.py <ckpt>
-_base_ = ['./painter_vit-large-p16_8tasks_896x448.py']
+_base_ = ['./painter_vit-large-p16_8tasks_896x448_in-context.py']
 test_dataloader = dict(
-    batch_size=2,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type='PainterInContextDataset',
         task='nyuv2_depth',
         codec=dict(type='DepthCodec', max_depth=10.),
-        img_size={{_base_.img_size}},
         prompt=dict(dataset={{_base_.nyuv2_depth.dataset}}, index=0),
         dataset=dict(
             type='mmseg.NYUDataset',
@@ -25,4 +19,3 @@ test_dataloader = dict(
             ])))
 test_evaluator = dict(
     type='mmseg.DepthMetric', min_depth_eval=1e-3, max_depth_eval=10., crop_type='nyu_crop')
-test_cfg = dict(_delete_=True, type='TestLoop')

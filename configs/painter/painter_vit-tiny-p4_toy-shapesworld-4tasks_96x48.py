@@ -14,6 +14,12 @@ _base_ = ['./painter_vit-large-p16_8tasks_896x448.py']
 data_root = 'data/shapesworld64'
 toy_img_size = (48, 48)  # ShapesWorld's 64 px scenes are resized to 48 px
 num_blocks = 4
+# the model's codecs, one per task: the training pairs and the test configs paint with these
+codecs = dict(
+    semseg=dict(type='SemanticCodec', num_classes=7),
+    depth=dict(type='DepthCodec', max_depth=20.),  # ShapesWorld's sky is at 20 m
+    denoise=dict(type='RestorationCodec'),
+    instance=dict(type='InstanceCodec'))
 model = dict(
     init_cfg=None,
     backbone=dict(
@@ -28,12 +34,7 @@ model = dict(
         out_indices=(0, 1, 2, 3)),
     head=dict(in_channels=128, patch_size=4, embed_dim=32),
     mask_generator=dict(ratio=0.75, min_block=16, max_block=144, half_prob=0.1),
-    codecs=dict(
-        _delete_=True,
-        semseg=dict(type='SemanticCodec', num_classes=7),
-        depth=dict(type='DepthCodec', max_depth=20.),  # ShapesWorld's sky is at 20 m
-        denoise=dict(type='RestorationCodec'),
-        instance=dict(type='InstanceCodec')))
+    codecs=dict(_delete_=True, **codecs))
 
 load_img = dict(type='LoadImageFromFile')
 # the four wrapped ShapesWorld datasets (loading pipelines only), shared with the test configs
@@ -72,17 +73,13 @@ train_dataloader = dict(
         type='ConcatDataset',
         ignore_keys=['task'],
         datasets=[
-            dict(type='PainterPairDataset', task='semseg', codec=dict(type='SemanticCodec',
-                 num_classes=7), img_size=toy_img_size, augment={{_base_.augment}},
-                 dataset=sw_semseg),
-            dict(type='PainterPairDataset', task='depth', codec=dict(type='DepthCodec',
-                 max_depth=20.), img_size=toy_img_size, augment={{_base_.augment}},
-                 dataset=sw_depth),
-            dict(type='PainterPairDataset', task='denoise', codec=dict(type='RestorationCodec'),
-                 img_size=toy_img_size, augment={{_base_.restoration_augment}},
-                 dataset=sw_denoise),
-            dict(type='PainterPairDataset', task='instance', codec=dict(type='InstanceCodec'),
-                 img_size=toy_img_size, augment={{_base_.augment}}, dataset=sw_instance),
+            dict(type='PainterPairDataset', task=task, codec=codecs[task], img_size=toy_img_size,
+                 augment=augment, dataset=dataset)
+            for task, dataset, augment in (
+                ('semseg', sw_semseg, _base_.augment),  # noqa: F821 (mmengine base variable)
+                ('depth', sw_depth, _base_.augment),  # noqa: F821
+                ('denoise', sw_denoise, _base_.restoration_augment),  # noqa: F821
+                ('instance', sw_instance, _base_.augment))  # noqa: F821
         ]))
 
 max_iters = 1000

@@ -1,17 +1,11 @@
 # In-context denoising with the toy Painter on ShapesWorld val (SIDD-style pairs): prompt =
 # training pair 0; PSNR / SSIM (RGB) of the output against the clean image.
 #   python tools/test.py configs/painter/painter_vit-tiny-p4_toy-shapesworld_denoise.py <ckpt>
-_base_ = ['./painter_vit-tiny-p4_toy-shapesworld-4tasks_96x48.py']
+_base_ = ['./painter_vit-tiny-p4_toy-shapesworld_in-context.py']
 test_dataloader = dict(
-    batch_size=8,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type='PainterInContextDataset',
         task='denoise',
-        codec=dict(type='RestorationCodec'),
-        img_size={{_base_.toy_img_size}},
+        codec={{_base_.codecs.denoise}},
         prompt=dict(dataset={{_base_.sw_denoise}}, index=0),
         dataset=dict(
             type='PainterRestorationDataset',
@@ -24,4 +18,3 @@ test_dataloader = dict(
                 dict(type='PackRestorationInputs')
             ])))
 test_evaluator = dict(type='RestorationMetric', metric_names=['PSNR', 'SSIM'])
-test_cfg = dict(_delete_=True, type='TestLoop')

@@ -4,7 +4,7 @@
 # batch, decoded by their codecs (instances take the majority semantic class) and merged by
 # `PanopticMerger` (the release's rule); stock mmdet CocoPanopticMetric (PQ / SQ / RQ).
 #   python tools/test.py configs/painter/painter_vit-tiny-p4_toy-shapesworld_panoptic.py <ckpt>
-_base_ = ['./painter_vit-tiny-p4_toy-shapesworld-4tasks_96x48.py']
+_base_ = ['./painter_vit-tiny-p4_toy-shapesworld_in-context.py']
 thing_classes = ('circle', 'square', 'triangle', 'star', 'person')
 stuff_classes = ('sky', 'ground')
 panoptic_metainfo = dict(
@@ -25,21 +25,15 @@ model = dict(
             stuff_area=110)),
     test_cfg=dict(use_cache=False))
 test_dataloader = dict(
-    batch_size=8,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type='PainterInContextDataset',
         task='panoptic',
-        img_size={{_base_.toy_img_size}},
         # one canvas per prompt, in this order; the keys are the model's codec names
         prompts=dict(
             semseg=dict(
-                codec=dict(type='SemanticCodec', num_classes=7),
+                codec={{_base_.codecs.semseg}},
                 prompt=dict(dataset={{_base_.sw_semseg}}, index=0)),
             instance=dict(
-                codec=dict(type='InstanceCodec'),
+                codec={{_base_.codecs.instance}},
                 prompt=dict(dataset={{_base_.sw_instance}}, index=0))),
         dataset=dict(
             type='mmdet.CocoPanopticDataset',
@@ -60,4 +54,3 @@ test_evaluator = dict(
     type='mmdet.CocoPanopticMetric',
     ann_file=coco_root + '/annotations/panoptic_val2017.json',
     seg_prefix=coco_root + '/annotations/panoptic_val2017/')
-test_cfg = dict(_delete_=True, type='TestLoop')

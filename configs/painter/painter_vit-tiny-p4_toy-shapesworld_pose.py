@@ -6,7 +6,7 @@
 #   python tools/train.py configs/painter/painter_vit-tiny-p4_toy-shapesworld_pose.py
 #   python tools/test.py configs/painter/painter_vit-tiny-p4_toy-shapesworld_pose.py <ckpt>
 #   (add --cfg-options model.test_cfg.flip_test=False for the single-pass evaluation)
-_base_ = ['./painter_vit-tiny-p4_toy-shapesworld-4tasks_96x48.py']
+_base_ = ['./painter_vit-tiny-p4_toy-shapesworld_in-context.py']
 coco_root = _base_.data_root + '/coco'  # noqa: F821 (mmengine base variable)
 flip_indices = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
 # the 64 x 48 person crop is painted at 48 x 48 (the paper: 256 x 192 at 448 x 448)
@@ -16,7 +16,7 @@ model = dict(
     codecs=dict(pose=pose_codec),
     test_cfg=dict(flip_test=True))
 sw_pose_load = [
-    dict(type='mmpose.LoadImage'),
+    dict(type='mmgen_vision.LoadImage'),  # mmpose's, reading with our reader
     dict(type='mmpose.GetBBoxCenterScale'),
     dict(type='mmpose.TopdownAffine', input_size=crop_size),
 ]
@@ -34,15 +34,9 @@ train_dataloader = dict(
              img_size=_base_.toy_img_size, augment=None, dataset=sw_pose)  # noqa: F821
     ]))
 test_dataloader = dict(
-    batch_size=8,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type='PainterInContextDataset',
         task='pose',
         codec=pose_codec,
-        img_size={{_base_.toy_img_size}},
         prompt=dict(dataset=sw_pose, index=0),
         dataset=dict(
             type='mmpose.CocoDataset',
@@ -54,4 +48,3 @@ test_dataloader = dict(
             pipeline=sw_pose_load + [dict(type='mmpose.PackPoseInputs')])))
 test_evaluator = dict(
     type='mmpose.CocoMetric', ann_file=coco_root + '/annotations/person_keypoints_val2017.json')
-test_cfg = dict(_delete_=True, type='TestLoop')

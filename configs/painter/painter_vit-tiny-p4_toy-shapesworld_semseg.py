@@ -1,17 +1,11 @@
 # In-context semantic segmentation with the toy Painter on ShapesWorld val (ADE20K layout):
 # prompt = training scene 0 and its label image; stock mmseg IoUMetric.
 #   python tools/test.py configs/painter/painter_vit-tiny-p4_toy-shapesworld_semseg.py <ckpt>
-_base_ = ['./painter_vit-tiny-p4_toy-shapesworld-4tasks_96x48.py']
+_base_ = ['./painter_vit-tiny-p4_toy-shapesworld_in-context.py']
 test_dataloader = dict(
-    batch_size=8,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type='PainterInContextDataset',
         task='semseg',
-        codec=dict(type='SemanticCodec', num_classes=7),
-        img_size={{_base_.toy_img_size}},
+        codec={{_base_.codecs.semseg}},
         prompt=dict(dataset={{_base_.sw_semseg}}, index=0),
         dataset=dict(
             type='ShapesWorldSegDataset',
@@ -23,4 +17,3 @@ test_dataloader = dict(
                 dict(type='mmseg.PackSegInputs')
             ])))
 test_evaluator = dict(type='mmseg.IoUMetric', iou_metrics=['mIoU'])
-test_cfg = dict(_delete_=True, type='TestLoop')

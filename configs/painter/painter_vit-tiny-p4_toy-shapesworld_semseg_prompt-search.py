@@ -13,14 +13,8 @@ test_cfg = dict(
     rule='greater',
     # the search subset: training scenes that are not candidates (packed like the test set)
     search_dataset=dict(
-        type='ShapesWorldSegDataset',
-        data_root='data/shapesworld64/ade/ADEChallengeData2016',
+        _base_.test_dataloader.dataset.dataset,  # noqa: F821 (mmengine base variable)
         data_prefix=dict(img_path='images/training', seg_map_path='annotations/training'),
-        indices=list(range(8, 24)),
-        pipeline=[
-            dict(type='LoadImageFromFile'),
-            dict(type='mmseg.LoadAnnotations'),
-            dict(type='mmseg.PackSegInputs')
-        ]),
+        indices=list(range(8, 24))),
     search_size=16,
     batch_size=8)

@@ -11,7 +11,7 @@ model = dict(
     painter={{_base_.model}},
     painter_checkpoint=None,  # the trained toy Painter (set it, e.g. with --cfg-options)
     prompt=dict(dataset={{_base_.sw_semseg}}, index=0,
-                codec=dict(type='SemanticCodec', num_classes=7)),
+                codec={{_base_.codecs.semseg}}),
     learn=('img', 'target'))
 train_dataloader = dict(
     _delete_=True,
@@ -22,7 +22,7 @@ train_dataloader = dict(
     dataset=dict(
         type='PainterPairDataset',
         task='semseg',
-        codec=dict(type='SemanticCodec', num_classes=7),
+        codec={{_base_.codecs.semseg}},
         img_size={{_base_.toy_img_size}},
         augment=None,  # the queries as the test sees them
         dataset={{_base_.sw_semseg}}))

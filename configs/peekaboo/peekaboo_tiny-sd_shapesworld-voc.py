@@ -1,8 +1,8 @@
 # Toy Peekaboo (semantic) for CPU smoke runs: ShapesWorld in the VOC layout, a tiny random
-# Stable Diffusion directory (mmgen_vision.models.peekaboo.testing.build_tiny_stable_diffusion),
+# Stable Diffusion directory (mmgen_vision.testing.build_tiny_stable_diffusion),
 # 32 x 32 alpha, 64 x 64 composites, 10 iterations. It checks the plumbing, not the accuracy.
 #   python tools/misc/generate_shapesworld.py --out-dir data/shapesworld
-#   python -c "from mmgen_vision.models.peekaboo.testing import build_tiny_stable_diffusion; \
+#   python -c "from mmgen_vision.testing import build_tiny_stable_diffusion; \
 #              build_tiny_stable_diffusion('data/tiny_sd')"
 #   python tools/test.py configs/peekaboo/peekaboo_tiny-sd_shapesworld-voc.py none
 _base_ = './peekaboo_sd14-fourier-bilateral_voc12.py'

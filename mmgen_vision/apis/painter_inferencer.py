@@ -13,9 +13,9 @@ from mmengine.registry import init_default_scope
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from mmengine.structures import BaseDataElement
 
-from mmgen_vision.engine.runner import check_state_dict_matches
 from mmgen_vision.registry import INFERENCERS, MODELS
-from mmgen_vision.utils.checkpoint import load_local_checkpoint
+from mmgen_vision.utils import register_all_modules
+from mmgen_vision.utils.checkpoint import check_state_dict_matches, load_local_checkpoint
 from mmgen_vision.utils.image_io import ImageReadError, expand_image_inputs, read_image
 from mmgen_vision.visualization.painter_vis import painter_side_by_side
 
@@ -56,8 +56,8 @@ class PainterInferencer:
 
     def __init__(self, model, weights: Optional[str] = None, device: str = 'cpu',
                  use_cache: Optional[bool] = None) -> None:
+        register_all_modules(init_default_scope=False)  # and setup_compat()
         init_default_scope('mmgen_vision')
-        import mmgen_vision.models  # noqa: F401  (registers the modules)
         if isinstance(model, torch.nn.Module):
             self.model = model
         else:
@@ -81,12 +81,12 @@ class PainterInferencer:
         """The prompt target as a painting, and how it was obtained.
 
         With ``task``, a label mask (path or array) is encoded by ``model.codecs[task]``
-        (:func:`~mmgen_vision.datasets.painter_pair.encode_prompt_target`); an encoded painting
+        (:func:`~mmgen_vision.datasets.painter_prompt.encode_prompt_target`); an encoded painting
         is used as is. Without ``task`` the target is taken as an image.
         """
         if task is None:
             return _load_rgb(prompt_target, 'prompt target'), 'an image, used as is (no task)'
-        from mmgen_vision.datasets.painter_pair import encode_prompt_target, read_prompt_target
+        from mmgen_vision.datasets.painter_prompt import encode_prompt_target, read_prompt_target
         if isinstance(prompt_target, (str, os.PathLike)):
             path = str(prompt_target)
             raw = read_prompt_target(path)

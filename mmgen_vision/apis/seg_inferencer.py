@@ -14,10 +14,10 @@ from mmengine.registry import init_default_scope
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from torch import nn
 
-from mmgen_vision.engine.runner import check_state_dict_matches
 from mmgen_vision.models.common.batching import predict_by_shape
 from mmgen_vision.registry import INFERENCERS
 from mmgen_vision.utils import register_all_modules
+from mmgen_vision.utils.checkpoint import check_state_dict_matches
 from mmgen_vision.utils.image_io import ImageReadError, expand_image_inputs, read_image
 from mmgen_vision.visualization import default_palette, overlay_label_map
 
@@ -60,7 +60,7 @@ class SegInferencer(BaseInferencer):
                  device: Optional[str] = None,
                  scope: str = 'mmgen_vision',
                  show_progress: bool = False) -> None:
-        register_all_modules(init_default_scope=False)
+        register_all_modules(init_default_scope=False)  # and setup_compat()
         init_default_scope(scope)
         self._weights_name = weights
         if isinstance(weights, str) and weights.lower() == 'none':

@@ -93,7 +93,7 @@ class XDecoderInferencer(SegInferencer):
                                        [names[int(i)] for i in inst.labels.cpu()[keep]],
                                        alpha=alpha)
             elif task in ('ref-seg', 'ref-caption', 'region-retrieval'):
-                from mmgen_vision.models.xdecoder.xdecoder import split_phrases
+                from mmgen_vision.models.xdecoder import split_phrases
                 vis = draw_named_masks(image, pred.pred_instances.masks.cpu().numpy(),
                                        split_phrases(pred.metainfo['text']), alpha=alpha)
                 if task == 'ref-caption':

@@ -1,5 +1,6 @@
 # Copyright (c) mmgen_vision contributors. All rights reserved.
 """Referring expressions of your own from a simple JSON list."""
+import io
 import json
 import os.path as osp
 from typing import List
@@ -9,6 +10,8 @@ from mmengine.dataset import BaseDataset
 from PIL import Image
 
 from mmgen_vision.registry import DATASETS
+from mmgen_vision.utils.image_io import (check_image_bytes, read_image_bytes,
+                                         read_image_file)
 
 
 def _mask_to_rle(mask: np.ndarray) -> dict:
@@ -69,12 +72,15 @@ class ReferringListDataset(BaseDataset):
             img_path = osp.join(img_prefix, entry['image'])
             if not osp.isfile(img_path):
                 raise FileNotFoundError(f'{where}: image {img_path} does not exist')
-            width, height = Image.open(img_path).size
+            # header only (no decode): the reader's checks name the file and the cause
+            data = read_image_bytes(img_path)
+            check_image_bytes(data, img_path)
+            width, height = Image.open(io.BytesIO(data)).size
             if 'mask' in entry:
                 mask_path = osp.join(self.data_root, entry['mask'])
                 if not osp.isfile(mask_path):
                     raise FileNotFoundError(f'{where}: mask {mask_path} does not exist')
-                mask = np.asarray(Image.open(mask_path))
+                mask = read_image_file(mask_path, flag='unchanged', backend='pillow')
                 mask = mask.any(-1) if mask.ndim == 3 else mask > 0
                 if mask.shape != (height, width):
                     raise ValueError(f'{where}: mask {mask_path} is {mask.shape[1]} x '

@@ -6,9 +6,9 @@ from typing import List, Optional, Sequence, Union
 
 import numpy as np
 from mmseg.datasets import BaseSegDataset
-from PIL import Image
 
 from mmgen_vision.registry import DATASETS
+from mmgen_vision.utils.image_io import read_image_file
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 
@@ -125,7 +125,8 @@ class SegFolderDataset(BaseSegDataset):
                 raise FileNotFoundError(
                     f'SegFolderDataset: image {osp.join(img_dir, name)} has no mask {mask}')
             if self.check_labels:
-                values = np.unique(np.asarray(Image.open(mask)))
+                # palette indices kept (pillow, unchanged), as mmseg's LoadAnnotations reads them
+                values = np.unique(read_image_file(mask, flag='unchanged', backend='pillow'))
                 bad = [int(v) for v in values if v > max_label and v != 255]
                 if bad:
                     raise ValueError(

@@ -16,11 +16,15 @@ an MMEngine checkpoint holds:
 
 Containers, tensors and primitive types are allowed by torch already. A checkpoint holding any
 other global is refused with :class:`UnsafeCheckpointError`, which names the file and the globals.
+
+:func:`check_state_dict_matches` refuses the weights of another model (used by the
+``CheckedRunner`` of the engine and by the Inferencers, so it lives at this lowest layer).
 """
 import io
 import os.path as osp
 import pickle
-from typing import Callable, List, Optional, Tuple, Union
+import re
+from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
@@ -172,3 +176,68 @@ def install_safe_checkpoint_loader() -> None:
     CheckpointLoader.register_scheme(prefixes='', loader=load_local_checkpoint, force=True)
     CheckpointLoader.register_scheme(
         prefixes=('s3://', 'petrel://'), loader=load_backend_checkpoint, force=True)
+
+
+class CheckpointMismatchError(CheckpointError):
+    """The checkpoint's weights do not belong to the model being loaded."""
+
+
+def state_dict_of(checkpoint: dict) -> Dict[str, torch.Tensor]:
+    """The weights of a loaded checkpoint: its ``state_dict`` / ``model`` entry, or itself."""
+    for key in ('state_dict', 'model'):
+        if isinstance(checkpoint, dict) and isinstance(checkpoint.get(key), dict):
+            return checkpoint[key]
+    return checkpoint
+
+
+def _preview(keys: List[str], limit: int = 5) -> str:
+    shown = ', '.join(keys[:limit])
+    return shown + (f', ... ({len(keys)} in total)' if len(keys) > limit else '')
+
+
+def check_state_dict_matches(model: torch.nn.Module, state_dict: Dict[str, torch.Tensor],
+                             filename: str, revise_keys: list = (), strict: bool = False) -> None:
+    """Raise :class:`CheckpointMismatchError` when ``state_dict`` was not saved from ``model``.
+
+    A checkpoint is refused when it shares no parameter name with the model, or when a shared
+    name has a different shape (the weights of another architecture or size); with ``strict``
+    any missing or unexpected key is refused too. Partial checkpoints (a pre-trained backbone in
+    a bigger model) pass with ``strict=False``.
+
+    Args:
+        model (nn.Module): The (unwrapped) model.
+        state_dict (dict[str, Tensor]): Weights from the checkpoint.
+        filename (str): Checkpoint path, for the message.
+        revise_keys (list[tuple[str, str]]): Regex substitutions applied to checkpoint keys.
+        strict (bool): Also refuse missing and unexpected keys.
+    """
+    revised = {}
+    for key, value in state_dict.items():
+        for pattern, repl in revise_keys:
+            key = re.sub(pattern, repl, key)
+        revised[key] = value
+    expected = model.state_dict()
+    name = type(model).__name__
+    common = [k for k in revised if k in expected]
+    if revised and not common:
+        raise CheckpointMismatchError(
+            f'Checkpoint {filename} does not match the model {name}: none of its '
+            f'{len(revised)} keys ({_preview(list(revised))}) is a parameter of the model, '
+            f'which expects {_preview(list(expected))}.')
+    mismatched = [
+        f'{k}: checkpoint {tuple(revised[k].shape)} vs model {tuple(expected[k].shape)}'
+        for k in common if hasattr(revised[k], 'shape') and revised[k].shape != expected[k].shape
+    ]
+    if mismatched:
+        raise CheckpointMismatchError(
+            f'Checkpoint {filename} does not match the model {name}: {len(mismatched)} '
+            f'parameters have other shapes ({_preview(mismatched, 3)}). It was saved from '
+            'another architecture or size; use the right config or a converter in '
+            'tools/model_converters/.')
+    if strict:
+        missing = [k for k in expected if k not in revised and 'num_batches_tracked' not in k]
+        unexpected = [k for k in revised if k not in expected]
+        if missing or unexpected:
+            raise CheckpointMismatchError(
+                f'Checkpoint {filename} does not match the model {name} strictly: missing '
+                f'[{_preview(missing)}], unexpected [{_preview(unexpected)}].')

@@ -4,24 +4,28 @@ import warnings
 
 from mmengine import DefaultScope
 
+from mmgen_vision import registry
+from .compat import setup_compat
+
 
 def register_all_modules(init_default_scope: bool = True) -> None:
-    """Register all modules of mmgen_vision into its registries.
+    """Register all modules of mmgen_vision into its registries, and :func:`setup_compat`.
 
-    Importing the sub-packages runs their ``@register_module`` decorators. The stock
-    codebases register lazily through their registry locations when a prefixed type
+    Every registry of :mod:`mmgen_vision.registry` declares where its modules live (its
+    ``locations``: ``mmgen_vision.models``, ``mmgen_vision.datasets``, ..., ``mmgen_vision.apis``);
+    importing those runs their ``@register_module`` decorators. Going through the registries
+    keeps ``utils`` (the lowest layer) free of imports of the layers above it. The stock
+    codebases register lazily through their own registry locations when a prefixed type
     (``mmdet.``, ``mmseg.``, ``mmpose.``) is built.
 
     Args:
         init_default_scope (bool): Whether to set the default scope to ``'mmgen_vision'``
             (a new, uniquely named instance is created if another scope is current).
     """
-    import mmgen_vision.apis  # noqa: F401,F403
-    import mmgen_vision.datasets  # noqa: F401,F403
-    import mmgen_vision.engine  # noqa: F401,F403
-    import mmgen_vision.evaluation  # noqa: F401,F403
-    import mmgen_vision.models  # noqa: F401,F403
-    import mmgen_vision.visualization  # noqa: F401,F403
+    setup_compat()
+    for value in vars(registry).values():
+        if isinstance(value, registry.Registry) and value.scope == registry.SCOPE:
+            value.import_from_location()
 
     if not init_default_scope:
         return

@@ -21,8 +21,8 @@ from mmgen_vision.datasets.image_text import (ImageTextListDataset, ImageTextSha
                                               expand_braces, read_bytes, split_member_name)
 from mmgen_vision.datasets.transforms.image_text import (PROMPT_TEMPLATES, ExtractNouns,
                                                          LoadImageFromShard, PromptNouns,
-                                                         RandomResizedCropImage, TokenizeText,
-                                                         extract_nouns, load_noun_list)
+                                                         RandomResizedCropImage, TokenizeText)
+from mmgen_vision.datasets.transforms.nouns import extract_nouns, load_noun_list
 
 SOT, EOT = 49406, 49407
 SHAPESWORLD_CONFIG = osp.join(REPO_ROOT, 'configs/_base_/datasets/shapesworld_image_text.py')

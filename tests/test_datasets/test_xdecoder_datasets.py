@@ -13,7 +13,7 @@ from mmengine.registry import DefaultScope
 from conftest import REPO_ROOT
 from mmgen_vision.datasets import CocoCaptionDataset
 from mmgen_vision.datasets.transforms import TokenizeXDecoderText
-from mmgen_vision.models.common.clip_tokenizer import CLIPTokenizer
+from mmgen_vision.utils.clip_tokenizer import CLIPTokenizer
 from mmgen_vision.registry import DATASETS
 
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs/_base_/datasets')

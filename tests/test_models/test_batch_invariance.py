@@ -298,7 +298,7 @@ def test_alpha_copied_to_every_image(cfg):
 def test_peekaboo_fixed_seed(images, tmp_path_factory):
     """The toy config centre-crops every image to 64 x 64, so the three images are optimised
     together: each must still get the masks it gets alone (its own seeded draws)."""
-    from mmgen_vision.models.peekaboo import build_tiny_stable_diffusion
+    from mmgen_vision.testing import build_tiny_stable_diffusion
     tiny_sd = build_tiny_stable_diffusion(str(tmp_path_factory.mktemp('tiny_sd')))
     cfg = load_config(config('peekaboo/peekaboo_tiny-sd_shapesworld-voc.py'), {
         'model.guide.pretrained_path': tiny_sd, 'model.num_iters': 3,

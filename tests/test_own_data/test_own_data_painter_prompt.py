@@ -9,7 +9,7 @@ from PIL import Image
 
 from conftest import run_tool
 from mmgen_vision.apis import PainterInferencer
-from mmgen_vision.datasets.painter_pair import encode_prompt_target, load_prompt_pair
+from mmgen_vision.datasets.painter_prompt import encode_prompt_target, load_prompt_pair
 from mmgen_vision.models.codecs import SemanticCodec
 from mmgen_vision.registry import MODELS
 from mmgen_vision.utils import register_all_modules

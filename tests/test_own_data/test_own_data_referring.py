@@ -78,9 +78,23 @@ def test_bad_entries_name_the_entry(referring_list, tmp_path):
         ReferringListDataset(ann_file=str(tmp_path / 'bad.json'), data_root=str(tmp_path))
 
 
+def test_corrupt_image_or_mask_names_the_file(tmp_path):
+    """The list's images and masks go through the project's reader (file + cause)."""
+    from mmgen_vision.utils.image_io import ImageReadError
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / 'good.png')
+    (tmp_path / 'truncated.png').write_bytes((tmp_path / 'good.png').read_bytes()[:20])
+    (tmp_path / 'empty.png').write_bytes(b'')
+    for image, mask, cause in (('truncated.png', 'good.png', r'truncated.png: truncated'),
+                               ('good.png', 'empty.png', r'empty.png: empty')):
+        (tmp_path / 'list.json').write_text(
+            json.dumps([dict(image=image, sentence='a ball', mask=mask)]))
+        with pytest.raises(ImageReadError, match=cause):
+            ReferringListDataset(ann_file=str(tmp_path / 'list.json'), data_root=str(tmp_path))
+
+
 @pytest.fixture(scope='module')
 def tiny_sd(tmp_path_factory) -> str:
-    from mmgen_vision.models.peekaboo.testing import build_tiny_stable_diffusion
+    from mmgen_vision.testing import build_tiny_stable_diffusion
     return build_tiny_stable_diffusion(str(tmp_path_factory.mktemp('tiny_sd')))
 
 

@@ -82,3 +82,15 @@ def test_semseg_to_instances_one_mask_per_class():
     assert not out['gt_ignore_flags'].any()
     with pytest.raises(KeyError, match='mmseg.LoadAnnotations'):
         SemSegToInstances()(dict(img_path='x.png'))
+
+
+def test_corrupt_mask_names_the_file_and_cause(tmp_path):
+    """Masks go through the project's image reader: one error class, the file and the cause."""
+    from mmgen_vision.utils.image_io import ImageReadError
+    root = _folder(tmp_path / 'd', [np.zeros((2, 2)), np.zeros((2, 2))])
+    (tmp_path / 'd' / 'masks' / 'img1.png').write_bytes(b'')
+    with pytest.raises(ImageReadError, match=r'img1.png: empty'):
+        SegFolderDataset(data_root=root)
+    (tmp_path / 'd' / 'masks' / 'img1.png').write_text('not a picture')
+    with pytest.raises(ImageReadError, match=r'img1.png: not an image'):
+        SegFolderDataset(data_root=root)

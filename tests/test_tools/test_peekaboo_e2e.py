@@ -25,11 +25,7 @@ NUM_SAMPLES = 3  # evaluated samples per run, to keep the CPU time short
 
 @pytest.fixture(scope='module')
 def tiny_sd(tmp_path_factory) -> str:
-    try:
-        from mmgen_vision.models.peekaboo.testing import build_tiny_stable_diffusion
-    except ImportError as err:
-        pytest.skip('mmgen_vision.models.peekaboo.testing.build_tiny_stable_diffusion does not '
-                    f'exist yet ({err})')
+    from mmgen_vision.testing import build_tiny_stable_diffusion
     return build_tiny_stable_diffusion(str(tmp_path_factory.mktemp('tiny_sd')))
 
 

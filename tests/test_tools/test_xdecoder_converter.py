@@ -22,7 +22,7 @@ TINY = dict(
     type='XDecoder',
     backbone=dict(type='FocalNet', embed_dim=8, depths=(2, 1, 2, 1), focal_levels=2,
                   focal_windows=3),
-    pixel_decoder=dict(type='TransformerEncoderPixelDecoder', in_channels=(8, 16, 32, 64),
+    pixel_decoder=dict(type='XDecoderPixelDecoder', in_channels=(8, 16, 32, 64),
                        conv_dim=16, mask_dim=16, num_encoder_layers=2, num_heads=2, ffn_dim=32,
                        norm_cfg=dict(type='GN', num_groups=4)),
     decoder=dict(type='XDecoderTransformerDecoder', in_channels=16, hidden_dim=16,

@@ -178,8 +178,11 @@ def test_stock_refcoco_dataset_of_our_configs_is_protected(tmp_path):
     dataset_cfg.update(data_root=_refcoco_root(tmp_path, REFS + [_Payload(sentinel)]),
                        ann_file='refcoco/instances.json', split_file='refcoco/refs(unc).p',
                        pipeline=[])
-    with pytest.raises(UnsafePickleError, match='builtins.exec'):
+    with pytest.raises(UnsafePickleError, match='builtins.exec') as info:
         DATASETS.build(dataset_cfg)
+    # the error names the file (issue 13): mmengine.load hands the handler an anonymous stream
+    assert f'pickle file {osp.join(dataset_cfg.data_root, "refcoco/refs(unc).p")}' in str(
+        info.value)
     assert not osp.exists(sentinel)
 
 

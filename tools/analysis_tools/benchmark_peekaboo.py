@@ -269,7 +269,7 @@ def build_model(args: argparse.Namespace):
                          f'(model.type={cfg.model.get("type")!r})')
     if args.random_sd is not None:
         if not osp.isfile(osp.join(args.random_sd, 'model_index.json')):
-            from mmgen_vision.models.peekaboo import testing
+            from mmgen_vision import testing
             if args.random_sd_arch == 'sd-v1':
                 testing.build_sd_v1_architecture(args.random_sd)
             else:

@@ -32,7 +32,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 TINY_SD_DIR = 'data/tiny_sd'
-BUILD_TINY_SD = ('from mmgen_vision.models.peekaboo.testing import build_tiny_stable_diffusion; '
+BUILD_TINY_SD = ('from mmgen_vision.testing import build_tiny_stable_diffusion; '
                  f'build_tiny_stable_diffusion({TINY_SD_DIR!r})')
 #: The main jobs of ``--job all``, in order (the FCN plumbing job is not one of them).
 ALL_JOBS = ('painter', 'xdecoder', 'glid', 'peekaboo', 'groupvit')

@@ -6,7 +6,7 @@ data_root = 'data/coco/'
 codec = dict(type='MSRAHeatmap', input_size=(192, 256), heatmap_size=(48, 64), sigma=2)
 backend_args = None
 train_pipeline = [
-    dict(type='mmpose.LoadImage', backend_args=backend_args),
+    dict(type='mmgen_vision.LoadImage', backend_args=backend_args),  # names a bad file
     dict(type='mmpose.GetBBoxCenterScale'),
     dict(type='mmpose.RandomFlip', direction='horizontal'),
     dict(type='mmpose.RandomHalfBody'),
@@ -16,7 +16,7 @@ train_pipeline = [
     dict(type='mmpose.PackPoseInputs'),
 ]
 val_pipeline = [
-    dict(type='mmpose.LoadImage', backend_args=backend_args),
+    dict(type='mmgen_vision.LoadImage', backend_args=backend_args),  # names a bad file
     dict(type='mmpose.GetBBoxCenterScale'),
     dict(type='mmpose.TopdownAffine', input_size=codec['input_size']),
     dict(type='mmpose.PackPoseInputs'),

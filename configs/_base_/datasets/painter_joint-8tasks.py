@@ -13,34 +13,30 @@ augment = dict(
 restoration_augment = dict(scale=(0.3, 1.0), ratio=(3 / 4, 4 / 3), flip_prob=0.5)
 
 load_img = dict(type='LoadImageFromFile', backend_args=backend_args)
+# every task: a PainterPairDataset (task, codec, wrapped dataset) on one image size
+pair = dict(type='PainterPairDataset', img_size=img_size, augment=augment)
 nyuv2_depth = dict(
-    type='PainterPairDataset',
+    pair,
     task='nyuv2_depth',
     codec=dict(type='DepthCodec', max_depth=10.),
-    img_size=img_size,
-    augment=augment,
     dataset=dict(
         type='mmseg.NYUDataset',
         data_root='data/nyu',  # tools/dataset_converters/painter_nyuv2.py
         data_prefix=dict(img_path='train/rgb', depth_map_path='train/depth'),
         pipeline=[load_img, dict(type='mmseg.LoadDepthAnnotation', depth_rescale_factor=1e-3)]))
 ade20k_sem = dict(
-    type='PainterPairDataset',
+    pair,
     task='ade20k_sem',
     codec=dict(type='ADE20KSemanticCodec'),
-    img_size=img_size,
-    augment=augment,
     dataset=dict(
         type='mmseg.ADE20KDataset',
         data_root='data/ade/ADEChallengeData2016',
         data_prefix=dict(img_path='images/training', seg_map_path='annotations/training'),
         pipeline=[load_img, dict(type='mmseg.LoadAnnotations', reduce_zero_label=True)]))
 coco_sem = dict(
-    type='PainterPairDataset',
+    pair,
     task='coco_sem',
     codec=dict(type='COCOPanopticSemanticCodec'),
-    img_size=img_size,
-    augment=augment,
     dataset=dict(
         # panoptic -> contiguous semantic PNGs: tools/dataset_converters/coco_panoptic_to_semseg.py
         type='mmseg.BaseSegDataset',
@@ -52,11 +48,9 @@ coco_sem = dict(
         reduce_zero_label=False,
         pipeline=[load_img, dict(type='mmseg.LoadAnnotations')]))
 coco_inst = dict(
-    type='PainterPairDataset',
+    pair,
     task='coco_inst',
     codec=dict(type='InstanceCodec'),  # no augmentation (codec.augment is False)
-    img_size=img_size,
-    augment=augment,
     dataset=dict(
         type='mmdet.CocoDataset',
         data_root='data/coco',
@@ -65,11 +59,9 @@ coco_inst = dict(
         filter_cfg=dict(filter_empty_gt=True, min_size=32),
         pipeline=[load_img, dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True)]))
 coco_pose = dict(
-    type='PainterPairDataset',
+    pair,
     task='coco_pose',
     codec=dict(type='KeypointCodec', sigma=3.),  # no augmentation (codec.augment is False)
-    img_size=img_size,
-    augment=augment,
     dataset=dict(
         type='mmpose.CocoDataset',
         data_root='data/coco',
@@ -77,49 +69,37 @@ coco_pose = dict(
         ann_file='annotations/person_keypoints_train2017.json',
         data_prefix=dict(img='train2017/'),
         pipeline=[
-            dict(type='mmpose.LoadImage', backend_args=backend_args),
+            dict(type='mmgen_vision.LoadImage', backend_args=backend_args),
             dict(type='mmpose.GetBBoxCenterScale'),
             dict(type='mmpose.TopdownAffine', input_size=(192, 256)),
         ]))
 
 
 restoration_pipeline = [load_img, dict(type='LoadPairedImage')]
+restoration_pair = dict(pair, codec=dict(type='RestorationCodec'), augment=restoration_augment)
+restoration_data = dict(type='PainterRestorationDataset', pipeline=restoration_pipeline)
 sidd_denoise = dict(
-    type='PainterPairDataset',
+    restoration_pair,
     task='sidd_denoise',
-    codec=dict(type='RestorationCodec'),
-    img_size=img_size,
-    augment=restoration_augment,
     dataset=dict(
-        type='PainterRestorationDataset',
+        restoration_data,
         data_root='data/restoration/sidd',  # tools/dataset_converters/painter_restoration.py
         input_dir='train/input',
-        target_dir='train/target',
-        pipeline=restoration_pipeline))
+        target_dir='train/target'))
 derain = dict(
-    type='PainterPairDataset',
+    restoration_pair,
     task='derain',
-    codec=dict(type='RestorationCodec'),
-    img_size=img_size,
-    augment=restoration_augment,
     dataset=dict(
-        type='PainterRestorationDataset',
+        restoration_data,
         data_root='data/restoration/rain',
         input_dir='train/input',
-        target_dir='train/target',
-        pipeline=restoration_pipeline))
+        target_dir='train/target'))
 lol_enhance = dict(
-    type='PainterPairDataset',
+    restoration_pair,
     task='lol_enhance',
-    codec=dict(type='RestorationCodec'),
-    img_size=img_size,
-    augment=restoration_augment,
     dataset=dict(
-        type='PainterRestorationDataset',
-        data_root='data/restoration/lol',
-        input_dir='train/low',
-        target_dir='train/high',
-        pipeline=restoration_pipeline))
+        restoration_data, data_root='data/restoration/lol', input_dir='train/low',
+        target_dir='train/high'))
 
 # the paper's task sampling weights
 task_weights = dict(

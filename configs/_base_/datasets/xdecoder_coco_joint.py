@@ -1,13 +1,10 @@
 # X-Decoder pre-training data as in the paper: COCO panoptic + RefCOCOg + image-text pairs in
-# the same run, each source with its own batch size and resolution (per GPU, 8 GPUs: 4 panoptic
-# and 4 referring images at 1024 px LSJ, 128 image-text pairs at 224 px; the paper's 32 and
-# 1024 in total). Every iteration holds one batch of every source ('joint'; the model groups the
-# samples by `task`); one epoch is one pass over COCO panoptic, the other sources cycle
-# ('round_robin' alternates single-source batches instead). Validation: COCO panoptic
-# (xdecoder_coco_panoptic.py);
-# referring and captioning / retrieval use xdecoder_refcocog.py, xdecoder_coco_caption.py and
+# the same run (the loader and what 'joint' means: multi_source_joint.py), per GPU (8 GPUs):
+# 4 panoptic and 4 referring images at 1024 px LSJ, 128 image-text pairs at 224 px; the paper's
+# 32 and 1024 in total. Validation: COCO panoptic (xdecoder_coco_panoptic.py); referring and
+# captioning / retrieval use xdecoder_refcocog.py, xdecoder_coco_caption.py and
 # xdecoder_coco_retrieval.py with tools/test.py.
-_base_ = ['./xdecoder_coco_panoptic.py']
+_base_ = ['./xdecoder_coco_panoptic.py', './multi_source_joint.py']
 
 backend_args = None
 context_length = 77
@@ -31,34 +28,26 @@ caption_train_pipeline = [
 ]
 
 train_dataloader = dict(
+    _base_.multi_source_loader,  # noqa: F821 (mmengine base variable)
     _delete_=True,
     batch_size=4,
     num_workers=8,
-    persistent_workers=True,
-    sampler=dict(type='MultiSourceSampler', shuffle=True),
     batch_sampler=dict(
-        type='MultiSourceBatchSampler',
-        mode='joint',
-        epoch_source='panoptic',
+        _base_.multi_source_loader.batch_sampler,  # noqa: F821
         batch_sizes=dict(panoptic=4, referring=4, caption=128)),
     dataset=dict(
-        type='MultiSourceDataset',
-        tasks=dict(panoptic='panoptic', referring='referring', caption='caption'),
+        _base_.multi_source_loader.dataset,  # noqa: F821
         datasets=dict(
             panoptic={{_base_.train_dataset}},
             referring=dict(
-                type='mmdet.RefCocoDataset',
+                _base_.referring_source,  # noqa: F821
                 data_root='data/refcoco/',
                 ann_file='refcocog/instances.json',
                 split_file='refcocog/refs(umd).p',
-                data_prefix=dict(img_path='train2014/'),
-                split='train',
-                text_mode='original',
                 pipeline=referring_train_pipeline),
             caption=dict(
-                type='CocoCaptionDataset',
+                _base_.caption_source,  # noqa: F821
                 data_root='data/coco/',
                 ann_file='annotations/captions_karpathy_train.json',
                 data_prefix=dict(img_path=''),
-                sample_per='caption',
                 pipeline=caption_train_pipeline))))

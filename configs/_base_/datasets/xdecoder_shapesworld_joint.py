@@ -1,15 +1,11 @@
-# X-Decoder joint training data on ShapesWorld, as the paper pre-trains: panoptic segmentation
-# + referring segmentation + image-caption pairs in the same run, each source with its own
-# batch size and resolution (96 px LSJ crops, 96 px referring images, 64 px image-text).
-# 'joint': every iteration holds one batch of every source (samples ordered by source; the
-# model groups them by `task`); one epoch is one pass over the panoptic source, the other
-# sources cycle. 'round_robin' alternates single-source batches instead (one epoch = one pass
-# over every source). Samples carry metainfo `source` (panoptic / referring / caption) and
-# `task`.
+# X-Decoder joint training data on ShapesWorld, as the paper pre-trains (the loader and what
+# 'joint' means: multi_source_joint.py): panoptic segmentation + referring segmentation +
+# image-caption pairs in the same run, at 96 px LSJ crops, 96 px referring images and 64 px
+# image-text.
 # Validation is the panoptic split of the base; the referring and caption splits are
 # available as `referring_val_dataloader` / `caption_val_dataloader` (and evaluators) for
 # tools/test.py with --cfg-options or a derived config.
-_base_ = ['./xdecoder_shapesworld_panoptic.py']
+_base_ = ['./xdecoder_shapesworld_panoptic.py', './multi_source_joint.py']
 
 backend_args = None
 context_length = 77
@@ -36,44 +32,33 @@ caption_train_pipeline = [
 ]
 
 train_dataloader = dict(
+    _base_.multi_source_loader,  # noqa: F821 (mmengine base variable)
     _delete_=True,
     batch_size=4,
     num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='MultiSourceSampler', shuffle=True),
     batch_sampler=dict(
-        type='MultiSourceBatchSampler',
-        mode='joint',
-        epoch_source='panoptic',
+        _base_.multi_source_loader.batch_sampler,  # noqa: F821
         batch_sizes=dict(panoptic=4, referring=4, caption=8)),
     dataset=dict(
-        type='MultiSourceDataset',
-        tasks=dict(panoptic='panoptic', referring='referring', caption='caption'),
+        _base_.multi_source_loader.dataset,  # noqa: F821
         datasets=dict(
             panoptic={{_base_.train_dataset}},
             referring=dict(
-                type='mmdet.RefCocoDataset',
+                _base_.referring_source,  # noqa: F821
                 data_root=referring_root,
                 ann_file='refcoco/instances.json',
                 split_file='refcoco/refs(unc).p',
-                data_prefix=dict(img_path='train2014/'),
-                split='train',
-                text_mode='original',
                 pipeline=referring_train_pipeline),
             caption=dict(
-                type='CocoCaptionDataset',
+                _base_.caption_source,  # noqa: F821
                 data_root=caption_root,
                 ann_file='annotations/captions_train2017.json',
                 data_prefix=dict(img_path='train2017/'),
-                sample_per='caption',
                 pipeline=caption_train_pipeline))))
 
+# the panoptic validation loader's settings, on the referring and caption splits
 referring_val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
+    _base_.val_dataloader,  # noqa: F821 (mmengine base variable)
     dataset=dict(
         type='RefCocoSegDataset',
         data_root=referring_root,
@@ -92,11 +77,8 @@ referring_val_dataloader = dict(
         ]))
 referring_val_evaluator = dict(type='ReferringSegMetric')
 caption_val_dataloader = dict(
+    _base_.val_dataloader,  # noqa: F821
     batch_size=8,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type='CocoCaptionDataset',
         data_root=caption_root,

@@ -1,5 +1,5 @@
-# X-Decoder referring segmentation data on ShapesWorld in the RefCOCO (UNC) layout; a shrunk copy
-# of xdecoder_refcocog.py. Generate the data with:
+# X-Decoder referring segmentation data on ShapesWorld in the RefCOCO (UNC) layout:
+# xdecoder_refcocog.py (inherited), shrunk. Generate the data with:
 #   python tools/misc/generate_shapesworld.py --out-dir data/shapesworld
 #
 # Training (stock mmdet.RefCocoDataset, text_mode='original'): one sample per image with every
@@ -9,74 +9,36 @@
 # (P, 77) and grd_mask (P, 77) (CLIP BPE ids and their validity), metainfo task='referring'.
 # Evaluation (RefCocoSegDataset): one sample per expression, gt_sem_seg (1 on the referred
 # object), metainfo `text` (the expression); the model returns pred_sem_seg at the original size.
+_base_ = ['./xdecoder_refcocog.py']
 data_root = 'data/shapesworld/refcoco/'
 img_size = 96
-context_length = 77
-backend_args = None
 
-# No flip: expressions such as "the star on the left" would become false.
+# The real pipelines at 96 px, on uint8 images. No flip: expressions such as "the star on the
+# left" would become false.
 train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(
-        type='mmdet.LoadAnnotations',
-        with_bbox=False,
-        with_label=False,
-        with_mask=True,
-        backend_args=backend_args),
-    dict(
-        type='mmdet.RandomResize',
-        scale=(img_size, img_size),
-        ratio_range=(0.75, 1.25),
-        keep_ratio=True,
-        resize_type='mmdet.Resize'),
-    dict(type='TokenizeXDecoderText', keys=dict(text='grd'), context_length=context_length,
-         required=('text', )),
-    dict(
-        type='PackXDecoderInputs',
-        task='referring',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'text')),
+    dict(type='LoadImageFromFile', backend_args=None),
+    _base_.train_pipeline[1],  # noqa: F821 (mmengine base variable) masks of the referred objects
+    dict(_base_.train_pipeline[2],  # noqa: F821 mmdet.RandomResize
+         scale=(img_size, img_size), ratio_range=(0.75, 1.25)),
+    *_base_.train_pipeline[3:],  # noqa: F821 tokenize the expressions, pack
 ]
+# the referred mask is decoded at the original size: the metric compares at that size
 test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadImageFromFile', backend_args=None),
     dict(type='mmseg.Resize', scale=(img_size, img_size), keep_ratio=True),
-    # the referred mask is decoded at the original size: the metric compares at that size
-    dict(type='LoadReferringAnnotations'),
-    dict(
-        type='mmseg.PackSegInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'text',
-                   'sent_id')),
+    *_base_.test_pipeline[2:],  # noqa: F821 LoadReferringAnnotations, pack
 ]
+# The UNC split of the RefCOCO layout instead of RefCOCOg (UMD).
 train_dataset = dict(
-    type='mmdet.RefCocoDataset',
     data_root=data_root,
     ann_file='refcoco/instances.json',
     split_file='refcoco/refs(unc).p',
-    data_prefix=dict(img_path='train2014/'),
-    split='train',
-    text_mode='original',
     pipeline=train_pipeline)
 val_dataset = dict(
-    type='RefCocoSegDataset',
     data_root=data_root,
     ann_file='refcoco/instances.json',
     split_file='refcoco/refs(unc).p',
-    data_prefix=dict(img_path='train2014/'),
-    split='val',
-    test_mode=True,
     pipeline=test_pipeline)
-train_dataloader = dict(
-    batch_size=8,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=train_dataset)
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=val_dataset)
+train_dataloader = dict(batch_size=8, num_workers=2, dataset=train_dataset)
+val_dataloader = dict(dataset=val_dataset)
 test_dataloader = val_dataloader
-val_evaluator = dict(type='ReferringSegMetric')
-test_evaluator = val_evaluator

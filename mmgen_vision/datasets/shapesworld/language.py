@@ -10,7 +10,7 @@ from typing import Callable, List, Optional, Sequence
 
 import numpy as np
 
-from .scene import Scene, SceneObject
+from .structures import Scene, SceneObject
 
 NUMBER_WORDS = ('no', 'one', 'two', 'three', 'four', 'five', 'six')
 SKY_PHRASES = {

@@ -7,16 +7,16 @@ toward the horizon as ``focal * camera_height / (y - horizon)``. Every object st
 its depth is the ground depth of its lowest row, and objects are painted far-to-near, so occlusion,
 the depth map and the instance masks are all consistent with each other.
 """
-from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
 import numpy as np
 
-from .meta import (CLASS_COLOR_NAMES, CLASSES, COLOR_NAMES, COLORS, GROUND_STYLES, MAX_DEPTH,
-                   MAX_IMAGE_SIZE, MAX_OBJECT_DEPTH, MIN_IMAGE_SIZE, PERSON_COLOR,
-                   PERSON_COLOR_NAME, SHAPE_CLASSES, SKY_STYLES, SPLITS)
-from .raster import (capsule_mask, disc_mask, mask_bbox, polygon_mask, regular_polygon,
-                     smooth_noise, star_polygon)
+from .meta import (CLASS_COLOR_NAMES, CLASSES, COLOR_NAMES, COLORS, GROUND_STYLES,
+                   MAX_IMAGE_SIZE, MAX_OBJECT_DEPTH, MIN_IMAGE_SIZE, SHAPE_CLASSES, SKY_STYLES,
+                   SPLITS)
+from .person import sample_person
+from .raster import disc_mask, polygon_mask, regular_polygon, smooth_noise, star_polygon
+from .structures import Camera, Scene, SceneObject
 
 #: Independent random streams derived from one (seed, split, index).
 STREAM_LAYOUT = 0
@@ -26,7 +26,6 @@ STREAM_RAIN = 3
 STREAM_LOWLIGHT = 4
 
 PERSON_PROB = 0.5
-PERSON_HEIGHT_M = 1.7
 MAX_PLACEMENT_ATTEMPTS = 40
 MIN_VISIBLE_FRACTION = 0.45
 MIN_VISIBLE_PIXELS = 12
@@ -46,122 +45,6 @@ def scene_rng(seed: int, split: str, index: int, stream: int) -> np.random.Gener
     the same whatever ``num_train`` / ``num_val`` are.
     """
     return np.random.default_rng([int(seed), SPLITS.index(split), int(index), int(stream)])
-
-
-@dataclass(frozen=True)
-class Camera:
-    """Pinhole camera above a flat ground plane.
-
-    Args:
-        size (int): Image side in pixels.
-        horizon (int): First ground row; rows ``< horizon`` are sky.
-        focal (float): Focal length in pixels.
-        height (float): Camera height above the ground in metres.
-    """
-    size: int
-    horizon: int
-    focal: float
-    height: float
-
-    def row_depth(self) -> np.ndarray:
-        """Depth (metres) of the background in each image row.
-
-        Returns:
-            np.ndarray: Float64 array of shape (size, ), :data:`MAX_DEPTH` on sky rows and
-            non-increasing from the horizon to the bottom row.
-        """
-        y = np.arange(self.size, dtype=np.float64) + 0.5
-        below = y - self.horizon
-        depth = np.full(self.size, MAX_DEPTH)
-        ground = below > 0
-        depth[ground] = np.minimum(self.focal * self.height / below[ground], MAX_DEPTH)
-        return depth
-
-    def first_row_within(self, depth: float) -> int:
-        """The highest row whose ground depth is at most ``depth``."""
-        rows = np.flatnonzero(self.row_depth() <= depth)
-        return int(rows[0]) if rows.size else self.size - 1
-
-
-@dataclass
-class SceneObject:
-    """One thing in a scene.
-
-    Attributes:
-        category (str): One of ``THING_CLASSES``.
-        color (str): Colour name (``'black'`` for the person).
-        rgb (tuple[int, int, int]): The flat colour it is painted with.
-        depth (float): Distance in metres (the ground depth of its lowest row).
-        full_mask (np.ndarray): Bool (H, W), the pixels it covers when nothing occludes it.
-        mask (np.ndarray): Bool (H, W), its visible pixels (set when the scene is composed).
-        keypoints (np.ndarray, optional): (17, 3) COCO keypoints ``[x, y, v]`` for the person,
-            ``v = 2`` visible, ``1`` occluded; ``None`` for shapes.
-    """
-    category: str
-    color: str
-    rgb: Tuple[int, int, int]
-    depth: float
-    full_mask: np.ndarray
-    mask: Optional[np.ndarray] = None
-    keypoints: Optional[np.ndarray] = None
-
-    @property
-    def area(self) -> int:
-        """Number of visible pixels."""
-        return int(self.mask.sum())
-
-    @property
-    def bbox(self) -> Tuple[int, int, int, int]:
-        """Tight COCO box ``(x, y, w, h)`` of the visible pixels."""
-        return mask_bbox(self.mask)
-
-    @property
-    def centroid(self) -> Tuple[float, float]:
-        """Mean ``(x, y)`` of the visible pixel centres."""
-        rows, cols = np.nonzero(self.mask)
-        return float(cols.mean() + 0.5), float(rows.mean() + 0.5)
-
-
-@dataclass
-class Scene:
-    """A rendered scene.
-
-    Attributes:
-        image (np.ndarray): Clean RGB image, uint8 of shape (H, W, 3).
-        depth (np.ndarray): Depth in metres, float32 of shape (H, W).
-        background_depth (np.ndarray): Depth of the sky/ground behind the objects, float32 (H, W).
-        semantic (np.ndarray): Index into ``CLASSES`` per pixel, uint8 of shape (H, W).
-        instance (np.ndarray): Index into ``objects`` per pixel, -1 on stuff, int16 of shape (H, W).
-        objects (list[SceneObject]): Objects in painting order (far to near).
-        camera (Camera): The camera; ``camera.horizon`` is the first ground row.
-        sky_style (str): One of ``SKY_STYLES``.
-        ground_style (str): One of ``GROUND_STYLES``.
-        seed (int), split (str), index (int): Where the scene comes from.
-    """
-    image: np.ndarray
-    depth: np.ndarray
-    background_depth: np.ndarray
-    semantic: np.ndarray
-    instance: np.ndarray
-    objects: List[SceneObject]
-    camera: Camera
-    sky_style: str
-    ground_style: str
-    seed: int = 0
-    split: str = 'train'
-    index: int = 0
-
-    @property
-    def size(self) -> int:
-        """Image side in pixels."""
-        return self.image.shape[0]
-
-    def stuff_mask(self, name: str) -> np.ndarray:
-        """Bool (H, W) mask of the visible pixels of stuff class ``name``."""
-        return self.semantic == CLASSES.index(name)
-
-
-# ----------------------------------------------------------------------------- background
 
 
 def _jitter(rgb: Tuple[int, int, int], rng: np.random.Generator, amount: int) -> np.ndarray:
@@ -260,91 +143,6 @@ def sample_shape(rng: np.random.Generator, camera: Camera,
     if depth > MAX_OBJECT_DEPTH:
         return None
     return SceneObject(category, color, rgb, depth, full_mask)
-
-
-def _person_skeleton(rng: np.random.Generator, cx: float, ankle_y: float,
-                     height: float) -> Tuple[np.ndarray, Tuple[float, float, float]]:
-    """Joint positions of a front-facing stick figure.
-
-    The person faces the camera, so its left side is on the image right (``+x``).
-
-    Returns:
-        tuple: COCO keypoints (x, y) of shape (17, 2) and the head disc ``(cx, cy, radius)``.
-    """
-    top = ankle_y - height
-    head_r = 0.1 * height
-    head = (cx, top + head_r, head_r)
-    hx, hy = head[0], head[1]
-    shoulder_y, hip_y, knee_y = top + 0.25 * height, top + 0.55 * height, top + 0.77 * height
-    kpts = np.zeros((17, 2))
-    kpts[0] = (hx, hy + 0.25 * head_r)  # nose
-    for side, (eye, ear, sho, elb, wri, hip, kne, ank) in ((+1, (1, 3, 5, 7, 9, 11, 13, 15)),
-                                                           (-1, (2, 4, 6, 8, 10, 12, 14, 16))):
-        kpts[eye] = (hx + side * 0.4 * head_r, hy - 0.2 * head_r)
-        kpts[ear] = (hx + side * 0.6 * head_r, hy + 0.05 * head_r)
-        kpts[sho] = (cx + side * 0.11 * height, shoulder_y)
-        upper = rng.uniform(0.15, 1.9)  # angle from straight down, outwards positive
-        lower = upper + rng.uniform(-0.6, 1.0)
-        kpts[elb] = kpts[sho] + 0.16 * height * np.array([side * np.sin(upper), np.cos(upper)])
-        kpts[wri] = kpts[elb] + 0.15 * height * np.array([side * np.sin(lower), np.cos(lower)])
-        kpts[hip] = (cx + side * 0.07 * height, hip_y)
-        kpts[kne] = (cx + side * rng.uniform(0.05, 0.11) * height, knee_y)
-        kpts[ank] = (cx + side * rng.uniform(0.05, 0.15) * height, ankle_y)
-    return kpts, head
-
-
-def _stick_figure_mask(size: int, kpts: np.ndarray, head: Tuple[float, float, float],
-                       thickness: float) -> np.ndarray:
-    """Pixels of a stick figure: head disc, neck, torso, shoulder/hip bars and limbs.
-
-    Every keypoint's own pixel is included, so a keypoint always lies on a figure pixel.
-    """
-    hx, hy, head_r = head
-    neck_top = (hx, hy + head_r)
-    mid_shoulder = (kpts[5] + kpts[6]) / 2
-    mid_hip = (kpts[11] + kpts[12]) / 2
-    segments = [(neck_top, mid_shoulder), (mid_shoulder, mid_hip), (kpts[5], kpts[6]),
-                (kpts[11], kpts[12]), (kpts[5], kpts[7]), (kpts[7], kpts[9]), (kpts[6], kpts[8]),
-                (kpts[8], kpts[10]), (kpts[11], kpts[13]), (kpts[13], kpts[15]),
-                (kpts[12], kpts[14]), (kpts[14], kpts[16])]
-    mask = disc_mask(size, hx, hy, head_r)
-    for p, q in segments:
-        mask |= capsule_mask(size, p, q, thickness)
-    cols = np.clip(np.floor(kpts[:, 0]).astype(np.int64), 0, size - 1)
-    rows = np.clip(np.floor(kpts[:, 1]).astype(np.int64), 0, size - 1)
-    mask[rows, cols] = True
-    return mask
-
-
-def sample_person(rng: np.random.Generator, camera: Camera) -> Optional[SceneObject]:
-    """A stick-figure person standing on the ground, or ``None`` if the draw does not fit."""
-    size = camera.size
-    height = rng.uniform(0.42, 0.8) * size
-    row_depth = camera.row_depth()
-    target_depth = camera.focal * PERSON_HEIGHT_M / height
-    lowest = max(camera.first_row_within(MAX_OBJECT_DEPTH) + 1, int(np.ceil(height)) + 1)
-    if lowest > size - 1:
-        return None
-    bottom_row = int(np.clip(camera.first_row_within(target_depth), lowest, size - 1))
-    thickness = max(0.8, 0.028 * height)
-    ankle_y = bottom_row + 0.9 - thickness
-    cx = rng.uniform(0.25, 0.75) * size
-    kpts, head = _person_skeleton(rng, cx, ankle_y, height)
-    if (kpts.min() < 1.0 or kpts.max() > size - 1.0 or head[1] - head[2] < 0.5
-            or np.any(np.abs(kpts[:, 0] - cx) > 0.5 * size)):
-        return None
-    full_mask = _stick_figure_mask(size, kpts, head, thickness)
-    rows = np.flatnonzero(full_mask.any(axis=1))
-    depth = float(row_depth[rows[-1]])
-    if depth > MAX_OBJECT_DEPTH:
-        return None
-    keypoints = np.concatenate([kpts, np.ones((17, 1))], axis=1)
-    return SceneObject('person',
-                       PERSON_COLOR_NAME,
-                       PERSON_COLOR,
-                       depth,
-                       full_mask,
-                       keypoints=keypoints)
 
 
 def paint_order(objects: List[SceneObject]) -> List[SceneObject]:

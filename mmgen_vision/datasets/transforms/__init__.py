@@ -2,7 +2,7 @@
 """Data transforms that the stock libraries do not have."""
 from .image_text import (ExtractNouns, LoadImageFromShard, PackImageTextInputs, PromptNouns,
                          RandomResizedCropImage, TokenizeText)
-from .loading import LoadImageFromFile
+from .loading import LoadImage, LoadImageFromFile
 from .painter_transforms import LoadPairedImage, PackRestorationInputs
 from .referring import CenterCropSquare, LoadReferringAnnotations, decode_coco_mask
 from .semseg_to_instances import SemSegToInstances
@@ -13,5 +13,5 @@ __all__ = ['CenterCropSquare', 'LoadReferringAnnotations', 'decode_coco_mask',
            'PackImageTextInputs', 'RandomResizedCropImage']
 __all__ += ['PackXDecoderInputs', 'TokenizeXDecoderText']
 __all__ += ['LoadPairedImage', 'PackRestorationInputs']
-__all__ += ['LoadImageFromFile']
+__all__ += ['LoadImageFromFile', 'LoadImage']
 __all__ += ['SemSegToInstances']

@@ -9,6 +9,7 @@ from mmcv.transforms import BaseTransform
 from mmdet.datasets.transforms import PackDetInputs
 
 from mmgen_vision.registry import TRANSFORMS
+from mmgen_vision.utils.clip_tokenizer import CLIPTokenizer
 
 
 @TRANSFORMS.register_module()
@@ -39,7 +40,6 @@ class TokenizeXDecoderText(BaseTransform):
                  context_length: int = 77,
                  pad_token: str = 'eot',
                  required: Sequence[str] = ()) -> None:
-        from mmgen_vision.models.common.clip_tokenizer import CLIPTokenizer
         if not keys:
             raise ValueError('TokenizeXDecoderText: keys is empty')
         self.keys = dict(keys)

@@ -8,9 +8,11 @@ LayerNorm epsilon and the head count are arguments (X-Decoder: eps 1e-12, 8 head
 """
 import torch
 import torch.nn.functional as F
+from timm.layers import Mlp
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
+from mmgen_vision.models.common.attention import MultiheadAttention
 from mmgen_vision.registry import MODELS
 
 
@@ -32,42 +34,21 @@ class FP32LayerNorm(nn.LayerNorm):
         return out.to(x.dtype)
 
 
-class CausalSelfAttention(nn.Module):
-    """Multi-head causal self-attention with a fused ``qkv`` projection ([q; k; v] rows)."""
-
-    def __init__(self, dim: int, num_heads: int) -> None:
-        super().__init__()
-        if dim % num_heads:
-            raise ValueError(f'width {dim} is not divisible by heads {num_heads}')
-        self.num_heads = num_heads
-        self.qkv = nn.Linear(dim, dim * 3)
-        self.proj = nn.Linear(dim, dim)
-
-    def forward(self, x: Tensor) -> Tensor:
-        """``x [B, L, C]`` -> ``[B, L, C]``; token ``i`` attends to tokens ``<= i``."""
-        b, n, c = x.shape
-        q, k, v = self.qkv(x).reshape(b, n, 3, self.num_heads, c // self.num_heads).permute(
-            2, 0, 3, 1, 4).unbind(0)
-        out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-        return self.proj(out.transpose(1, 2).reshape(b, n, c))
-
-
 class CLIPTextBlock(nn.Module):
-    """Pre-norm transformer block of the CLIP text tower."""
+    """Pre-norm causal transformer block of the CLIP text tower: the shared
+    :class:`MultiheadAttention` (fused ``qkv``) and timm's ``Mlp`` with QuickGELU."""
 
     def __init__(self, dim: int, num_heads: int, mlp_ratio: int = 4,
                  eps: float = 1e-5) -> None:
         super().__init__()
         self.ln1 = FP32LayerNorm(dim, eps=eps)
-        self.attn = CausalSelfAttention(dim, num_heads)
+        self.attn = MultiheadAttention(dim, num_heads)
         self.ln2 = FP32LayerNorm(dim, eps=eps)
-        self.ffn = nn.Sequential()
-        self.ffn.add_module('fc1', nn.Linear(dim, dim * mlp_ratio))
-        self.ffn.add_module('act', QuickGELU())
-        self.ffn.add_module('fc2', nn.Linear(dim * mlp_ratio, dim))
+        self.ffn = Mlp(dim, dim * mlp_ratio, act_layer=QuickGELU)
 
     def forward(self, x: Tensor) -> Tensor:
-        x = x + self.attn(self.ln1(x))
+        """``x [B, L, C]`` -> ``[B, L, C]``; token ``i`` attends to tokens ``<= i``."""
+        x = x + self.attn(self.ln1(x), is_causal=True)
         return x + self.ffn(self.ln2(x))
 
 

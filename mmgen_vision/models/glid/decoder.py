@@ -1,80 +1,65 @@
 # Copyright (c) mmgen_vision contributors. All rights reserved.
 """GLID's query-based transformer decoder (self-attention, then cross-attention over the
-multi-scale features, then FFN; pre-norm; ``F.scaled_dot_product_attention``)."""
-import math
+multi-scale features, then FFN; pre-norm), built from the shared
+:class:`~mmgen_vision.models.common.attention.MultiheadAttention`, timm's ``Mlp`` and the
+shared sine position embedding."""
+import re
 from typing import List, Sequence
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 import torch.utils.checkpoint as cp
 from mmengine.model import BaseModule
+from timm.layers import Mlp
 
+from mmgen_vision.models.common.attention import MultiheadAttention
+from mmgen_vision.models.common.pos_embed import sine_pos_embed_2d
 from mmgen_vision.registry import MODELS
 
-
-def sine_pos_embed_2d(h: int, w: int, dim: int, device=None, dtype=None,
-                      temperature: float = 10000.) -> torch.Tensor:
-    """Fixed 2D sine-cosine embedding of an h x w grid, shape (h * w, dim), row-major.
-
-    Half of the channels encode the row, half the column (``dim`` must be a multiple of 4).
-    """
-    if dim % 4 != 0:
-        raise ValueError(f'sine_pos_embed_2d needs dim divisible by 4, got {dim}')
-    quarter = dim // 4
-    omega = 1. / temperature**(torch.arange(quarter, device=device, dtype=torch.float32) /
-                               quarter)
-    ys = (torch.arange(h, device=device, dtype=torch.float32) + 0.5) / h * 2 * math.pi
-    xs = (torch.arange(w, device=device, dtype=torch.float32) + 0.5) / w * 2 * math.pi
-    yy, xx = torch.meshgrid(ys, xs, indexing='ij')
-    oy = yy.flatten()[:, None] * omega[None]
-    ox = xx.flatten()[:, None] * omega[None]
-    emb = torch.cat([oy.sin(), oy.cos(), ox.sin(), ox.cos()], dim=1)
-    return emb if dtype is None else emb.to(dtype)
+# a decoder layer's FFN key of checkpoints written while the FFN was an ``nn.Sequential``
+_LEGACY_FFN_KEY = re.compile(r'^(.*layers\.\d+\.ffn\.)([02])\.(weight|bias)$')
 
 
-class Attention(nn.Module):
-    """Multi-head attention through ``F.scaled_dot_product_attention``.
+def rename_legacy_ffn_keys(state_dict: dict, prefix: str = '') -> dict:
+    """Rename, in place, the decoder-layer FFN keys of checkpoints written before the FFN was
+    timm's ``Mlp``: ``...layers.<i>.ffn.0.*`` / ``.ffn.2.*`` -> ``.ffn.fc1.*`` / ``.ffn.fc2.*``.
 
     Args:
-        dim (int): Width C of queries, keys and values.
-        num_heads (int): Heads (C must be divisible by it).
+        state_dict (dict): A state dict (GLID model, pre-trainer or decoder keys).
+        prefix (str): Only keys starting with it are renamed.
+
+    Returns:
+        dict: ``state_dict``.
     """
-
-    def __init__(self, dim: int, num_heads: int) -> None:
-        super().__init__()
-        if dim % num_heads != 0:
-            raise ValueError(f'decoder width {dim} is not divisible by num_heads {num_heads}')
-        self.num_heads = num_heads
-        self.q = nn.Linear(dim, dim)
-        self.k = nn.Linear(dim, dim)
-        self.v = nn.Linear(dim, dim)
-        self.proj = nn.Linear(dim, dim)
-
-    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        """q: (B, Nq, C); k, v: (B, Nk, C) -> (B, Nq, C)."""
-        b, nq, c = q.shape
-        h = self.num_heads
-
-        def split(x):
-            return x.view(b, -1, h, c // h).transpose(1, 2)
-
-        out = F.scaled_dot_product_attention(split(self.q(q)), split(self.k(k)), split(self.v(v)))
-        return self.proj(out.transpose(1, 2).reshape(b, nq, c))
+    for key in [k for k in state_dict if k.startswith(prefix)]:
+        match = _LEGACY_FFN_KEY.match(key)
+        if match:
+            head, index, suffix = match.groups()
+            new_key = f'{head}fc{1 if index == "0" else 2}.{suffix}'
+            if new_key not in state_dict:
+                state_dict[new_key] = state_dict.pop(key)
+    return state_dict
 
 
 class GLIDDecoderLayer(nn.Module):
-    """Pre-norm self-attention -> cross-attention -> FFN on the queries (B, Q, C)."""
+    """Pre-norm self-attention -> cross-attention -> FFN on the queries (B, Q, C).
+
+    Checkpoints written before the FFN became timm's ``Mlp`` (keys ``ffn.0`` / ``ffn.2``)
+    still load: :func:`rename_legacy_ffn_keys` renames them on ``load_state_dict``.
+    """
 
     def __init__(self, dim: int, num_heads: int, ffn_ratio: float = 4.) -> None:
         super().__init__()
         self.norm_self = nn.LayerNorm(dim)
-        self.self_attn = Attention(dim, num_heads)
+        self.self_attn = MultiheadAttention(dim, num_heads, fused_qkv=False)
         self.norm_cross = nn.LayerNorm(dim)
-        self.cross_attn = Attention(dim, num_heads)
+        self.cross_attn = MultiheadAttention(dim, num_heads, fused_qkv=False)
         self.norm_ffn = nn.LayerNorm(dim)
-        hidden = int(dim * ffn_ratio)
-        self.ffn = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
+        self.ffn = Mlp(dim, int(dim * ffn_ratio))
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        rename_legacy_ffn_keys(state_dict, prefix)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, query: torch.Tensor, memory: torch.Tensor,
                 memory_pos: torch.Tensor) -> torch.Tensor:

@@ -3,14 +3,18 @@
 from typing import Dict, Optional
 
 import torch
+from mmdet.models.detectors import BaseDetector
 
 from mmgen_vision.registry import MODELS
 from .finetune_base import GLIDFinetuneModel
 
 
 @MODELS.register_module()
-class GLIDDetector(GLIDFinetuneModel):
+class GLIDDetector(GLIDFinetuneModel, BaseDetector):
     """Detection with GLID: queries ``CLS + e_i`` -> decoder -> ``GLIDDetHead``.
+
+    An mmdet ``BaseDetector``: its ``forward`` dispatches the modes and its
+    ``add_pred_to_datasample`` packs ``pred_instances``.
 
     Args:
         bbox_head (dict): ``GLIDDetHead`` config (its ``embed_dims`` is filled in).
@@ -35,6 +39,4 @@ class GLIDDetector(GLIDFinetuneModel):
         ``labels``)."""
         hs, _ = self.decode(inputs)
         results = self.bbox_head.predict(hs, data_samples, rescale=True)
-        for sample, pred in zip(data_samples, results):
-            sample.pred_instances = pred
-        return data_samples
+        return self.add_pred_to_datasample(data_samples, results)

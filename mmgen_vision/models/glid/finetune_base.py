@@ -1,6 +1,13 @@
 # Copyright (c) mmgen_vision contributors. All rights reserved.
 """The part every GLID fine-tuning model shares: encoder-decoder, queries ``q_i = CLS + e_i``
-and partial loading of the pre-trained weights."""
+and partial loading of the pre-trained weights.
+
+Each task model adds the stock base of its data flow, which gives the ``forward(mode)``
+dispatch and the packing of predictions: ``GLIDSegmentor`` / ``GLIDDepthEstimator`` are mmseg
+``BaseSegmentor`` s, ``GLIDDetector`` / ``GLIDUniversalSegmentor`` mmdet ``BaseDetector`` s and
+``GLIDPoseEstimator`` a :class:`~mmgen_vision.models.common.base_model.BaseTaskModel` (mmpose's
+pose estimators build their own backbone and head).
+"""
 from typing import List, Optional, Tuple
 
 import torch
@@ -13,7 +20,8 @@ from .partial_loading import load_glid_pretrained, parts_of
 
 
 class GLIDFinetuneModel(BatchInvariantMixin, BaseModel):
-    """Base of the GLID task models.
+    """Base of the GLID task models; a task model lists its stock base after it, e.g.
+    ``class GLIDSegmentor(GLIDFinetuneModel, BaseSegmentor)``.
 
     Args:
         encoder_decoder (dict): ``GLIDEncoderDecoder`` config (as in pre-training).
@@ -65,16 +73,13 @@ class GLIDFinetuneModel(BatchInvariantMixin, BaseModel):
         """Images (B, 3, H, W) -> answers (num_layers, B, M, C) and the BiFPN levels."""
         return self.core(inputs, self.queries(inputs.shape[0]))
 
-    def _forward(self, inputs: torch.Tensor, data_samples=None):
+    def extract_feat(self, inputs: torch.Tensor) -> Tuple[torch.Tensor, List[torch.Tensor]]:
+        """The stock bases' feature extraction: :meth:`decode`."""
+        return self.decode(inputs)
+
+    def _forward(self, inputs: torch.Tensor, data_samples=None
+                 ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Answers ``(num_layers, B, M, C)`` and the finest BiFPN level ``f_b (B, C, h, w)``
+        (``mode='tensor'``)."""
         hs, feats = self.decode(inputs)
         return hs, feats[0]
-
-    def forward(self, inputs: torch.Tensor, data_samples=None, mode: str = 'tensor'):
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        if mode == 'tensor':
-            return self._forward(inputs, data_samples)
-        raise ValueError(f'{type(self).__name__} got an invalid mode "{mode}" '
-                         '(loss, predict, tensor)')

@@ -7,6 +7,7 @@ import torch
 from mmengine.logging import MMLogger
 
 from mmgen_vision.utils.checkpoint import load_local_checkpoint
+from .decoder import rename_legacy_ffn_keys
 
 #: the accepted values of the ``load`` switch, from nothing to everything
 LOAD_CHOICES = ('none', 'encoder', 'encoder+decoder', 'encoder+decoder+queries')
@@ -38,7 +39,8 @@ def select_keys(keys, load: str) -> List[str]:
 def _state_dict(checkpoint: Union[str, dict]) -> Dict[str, torch.Tensor]:
     if isinstance(checkpoint, str):
         checkpoint = load_local_checkpoint(checkpoint, map_location='cpu')
-    return checkpoint.get('state_dict', checkpoint)
+    # checkpoints written before the decoder FFN became timm's Mlp (ffn.0 / ffn.2 keys)
+    return rename_legacy_ffn_keys(dict(checkpoint.get('state_dict', checkpoint)))
 
 
 def load_glid_pretrained(model: torch.nn.Module, checkpoint: Union[str, dict],

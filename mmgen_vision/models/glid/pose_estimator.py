@@ -3,16 +3,23 @@
 from typing import Dict, Optional
 
 import torch
+from mmpose.models.pose_estimators import TopdownPoseEstimator
 from mmpose.models.utils.tta import flip_heatmaps
 
+from mmgen_vision.models.common.base_model import BaseTaskModel
 from mmgen_vision.registry import MODELS
 from .finetune_base import GLIDFinetuneModel
-from .pose_head import crop_to_image
 
 
 @MODELS.register_module()
-class GLIDPoseEstimator(GLIDFinetuneModel):
+class GLIDPoseEstimator(GLIDFinetuneModel, BaseTaskModel):
     """Pose estimation with GLID: one query per keypoint (``num_queries`` = K).
+
+    Top-down like mmpose's ``TopdownPoseEstimator``, whose flip test (``flip_heatmaps``) and
+    packing of the predictions (``add_pred_to_datasample``: keypoints from the input crop to
+    the image, the person box) it uses; the mode dispatch is
+    :class:`~mmgen_vision.models.common.base_model.BaseTaskModel`'s, since mmpose's estimators
+    build a backbone and a head of their own where GLID has one shared encoder-decoder.
 
     Args:
         pose_head (dict): ``GLIDPoseHead`` config (its ``embed_dims`` is filled in).
@@ -20,9 +27,12 @@ class GLIDPoseEstimator(GLIDFinetuneModel):
             with those of the horizontally flipped crop, flipped back and their left / right
             keypoints swapped by the samples' ``flip_indices`` (mmpose's top-down flip test);
             ``shift_heatmap`` (bool, default True): shift the flipped-back heatmaps by one
-            column, as mmpose does for MSRA heatmaps.
+            column, as mmpose does for MSRA heatmaps; ``output_keypoint_indices`` (optional):
+            the keypoints kept in the output, as in mmpose.
         **kwargs: ``GLIDFinetuneModel`` arguments.
     """
+
+    add_pred_to_datasample = TopdownPoseEstimator.add_pred_to_datasample
 
     def __init__(self, pose_head: dict, test_cfg: Optional[dict] = None, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -48,11 +58,4 @@ class GLIDPoseEstimator(GLIDFinetuneModel):
                                     flip_indices=data_samples[0].metainfo['flip_indices'],
                                     shift_heatmap=self.test_cfg['shift_heatmap'])
             heatmaps = (heatmaps + flipped) * 0.5
-        for sample, pred in zip(data_samples, self.pose_head.decode(heatmaps)):
-            pred.keypoints = crop_to_image(pred.keypoints, sample.metainfo)
-            pred.keypoints_visible = pred.keypoint_scores
-            gt = sample.gt_instances
-            pred.bboxes = gt.bboxes
-            pred.bbox_scores = gt.bbox_scores
-            sample.pred_instances = pred
-        return data_samples
+        return self.add_pred_to_datasample(self.pose_head.decode(heatmaps), None, data_samples)

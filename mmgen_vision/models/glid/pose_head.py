@@ -3,7 +3,6 @@
 linear layer, ``heatmap_k = f_k . f_b``; trained and decoded with mmpose's codec and loss."""
 from typing import Dict, List
 
-import numpy as np
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
@@ -77,10 +76,3 @@ class GLIDPoseHead(BaseModule):
             results.append(InstanceData(keypoints=keypoints, keypoint_scores=scores))
         return results
 
-
-def crop_to_image(keypoints: np.ndarray, meta: dict) -> np.ndarray:
-    """Keypoints (N, K, 2) in the top-down input crop -> original image pixels."""
-    size = np.asarray(meta['input_size'], dtype=np.float32)
-    scale = np.asarray(meta['input_scale'], dtype=np.float32)
-    center = np.asarray(meta['input_center'], dtype=np.float32)
-    return keypoints / size * scale + center - 0.5 * scale

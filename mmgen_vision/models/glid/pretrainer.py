@@ -6,30 +6,17 @@ from typing import Dict, List, Optional, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.model import BaseModel
 from mmengine.model.weight_init import trunc_normal_
 from mmengine.structures import BaseDataElement, PixelData
 
+from mmgen_vision.models.common.base_model import BaseTaskModel
+from mmgen_vision.models.common.patchify import patchify, unpatchify
 from mmgen_vision.registry import MODELS
 from .decoder import sine_pos_embed_2d
 
 
-def patchify(img: torch.Tensor, p: int) -> torch.Tensor:
-    """(B, 3, H, W) -> (B, (H / p) * (W / p), p * p * 3), patches row-major, pixels (y, x, c)."""
-    b, c, h, w = img.shape
-    x = img.reshape(b, c, h // p, p, w // p, p)
-    return x.permute(0, 2, 4, 3, 5, 1).reshape(b, (h // p) * (w // p), p * p * c)
-
-
-def unpatchify(patches: torch.Tensor, p: int, h: int, w: int) -> torch.Tensor:
-    """Inverse of :func:`patchify`: (B, L, p * p * 3) -> (B, 3, h, w)."""
-    b = patches.shape[0]
-    x = patches.reshape(b, h // p, w // p, p, p, -1)
-    return x.permute(0, 5, 1, 3, 2, 4).reshape(b, -1, h, w)
-
-
 @MODELS.register_module()
-class GLIDPretrainer(BaseModel):
+class GLIDPretrainer(BaseTaskModel):
     """Pre-train the generalist encoder-decoder by masked image modelling.
 
     A fraction ``mask_ratio`` of the ``mask_patch_size`` patches is masked (exactly
@@ -137,7 +124,7 @@ class GLIDPretrainer(BaseModel):
         pred = self.pixel_head(hs[-1][:, 1:])
         return dict(ids=ids, mask=mask, pred=pred, target=self.targets(img, ids))
 
-    # BaseModel API -------------------------------------------------------------------------
+    # BaseTaskModel API -------------------------------------------------------------------------
     def loss(self, inputs: torch.Tensor, data_samples=None) -> Dict[str, torch.Tensor]:
         """MSE between predicted and true pixels of the masked patches."""
         out = self.reconstruct(inputs)
@@ -155,7 +142,7 @@ class GLIDPretrainer(BaseModel):
             true = torch.gather(patches, 1, out['ids'][..., None].expand(-1, -1, pred.shape[-1]))
             pred = pred * (true.var(-1, keepdim=True) + 1e-6)**.5 + true.mean(-1, keepdim=True)
         patches = patches.scatter(1, out['ids'][..., None].expand(-1, -1, pred.shape[-1]), pred)
-        recon = unpatchify(patches, p, h, w)
+        recon = unpatchify(patches, p, (h // p, w // p))
         mse = ((out['pred'] - out['target'])**2).mean(dim=(1, 2))
         results = []
         for i in range(inputs.shape[0]):
@@ -169,12 +156,3 @@ class GLIDPretrainer(BaseModel):
     def _forward(self, inputs: torch.Tensor, data_samples=None):
         out = self.reconstruct(inputs)
         return out['pred']
-
-    def forward(self, inputs: torch.Tensor, data_samples=None, mode: str = 'tensor'):
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        if mode == 'tensor':
-            return self._forward(inputs, data_samples)
-        raise ValueError(f'GLIDPretrainer got an invalid mode "{mode}" (loss, predict, tensor)')

@@ -4,7 +4,8 @@ from typing import Dict, List, Optional
 
 import torch
 import torch.nn.functional as F
-from mmengine.structures import InstanceData, PixelData
+from mmengine.structures import InstanceData
+from mmseg.models.segmentors import BaseSegmentor
 
 from mmgen_vision.registry import MODELS
 from .finetune_base import GLIDFinetuneModel
@@ -20,9 +21,13 @@ def crop_and_resize(maps: torch.Tensor, meta: dict, mode: str = 'bilinear') -> t
 
 
 @MODELS.register_module()
-class GLIDSegmentor(GLIDFinetuneModel):
+class GLIDSegmentor(GLIDFinetuneModel, BaseSegmentor):
     """Semantic segmentation with GLID: queries ``CLS + e_i`` -> decoder -> linear layer
     ``[f_s, class]`` -> ``sigmoid(f_s . f_b)``.
+
+    An mmseg ``BaseSegmentor``: its ``forward`` dispatches the modes and its
+    ``postprocess_result`` packs ``seg_logits`` / ``pred_sem_seg`` (padding removed, resized to
+    ``ori_shape``).
 
     Args:
         seg_head (dict): ``GLIDSegHead`` config (its ``embed_dims`` is filled in).
@@ -36,6 +41,7 @@ class GLIDSegmentor(GLIDFinetuneModel):
         self.seg_head = MODELS.build(dict(seg_head, embed_dims=self.embed_dims))
         self.num_classes = self.seg_head.num_classes
         self.ignore_index = ignore_index
+        self.align_corners = False  # of the resize to the original image
 
     def semantic_targets(self, data_samples) -> List[InstanceData]:
         """One binary mask (G, H, W) per class present in each ``gt_sem_seg``."""
@@ -52,17 +58,16 @@ class GLIDSegmentor(GLIDFinetuneModel):
         hs, feats = self.decode(inputs)
         return self.seg_head.loss(hs, feats[0], self.semantic_targets(data_samples))
 
-    def predict(self, inputs: torch.Tensor, data_samples: Optional[list] = None) -> list:
-        """Per image ``seg_logits`` (K, H, W) and ``pred_sem_seg`` (1, H, W) at the original
-        size."""
+    def encode_decode(self, inputs: torch.Tensor, batch_img_metas: Optional[List[dict]] = None
+                      ) -> torch.Tensor:
+        """Images (B, 3, H, W) -> semantic logits (B, K, H, W) at the input size."""
         hs, feats = self.decode(inputs)
         cls_logits, mask_logits = self.seg_head(hs[-1:], feats[0])
         logits = self.seg_head.semantic_logits(cls_logits[0], mask_logits[0])
-        logits = F.interpolate(logits, size=inputs.shape[-2:], mode='bilinear',
-                               align_corners=False)
-        for i, sample in enumerate(data_samples):
-            seg_logits = crop_and_resize(logits[i], sample.metainfo)
-            sample.set_data(dict(
-                seg_logits=PixelData(data=seg_logits),
-                pred_sem_seg=PixelData(data=seg_logits.argmax(0, keepdim=True))))
-        return data_samples
+        return F.interpolate(logits, size=inputs.shape[-2:], mode='bilinear',
+                             align_corners=False)
+
+    def predict(self, inputs: torch.Tensor, data_samples: Optional[list] = None) -> list:
+        """Per image ``seg_logits`` (K, H, W) and ``pred_sem_seg`` (1, H, W) at the original
+        size."""
+        return self.postprocess_result(self.encode_decode(inputs), data_samples)

@@ -6,18 +6,20 @@ from typing import Dict, List, Optional, Sequence
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmdet.models.detectors import BaseDetector, MaskFormer
 from mmdet.models.seg_heads import MaskFormerFusionHead
 from mmdet.models.utils import preprocess_panoptic_gt
 from mmengine.structures import InstanceData, PixelData
 
 from mmgen_vision.registry import MODELS
 from .finetune_base import GLIDFinetuneModel
+from .segmentor import crop_and_resize
 
 TASKS = ('panoptic', 'instance', 'semantic')
 
 
 @MODELS.register_module()
-class GLIDUniversalSegmentor(GLIDFinetuneModel):
+class GLIDUniversalSegmentor(GLIDFinetuneModel, BaseDetector):
     """Segmentation on COCO-panoptic-style data with one ``GLIDSegHead`` (one linear layer) per
     task on top of a shared encoder-decoder and shared queries.
 
@@ -36,6 +38,11 @@ class GLIDUniversalSegmentor(GLIDFinetuneModel):
     different fields, so a multi-task model can decode every head in one pass and be scored by
     the three metrics at once (``test_task=('panoptic', 'instance', 'semantic')`` with a list
     of evaluators).
+
+    An mmdet ``BaseDetector`` (mode dispatch) whose panoptic / instance results are packed by
+    mmdet ``MaskFormer.add_pred_to_datasample``; mmdet's ``MaskFormer`` itself builds a
+    backbone, a neck and a pixel decoder in its head, which GLID's shared encoder-decoder is
+    not.
 
     Args:
         seg_head (dict): ``GLIDSegHead`` config shared by the tasks (``num_classes``,
@@ -86,6 +93,8 @@ class GLIDUniversalSegmentor(GLIDFinetuneModel):
                       filter_low_score=True)
         fusion.update(fusion_cfg or {})
         self.fusion_cfg = fusion
+
+    add_pred_to_datasample = MaskFormer.add_pred_to_datasample
 
     def num_classes_of(self, task: str) -> int:
         return self.num_things if task == 'instance' else self.num_things + self.num_stuff
@@ -147,7 +156,6 @@ class GLIDUniversalSegmentor(GLIDFinetuneModel):
         mask_logits = F.interpolate(mask_logits, size=size, mode='bilinear',
                                     align_corners=False)
         if task == 'semantic':
-            from .segmentor import crop_and_resize
             logits = head.semantic_logits(cls_logits, mask_logits)
             for i, sample in enumerate(data_samples):
                 seg = crop_and_resize(logits[i], sample.metainfo)
@@ -163,8 +171,4 @@ class GLIDUniversalSegmentor(GLIDFinetuneModel):
                           panoptic_on=task == 'panoptic', instance_on=task == 'instance',
                           semantic_on=False))
         results = fusion.predict(cls_logits, mask_logits, data_samples, rescale=True)
-        for sample, result in zip(data_samples, results):
-            if 'pan_results' in result:
-                sample.pred_panoptic_seg = result['pan_results']
-            if 'ins_results' in result:
-                sample.pred_instances = result['ins_results']
+        self.add_pred_to_datasample(data_samples, results)

@@ -1,88 +1,26 @@
 # Copyright (c) mmgen_vision contributors. All rights reserved.
 """GroupViT image encoder (Xu et al., CVPR 2022): a ViT whose stages carry learnable group
 tokens and end in grouping blocks that merge the image tokens into fewer segment tokens."""
-import math
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 from mmcv.cnn.bricks import DropPath
+from mmcv.cnn.bricks.transformer import PatchEmbed
+from timm.layers import Mlp
 from torch import Tensor, nn
 
+from mmgen_vision.models.common.attention import MultiheadAttention
+from mmgen_vision.models.common.pos_embed import resize_pos_embed
 from mmgen_vision.registry import MODELS
 
 
-class FFN(nn.Module):
-    """``fc1 -> GELU (exact) -> dropout -> fc2 -> dropout`` along the last axis."""
-
-    def __init__(self, in_dim: int, hidden_dim: int, out_dim: Optional[int] = None,
-                 drop: float = 0.) -> None:
-        super().__init__()
-        self.fc1 = nn.Linear(in_dim, hidden_dim)
-        self.act = nn.GELU()
-        self.fc2 = nn.Linear(hidden_dim, out_dim or in_dim)
-        self.drop = nn.Dropout(drop)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
-
-
-class TokenMixer(FFN):
-    """An :class:`FFN` over the TOKEN axis of ``[B, S_in, C]`` tokens -> ``[B, S_out, C]``."""
+class TokenMixer(Mlp):
+    """timm's ``Mlp`` (``fc1 -> GELU -> fc2``) over the TOKEN axis: ``[B, S_in, C]`` tokens
+    -> ``[B, S_out, C]``."""
 
     def forward(self, x: Tensor) -> Tensor:
         return super().forward(x.transpose(1, 2)).transpose(1, 2)
-
-
-class SelfAttention(nn.Module):
-    """Multi-head self-attention with a fused ``qkv`` projection (scaled dot product)."""
-
-    def __init__(self, dim: int, num_heads: int, qkv_bias: bool = True,
-                 attn_drop: float = 0., proj_drop: float = 0.) -> None:
-        super().__init__()
-        if dim % num_heads:
-            raise ValueError(f'dim {dim} is not divisible by num_heads {num_heads}')
-        self.num_heads = num_heads
-        self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
-        self.attn_drop = attn_drop
-        self.proj = nn.Linear(dim, dim)
-        self.proj_drop = nn.Dropout(proj_drop)
-
-    def forward(self, x: Tensor) -> Tensor:
-        b, n, c = x.shape
-        q, k, v = self.qkv(x).reshape(b, n, 3, self.num_heads, c // self.num_heads).permute(
-            2, 0, 3, 1, 4).unbind(0)
-        out = F.scaled_dot_product_attention(
-            q, k, v, dropout_p=self.attn_drop if self.training else 0.)
-        return self.proj_drop(self.proj(out.transpose(1, 2).reshape(b, n, c)))
-
-
-class CrossAttention(nn.Module):
-    """Multi-head attention of ``query`` tokens on ``key`` tokens, separate q/k/v/proj."""
-
-    def __init__(self, dim: int, num_heads: int, qkv_bias: bool = True,
-                 attn_drop: float = 0., proj_drop: float = 0.) -> None:
-        super().__init__()
-        if dim % num_heads:
-            raise ValueError(f'dim {dim} is not divisible by num_heads {num_heads}')
-        self.num_heads = num_heads
-        self.q = nn.Linear(dim, dim, bias=qkv_bias)
-        self.k = nn.Linear(dim, dim, bias=qkv_bias)
-        self.v = nn.Linear(dim, dim, bias=qkv_bias)
-        self.attn_drop = attn_drop
-        self.proj = nn.Linear(dim, dim)
-        self.proj_drop = nn.Dropout(proj_drop)
-
-    def _heads(self, x: Tensor) -> Tensor:
-        b, n, c = x.shape
-        return x.reshape(b, n, self.num_heads, c // self.num_heads).transpose(1, 2)
-
-    def forward(self, query: Tensor, key: Tensor) -> Tensor:
-        b, s, c = query.shape
-        out = F.scaled_dot_product_attention(
-            self._heads(self.q(query)), self._heads(self.k(key)), self._heads(self.v(key)),
-            dropout_p=self.attn_drop if self.training else 0.)
-        return self.proj_drop(self.proj(out.transpose(1, 2).reshape(b, s, c)))
 
 
 class TransformerBlock(nn.Module):
@@ -92,10 +30,11 @@ class TransformerBlock(nn.Module):
                  drop: float = 0., attn_drop: float = 0., drop_path: float = 0.) -> None:
         super().__init__()
         self.ln1 = nn.LayerNorm(dim)
-        self.attn = SelfAttention(dim, num_heads, qkv_bias, attn_drop, drop)
+        self.attn = MultiheadAttention(dim, num_heads, qkv_bias, attn_drop=attn_drop,
+                                       proj_drop=drop)
         self.drop_path = DropPath(drop_path)
         self.ln2 = nn.LayerNorm(dim)
-        self.ffn = FFN(dim, int(dim * mlp_ratio), drop=drop)
+        self.ffn = Mlp(dim, int(dim * mlp_ratio), drop=drop)
 
     def forward(self, x: Tensor) -> Tensor:
         x = x + self.drop_path(self.attn(self.ln1(x)))
@@ -109,20 +48,16 @@ class PostNormCrossAttnBlock(nn.Module):
     def __init__(self, dim: int, num_heads: int, mlp_ratio: float = 4., qkv_bias: bool = True,
                  drop: float = 0., attn_drop: float = 0.) -> None:
         super().__init__()
-        self.attn = CrossAttention(dim, num_heads, qkv_bias, attn_drop, drop)
+        self.attn = MultiheadAttention(dim, num_heads, qkv_bias, fused_qkv=False,
+                                       attn_drop=attn_drop, proj_drop=drop)
         self.ln2 = nn.LayerNorm(dim)
-        self.ffn = FFN(dim, int(dim * mlp_ratio), drop=drop)
+        self.ffn = Mlp(dim, int(dim * mlp_ratio), drop=drop)
         self.norm_post = nn.LayerNorm(dim)
 
     def forward(self, query: Tensor, key: Tensor) -> Tensor:
         y = query + self.attn(query, key)
         y = y + self.ffn(self.ln2(y))
         return self.norm_post(y)
-
-
-def gumbel_noise(like: Tensor) -> Tensor:
-    """Samples of Gumbel(0, 1) shaped like ``like``: ``-log(E)``, ``E ~ Exp(1)``."""
-    return -torch.empty_like(like).exponential_().log()
 
 
 def hard_one_hot(soft: Tensor, dim: int) -> Tensor:
@@ -132,8 +67,9 @@ def hard_one_hot(soft: Tensor, dim: int) -> Tensor:
     return hard - soft.detach() + soft
 
 
-class AssignAttention(nn.Module):
-    """One-head assignment of image tokens to groups.
+class AssignAttention(MultiheadAttention):
+    """One-head assignment of image tokens to groups (the projections ``q``, ``k``, ``v``,
+    ``proj`` of a one-head :class:`MultiheadAttention`, its own normalisation).
 
     Logits ``q(groups) k(tokens)^T / sqrt(C)`` are normalised over the GROUP axis (each token
     distributes over the groups). With ``hard=True`` the assignment is the straight-through
@@ -149,14 +85,9 @@ class AssignAttention(nn.Module):
     def __init__(self, dim: int, qkv_bias: bool = True, hard: bool = True, gumbel: bool = True,
                  gumbel_tau: float = 1., assign_eps: float = 1., attn_drop: float = 0.,
                  proj_drop: float = 0.) -> None:
-        super().__init__()
+        super().__init__(dim, 1, qkv_bias, fused_qkv=False, attn_drop=attn_drop,
+                         proj_drop=proj_drop)
         self.scale = dim**-0.5
-        self.q = nn.Linear(dim, dim, bias=qkv_bias)
-        self.k = nn.Linear(dim, dim, bias=qkv_bias)
-        self.v = nn.Linear(dim, dim, bias=qkv_bias)
-        self.proj = nn.Linear(dim, dim)
-        self.attn_drop = nn.Dropout(attn_drop)
-        self.proj_drop = nn.Dropout(proj_drop)
         self.hard = hard
         self.gumbel = gumbel
         self.gumbel_tau = gumbel_tau
@@ -166,14 +97,12 @@ class AssignAttention(nn.Module):
         logits = (self.q(query) @ self.k(key).transpose(-2, -1)).unsqueeze(1) * self.scale
         soft = logits.softmax(dim=-2)
         if self.training and self.gumbel:
-            attn = ((logits + gumbel_noise(logits)) / self.gumbel_tau).softmax(dim=-2)
+            attn = F.gumbel_softmax(logits, tau=self.gumbel_tau, hard=self.hard, dim=-2)
         else:
-            attn = soft
-        if self.hard:
-            attn = hard_one_hot(attn, dim=-2)
+            attn = hard_one_hot(soft, dim=-2) if self.hard else soft
         assign = attn
         attn = attn / (attn.sum(dim=-1, keepdim=True) + self.assign_eps)
-        attn = self.attn_drop(attn)
+        attn = F.dropout(attn, self.attn_drop, self.training)
         out = (attn @ self.v(key).unsqueeze(1)).squeeze(1)
         return self.proj_drop(self.proj(out)), dict(soft=soft, hard=assign)
 
@@ -195,7 +124,7 @@ class GroupingBlock(nn.Module):
                                                       qkv_bias)
         self.assign = AssignAttention(dim, qkv_bias, hard, gumbel, gumbel_tau, assign_eps)
         self.norm_new_x = nn.LayerNorm(dim)
-        self.channel_mlp = FFN(dim, int(dim * channel_mlp_ratio))
+        self.channel_mlp = Mlp(dim, int(dim * channel_mlp_ratio))
 
     def forward(self, x: Tensor, group_tokens: Tensor) -> Tuple[Tensor, Dict[str, Tensor]]:
         group_tokens = self.norm_tokens(group_tokens)
@@ -274,21 +203,6 @@ class GroupViTStage(nn.Module):
         return new_x, group_tokens, extras
 
 
-class PatchEmbed(nn.Module):
-    """``Conv2d(k = stride = patch)`` -> tokens ``[B, h*w, C]`` -> LayerNorm."""
-
-    def __init__(self, patch_size: int, in_channels: int, embed_dim: int,
-                 norm: bool = True) -> None:
-        super().__init__()
-        self.projection = nn.Conv2d(in_channels, embed_dim, patch_size, stride=patch_size)
-        self.norm = nn.LayerNorm(embed_dim) if norm else nn.Identity()
-
-    def forward(self, x: Tensor) -> Tuple[Tensor, Tuple[int, int]]:
-        x = self.projection(x)
-        hw = (x.shape[2], x.shape[3])
-        return self.norm(x.flatten(2).transpose(1, 2)), hw
-
-
 @MODELS.register_module()
 class GroupViTImageEncoder(nn.Module):
     """GroupViT image encoder.
@@ -348,7 +262,9 @@ class GroupViTImageEncoder(nn.Module):
             raise ValueError(f'num_output_groups needs {num_stages - 1} entries')
         self.embed_dim = embed_dim
         self.patch_size = patch_size
-        self.patch_embed = PatchEmbed(patch_size, in_channels, embed_dim, patch_norm)
+        self.patch_embed = PatchEmbed(in_channels, embed_dim, kernel_size=patch_size,
+                                      stride=patch_size, padding=0,
+                                      norm_cfg=dict(type='LN') if patch_norm else None)
         grid = img_size // patch_size
         self.pos_grid = grid
         self.pos_embed = nn.Parameter(torch.zeros(1, grid * grid, embed_dim))
@@ -387,14 +303,7 @@ class GroupViTImageEncoder(nn.Module):
     def interpolate_pos_embed(self, hw: Tuple[int, int]) -> Tensor:
         """The position embedding for an ``h x w`` token grid (bicubic resize of the stored
         square grid, ``align_corners=False``), ``[1, h*w, C]``."""
-        h, w = hw
-        if (h, w) == (self.pos_grid, self.pos_grid):
-            return self.pos_embed
-        n = self.pos_embed.shape[1]
-        side = int(math.sqrt(n))
-        pos = self.pos_embed.reshape(1, side, side, -1).permute(0, 3, 1, 2)
-        pos = F.interpolate(pos, size=(h, w), mode='bicubic', align_corners=False)
-        return pos.permute(0, 2, 3, 1).reshape(1, h * w, -1)
+        return resize_pos_embed(self.pos_embed, hw)
 
     def forward(self, x: Tensor, return_attn: bool = False, return_intermediates: bool = False):
         """Encode images ``[B, 3, H, W]``.

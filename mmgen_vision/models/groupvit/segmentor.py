@@ -2,14 +2,16 @@
 """Zero-shot semantic segmentation with a trained GroupViT, as an mmseg segmentor.
 
 :class:`GroupViTSegmentor` IS a :class:`GroupViT` (same sub-modules, same state-dict keys) and an
-mmseg ``BaseSegmentor``, so ``tools/test.py <zero-shot config> <GroupViT training
-checkpoint>`` loads the training checkpoint as it is.
+mmseg ``BaseSegmentor`` (mode dispatch, ``postprocess_result``) that slides its windows with
+mmseg ``EncoderDecoder.slide_inference``, so ``tools/test.py <zero-shot config> <GroupViT
+training checkpoint>`` loads the training checkpoint as it is.
 """
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
-from mmseg.models.segmentors import BaseSegmentor
+from mmengine.config import ConfigDict
+from mmseg.models.segmentors import BaseSegmentor, EncoderDecoder
 from mmseg.structures import SegDataSample
 from torch import Tensor
 
@@ -62,7 +64,8 @@ class GroupViTSegmentor(BatchInvariantMixin, GroupViT, BaseSegmentor):
         topk (int): Classes kept per window from the image-level scores. Defaults to 5.
         context_length (int, optional): Tokenizer length; defaults to the text encoder's.
         test_cfg (dict): ``mode`` (``'slide'`` or ``'whole'``), ``crop_size`` and ``stride``
-            (int or ``(h, w)``, slide mode), ``short_side`` (resize the input so that its
+            (int or ``(h, w)``, slide mode; kept as ``(h, w)`` for mmseg's
+            ``slide_inference``), ``short_side`` (resize the input so that its
             short side has this length before inference, keeping the ratio; None: as is).
             Defaults to ``dict(mode='whole')``.
         **kwargs: :class:`GroupViT` arguments (``image_encoder``, ``text_encoder``,
@@ -93,7 +96,7 @@ class GroupViTSegmentor(BatchInvariantMixin, GroupViT, BaseSegmentor):
         self.bg_thresh = float(bg_thresh)
         self.topk = int(topk)
         self.context_length = context_length or self.text_encoder.context_length
-        self.test_cfg = dict(mode='whole') if test_cfg is None else dict(test_cfg)
+        self.test_cfg = ConfigDict(mode='whole') if test_cfg is None else ConfigDict(test_cfg)
         if self.test_cfg.get('mode', 'whole') not in ('whole', 'slide'):
             raise ValueError(f"test_cfg.mode must be 'whole' or 'slide', got "
                              f"{self.test_cfg['mode']!r}")
@@ -101,6 +104,7 @@ class GroupViTSegmentor(BatchInvariantMixin, GroupViT, BaseSegmentor):
             for key in ('crop_size', 'stride'):
                 if key not in self.test_cfg:
                     raise ValueError(f"test_cfg mode 'slide' needs {key}")
+                self.test_cfg[key] = _pair(self.test_cfg[key])
         if self.class_names is not None:
             _ = self.background_index  # refuse a background that is no class now, not at test
         self.align_corners = False
@@ -144,6 +148,11 @@ class GroupViTSegmentor(BatchInvariantMixin, GroupViT, BaseSegmentor):
                          f'{names}; name one of them, or set background=None')
 
     @property
+    def out_channels(self) -> int:
+        """Number of score maps: one per class, background included."""
+        return len(self.all_class_names)
+
+    @property
     def with_bg(self) -> bool:
         """Whether a background class is predicted by the threshold rule."""
         return self.background_index is not None
@@ -169,7 +178,7 @@ class GroupViTSegmentor(BatchInvariantMixin, GroupViT, BaseSegmentor):
 
     def tokenize(self, texts: Sequence[str]) -> Tensor:
         if self._tokenizer is None:
-            from mmgen_vision.models.common.clip_tokenizer import CLIPTokenizer
+            from mmgen_vision.utils.clip_tokenizer import CLIPTokenizer
             self._tokenizer = CLIPTokenizer(context_length=self.context_length, pad_token='zero')
         return self._tokenizer(list(texts))
 
@@ -221,34 +230,17 @@ class GroupViTSegmentor(BatchInvariantMixin, GroupViT, BaseSegmentor):
                                dim=1)
         return logits
 
-    def slide_inference(self, inputs: Tensor) -> Tensor:
-        """Average of the window scores over overlapping ``crop_size`` windows."""
-        crop_h, crop_w = _pair(self.test_cfg['crop_size'])
-        stride_h, stride_w = _pair(self.test_cfg['stride'])
-        b, _, h, w = inputs.shape
-        grids_h = max(h - crop_h + stride_h - 1, 0) // stride_h + 1
-        grids_w = max(w - crop_w + stride_w - 1, 0) // stride_w + 1
-        preds, counts = None, inputs.new_zeros((b, 1, h, w))
-        for gh in range(grids_h):
-            for gw in range(grids_w):
-                y1, x1 = gh * stride_h, gw * stride_w
-                y2, x2 = min(y1 + crop_h, h), min(x1 + crop_w, w)
-                y1, x1 = max(y2 - crop_h, 0), max(x2 - crop_w, 0)
-                crop = self.window_logits(inputs[:, :, y1:y2, x1:x2])
-                if preds is None:
-                    preds = inputs.new_zeros((b, crop.shape[1], h, w))
-                preds[:, :, y1:y2, x1:x2] += crop
-                counts[:, :, y1:y2, x1:x2] += 1
-        return preds / counts
-
     def inference(self, inputs: Tensor, batch_img_metas: Optional[List[dict]] = None) -> Tensor:
-        """Scores ``[B, C, H, W]`` at the size of ``inputs``."""
+        """Scores ``[B, C, H, W]`` at the size of ``inputs``: whole windows
+        (:meth:`encode_decode`) or, in slide mode, their average over overlapping
+        ``crop_size`` windows (mmseg ``EncoderDecoder.slide_inference``)."""
         size = inputs.shape[-2:]
         x = self._resize_short_side(inputs)
         if self.test_cfg.get('mode', 'whole') == 'slide':
-            logits = self.slide_inference(x)
+            metas = [dict(m) for m in batch_img_metas or [dict(img_shape=x.shape[-2:])]]
+            logits = EncoderDecoder.slide_inference(self, x, metas)
         else:
-            logits = self.window_logits(x)
+            logits = self.encode_decode(x, batch_img_metas)
         if logits.shape[-2:] != size:
             logits = F.interpolate(logits, size=size, mode='bilinear', align_corners=False)
         return logits
@@ -262,8 +254,10 @@ class GroupViTSegmentor(BatchInvariantMixin, GroupViT, BaseSegmentor):
     def extract_feat(self, inputs: Tensor) -> Dict[str, Tensor]:
         return self.image_encoder(inputs)
 
-    def encode_decode(self, inputs: Tensor, batch_data_samples: List[dict]) -> Tensor:
-        return self.inference(inputs, batch_data_samples)
+    def encode_decode(self, inputs: Tensor, batch_img_metas: Optional[List[dict]] = None
+                      ) -> Tensor:
+        """Scores ``[B, C, h, w]`` of whole windows (:meth:`window_logits`)."""
+        return self.window_logits(inputs)
 
     def _forward(self, inputs: Tensor, data_samples=None) -> Tensor:
         return self.inference(inputs)
@@ -281,23 +275,17 @@ class GroupViTSegmentor(BatchInvariantMixin, GroupViT, BaseSegmentor):
         logits = self.inference(inputs, metas)
         return self.postprocess_result(logits, data_samples)
 
-    def forward(self, inputs: Tensor, data_samples=None, mode: str = 'tensor'):
-        """``'predict'`` / ``'tensor'``: zero-shot segmentation (``SegDataSample`` list / raw
-        scores); ``'loss'``: the GroupViT image-text losses of data samples carrying
-        ``text_ids`` (see :meth:`GroupViT.forward`)."""
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        if mode == 'tensor':
-            return self._forward(inputs, data_samples)
-        if mode == 'loss':
-            return GroupViT.forward(self, inputs, data_samples, mode='loss')
-        raise ValueError(f'unknown mode {mode!r}')
+    #: ``'predict'`` / ``'tensor'``: zero-shot segmentation (``SegDataSample`` list / raw
+    #: scores); ``'loss'``: the GroupViT image-text losses (:meth:`loss`).
+    forward = BaseSegmentor.forward
 
-    def loss(self, inputs: Tensor, data_samples) -> Dict[str, Tensor]:
+    def loss(self, inputs: Tensor, data_samples, **kwargs) -> Dict[str, Tensor]:
+        """GroupViT's image-text losses (:meth:`GroupViT.forward` in ``'loss'`` mode) of data
+        samples carrying ``text_ids``, or :meth:`GroupViT.loss` of text ids ``[B, (1 + K,)
+        L]``."""
         if isinstance(data_samples, Tensor):
-            return GroupViT.loss(self, inputs, data_samples)
-        return GroupViT.loss(self, inputs,
-                             self.texts_from_data_samples(data_samples, inputs.device))
+            return GroupViT.loss(self, inputs, data_samples, **kwargs)
+        return GroupViT.forward(self, inputs, data_samples, mode='loss')
 
 
 def _pair(value: Union[int, Sequence[int]]) -> Tuple[int, int]:

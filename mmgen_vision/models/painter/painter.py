@@ -7,12 +7,14 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
-from mmengine.model import BaseDataPreprocessor, BaseModel
+from mmengine.model import BaseDataPreprocessor
 from mmengine.structures import BaseDataElement, PixelData
 from torch import Tensor
 
+from mmgen_vision.models.common.base_model import BaseTaskModel
 from mmgen_vision.registry import MODELS, TASK_UTILS
-from .painter_head import IMAGENET_MEAN, IMAGENET_STD, patchify
+from ..common.patchify import patchify
+from .painter_head import IMAGENET_MEAN, IMAGENET_STD
 
 SampleList = List[BaseDataElement]
 
@@ -61,8 +63,11 @@ class PainterDataPreprocessor(BaseDataPreprocessor):
 
 
 @MODELS.register_module()
-class Painter(BaseModel):
+class Painter(BaseTaskModel):
     """Painter (Wang et al., CVPR 2023).
+
+    A :class:`~mmgen_vision.models.common.base_model.BaseTaskModel`: its inputs are stitched
+    canvases and its predictions are decoded by per-task codecs, which no stock base models.
 
     Args:
         backbone (dict): :class:`PainterViT` config.
@@ -183,16 +188,11 @@ class Painter(BaseModel):
         """Normalised ``(B, 3, h, w)`` -> 0-255 floats (clamped)."""
         return ((x * self.pixel_std + self.pixel_mean) * 255.).clamp(0, 255)
 
-    # ------------------------------------------------------------------ BaseModel API
-    def forward(self, inputs: Dict[str, Tensor], data_samples: Optional[SampleList] = None,
-                mode: str = 'tensor'):
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        if mode == 'tensor':
-            return self.predict_canvas(inputs['imgs'], inputs['tgts'])
-        raise ValueError(f'invalid mode "{mode}" (loss, predict or tensor)')
+    # ------------------------------------------------------------------ BaseTaskModel API
+    def _forward(self, inputs: Dict[str, Tensor], data_samples: Optional[SampleList] = None
+                 ) -> Tensor:
+        """Predicted bottom halves ``(B, 3, H/2, W)``, normalised (:meth:`predict_canvas`)."""
+        return self.predict_canvas(inputs['imgs'], inputs['tgts'])
 
     def loss(self, inputs: Dict[str, Tensor], data_samples: SampleList) -> Dict[str, Tensor]:
         """Masked image modelling loss; a sample's ``mask`` field overrides the generator."""

@@ -1,12 +1,13 @@
 # Copyright (c) mmgen_vision contributors. All rights reserved.
 """Painter's pixel head and its masked smooth-L1 loss."""
-from typing import Sequence, Tuple
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmgen_vision.registry import MODELS
+from ..common.patchify import unpatchify
 
 #: ImageNet mean / std in [0, 1] units: every canvas (image and target) is normalised with them.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -27,20 +28,6 @@ class LayerNorm2d(nn.Module):
         var = (x - mean).pow(2).mean(1, keepdim=True)
         x = (x - mean) / torch.sqrt(var + self.eps)
         return self.weight[:, None, None] * x + self.bias[:, None, None]
-
-
-def patchify(imgs: Tensor, p: int) -> Tensor:
-    """``(B, C, H, W)`` -> ``(B, Hp * Wp, p * p * C)``, last axis ordered ``(py, px, c)``."""
-    b, c, h, w = imgs.shape
-    x = imgs.reshape(b, c, h // p, p, w // p, p)
-    return torch.einsum('nchpwq->nhwpqc', x).reshape(b, (h // p) * (w // p), p * p * c)
-
-
-def unpatchify(x: Tensor, p: int, grid: Tuple[int, int], channels: int = 3) -> Tensor:
-    """Inverse of :func:`patchify`: ``(B, Hp * Wp, p * p * C)`` -> ``(B, C, Hp p, Wp p)``."""
-    hp, wp = grid
-    x = x.reshape(x.shape[0], hp, wp, p, p, channels)
-    return torch.einsum('nhwpqc->nchpwq', x).reshape(x.shape[0], channels, hp * p, wp * p)
 
 
 @MODELS.register_module()

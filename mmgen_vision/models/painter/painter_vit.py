@@ -9,105 +9,46 @@ the first ``merge_index + 1`` blocks separately (batched together) and are then 
 remaining blocks see one stream. Four evenly spaced block outputs go through one shared norm
 and are returned as the features. Tokens stay NHWC ``(B, Hp, Wp, C)`` throughout.
 
-Attention is :func:`torch.nn.functional.scaled_dot_product_attention` with the decomposed
-relative position bias (and an optional prompt-isolation mask) passed as ``attn_mask``.
+Attention is the shared :class:`~mmgen_vision.models.common.attention.MultiheadAttention`
+with the decomposed relative position bias (and an optional prompt-isolation mask) as an
+additive bias; the patch embedding (mmcv ``PatchEmbed``), the FFN (timm ``Mlp``) and the
+position-table resize (timm) are stock pieces with the release's parameter names.
 """
-import math
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 import torch.utils.checkpoint as cp
 from mmcv.cnn.bricks import DropPath
+from mmcv.cnn.bricks.transformer import PatchEmbed
+from timm.layers import Mlp
 from torch import Tensor, nn
 
+from mmgen_vision.models.common.attention import MultiheadAttention
+from mmgen_vision.models.common.pos_embed import decomposed_rel_pos_bias, resize_pos_embed
 from mmgen_vision.registry import MODELS
 
 
-class PatchEmbed(nn.Module):
-    """Non-overlapping ``p x p`` patches -> tokens: ``(B, 3, H, W)`` -> ``(B, H/p, W/p, C)``."""
+class GridPatchEmbed(PatchEmbed):
+    """mmcv's ``PatchEmbed`` (non-overlapping ``p x p`` conv ``projection``, no norm) returning
+    the token grid: ``(B, 3, H, W)`` -> ``(B, H/p, W/p, C)``."""
 
     def __init__(self, patch_size: int = 16, in_channels: int = 3, embed_dim: int = 1024) -> None:
-        super().__init__()
-        self.projection = nn.Conv2d(in_channels, embed_dim, patch_size, stride=patch_size)
+        super().__init__(in_channels, embed_dim, kernel_size=patch_size, stride=patch_size,
+                         padding=0)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.projection(x).permute(0, 2, 3, 1)
+        tokens, (hp, wp) = super().forward(x)
+        return tokens.reshape(x.shape[0], hp, wp, -1)
 
 
-class FFN(nn.Module):
-    """``fc1 -> GELU (exact) -> fc2`` along the last axis."""
-
-    def __init__(self, dim: int, hidden_dim: int) -> None:
-        super().__init__()
-        self.fc1 = nn.Linear(dim, hidden_dim)
-        self.act = nn.GELU()
-        self.fc2 = nn.Linear(hidden_dim, dim)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.fc2(self.act(self.fc1(x)))
-
-
-def resize_rel_pos(rel_pos: Tensor, length: int) -> Tensor:
-    """Linearly resize a relative position table ``(L, C)`` to ``(length, C)`` when needed."""
-    if rel_pos.shape[0] == length:
-        return rel_pos
-    return F.interpolate(rel_pos.t()[None], size=length, mode='linear')[0].t()
-
-
-def rel_pos_table(q_size: int, k_size: int, rel_pos: Tensor) -> Tensor:
-    """Relative position embeddings for every (query, key) pair along one axis.
-
-    Args:
-        q_size (int): Number of query positions along the axis.
-        k_size (int): Number of key positions along the axis.
-        rel_pos (Tensor): ``(L, C)`` table, resized to ``2 * max(q_size, k_size) - 1`` rows.
-
-    Returns:
-        Tensor: ``(q_size, k_size, C)``; entry ``[i, j]`` is the table row of offset ``i - j``
-        (coordinates of the shorter axis scaled to the longer one).
-    """
-    table = resize_rel_pos(rel_pos, 2 * max(q_size, k_size) - 1)
-    q_coords = torch.arange(q_size, device=rel_pos.device)[:, None] * max(k_size / q_size, 1.)
-    k_coords = torch.arange(k_size, device=rel_pos.device)[None, :] * max(q_size / k_size, 1.)
-    offsets = (q_coords - k_coords) + (k_size - 1) * max(q_size / k_size, 1.)
-    return table[offsets.long()]
-
-
-def decomposed_rel_pos_bias(q: Tensor, rel_pos_h: Tensor, rel_pos_w: Tensor,
-                            grid: Tuple[int, int], q_row_offset: int = 0,
-                            full_rows: Optional[int] = None) -> Tensor:
-    """The decomposed relative position bias (MViTv2 / ViTDet / SAM) as an attention mask.
-
-    Args:
-        q (Tensor): Unscaled queries ``(B, heads, q_h * W, C)``: the grid rows
-            ``q_row_offset .. q_row_offset + q_h`` of a ``grid = (H, W)`` token grid.
-        rel_pos_h (Tensor): Table along the height ``(L_h, C)``.
-        rel_pos_w (Tensor): Table along the width ``(L_w, C)``.
-        grid (tuple[int, int]): Key grid ``(H, W)``.
-        q_row_offset (int): First grid row of the queries (0: the queries are the whole grid).
-        full_rows (int, optional): Rows of the canvas the key grid is the top part of (the
-            tables keep that canvas's geometry); default ``H``.
-
-    Returns:
-        Tensor: ``(B, heads, q_h * W, H * W)`` additive bias,
-        ``bias[.., (i, j), (k, l)] = q_ij . rel_pos_h[i - k] + q_ij . rel_pos_w[j - l]``.
-    """
-    k_h, k_w = grid
-    b, heads, n, c = q.shape
-    q_h = n // k_w
-    full_rows = full_rows or k_h
-    r_h = rel_pos_table(full_rows, full_rows, rel_pos_h)[q_row_offset:q_row_offset + q_h, :k_h]
-    r_w = rel_pos_table(k_w, k_w, rel_pos_w)
-    r_q = q.reshape(b, heads, q_h, k_w, c)
-    bias_h = torch.einsum('bnhwc,hkc->bnhwk', r_q, r_h)
-    bias_w = torch.einsum('bnhwc,wkc->bnhwk', r_q, r_w)
-    bias = bias_h[..., :, None] + bias_w[..., None, :]
-    return bias.reshape(b, heads, q_h * k_w, k_h * k_w)
-
-
-class RelPosAttention(nn.Module):
+class RelPosAttention(MultiheadAttention):
     """Multi-head self-attention on a token grid with a decomposed relative position bias.
+
+    The shared :class:`MultiheadAttention` (fused ``qkv``, ``proj``) plus the tables
+    ``rel_pos_h`` / ``rel_pos_w``; the bias goes through the shared attention kernel, which
+    takes the fused SDPA kernel at inference and the explicit product when training the tables
+    on CPU.
 
     Args:
         dim (int): Token channels.
@@ -120,13 +61,7 @@ class RelPosAttention(nn.Module):
 
     def __init__(self, dim: int, num_heads: int, qkv_bias: bool = True,
                  use_rel_pos: bool = True, rel_pos_size: Tuple[int, int] = (56, 28)) -> None:
-        super().__init__()
-        if dim % num_heads:
-            raise ValueError(f'dim {dim} is not divisible by num_heads {num_heads}')
-        self.num_heads = num_heads
-        self.head_dim = dim // num_heads
-        self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
-        self.proj = nn.Linear(dim, dim)
+        super().__init__(dim, num_heads, qkv_bias=qkv_bias)
         self.use_rel_pos = use_rel_pos
         if use_rel_pos:
             self.rel_pos_h = nn.Parameter(torch.zeros(2 * rel_pos_size[0] - 1, self.head_dim))
@@ -134,9 +69,7 @@ class RelPosAttention(nn.Module):
 
     def qkv_heads(self, x: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
         """``(B, Hp, Wp, C)`` -> q, k, v each ``(B, heads, Hp * Wp, head_dim)``."""
-        b, h, w, _ = x.shape
-        qkv = self.qkv(x).reshape(b, h * w, 3, self.num_heads, self.head_dim)
-        return qkv.permute(2, 0, 3, 1, 4).unbind(0)
+        return self.in_proj(x.flatten(1, 2))
 
     def forward(self, x: Tensor, attn_mask: Optional[Tensor] = None,
                 kv_prefix: Optional[Tuple[Tensor, Tensor]] = None,
@@ -145,7 +78,8 @@ class RelPosAttention(nn.Module):
 
         Args:
             attn_mask (Tensor, optional): Extra additive mask broadcastable to
-                ``(B, heads, N_q, N_k)`` (e.g. ``-inf`` where prompt tokens must not see the query).
+                ``(B, heads, N_q, N_k)`` (``-inf`` where prompt tokens must not see the
+                query).
             kv_prefix (tuple[Tensor, Tensor], optional): Cached keys / values
                 ``(B, heads, N_prefix, head_dim)`` of grid rows ABOVE ``x`` (the prompt half);
                 ``x`` then holds only the rows below and attends to prefix + itself.
@@ -170,10 +104,7 @@ class RelPosAttention(nn.Module):
                                            q_row_offset=k_h - h, full_rows=full_rows)
         if attn_mask is not None:
             bias = attn_mask if bias is None else bias + attn_mask
-        if bias is not None:
-            bias = bias.to(q.dtype)
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
-        out = self.proj(out.transpose(1, 2).reshape(b, h, w, c))
+        out = self.out_proj(self.attend(q, k, v, bias)).reshape(b, h, w, c)
         return (out, new_kv) if return_kv else out
 
 
@@ -225,7 +156,7 @@ class PainterBlock(nn.Module):
             rel_pos_size=rel_pos_size if window_size == 0 else (window_size, window_size))
         self.drop_path = DropPath(drop_path)
         self.ln2 = nn.LayerNorm(dim, eps=norm_eps)
-        self.ffn = FFN(dim, int(dim * mlp_ratio))
+        self.ffn = Mlp(dim, int(dim * mlp_ratio))
 
     def forward(self, x: Tensor, attn_mask: Optional[Tensor] = None) -> Tensor:
         """``(B, Hp, Wp, C)`` -> same shape."""
@@ -253,20 +184,6 @@ class PainterBlock(nn.Module):
         x = x + y
         x = x + self.ffn(self.ln2(x))
         return (x, kv) if return_kv else x
-
-
-def resize_abs_pos(pos_embed: Tensor, grid: Tuple[int, int], has_cls: bool = True) -> Tensor:
-    """MAE-style ``(1, [1 +] S*S, C)`` position embedding -> ``(1, Hp, Wp, C)`` (bicubic)."""
-    if has_cls:
-        pos_embed = pos_embed[:, 1:]
-    side = int(math.sqrt(pos_embed.shape[1]))
-    if side * side != pos_embed.shape[1]:
-        raise ValueError(f'pos_embed with {pos_embed.shape[1]} patch slots is not a square grid')
-    pos = pos_embed.reshape(1, side, side, -1)
-    if (side, side) != tuple(grid):
-        pos = F.interpolate(pos.permute(0, 3, 1, 2), size=tuple(grid), mode='bicubic',
-                            align_corners=False).permute(0, 2, 3, 1)
-    return pos
 
 
 @MODELS.register_module()
@@ -343,7 +260,7 @@ class PainterViT(nn.Module):
         self.prompt_isolation = prompt_isolation
         self.with_cp = with_cp
 
-        self.patch_embed = PatchEmbed(patch_size, in_channels, embed_dim)
+        self.patch_embed = GridPatchEmbed(patch_size, in_channels, embed_dim)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, 1, embed_dim))
         self.segment_token_x = nn.Parameter(torch.zeros(1, 1, 1, embed_dim))
         self.segment_token_y = nn.Parameter(torch.zeros(1, 1, 1, embed_dim))
@@ -382,7 +299,8 @@ class PainterViT(nn.Module):
     # ----------------------------------------------------------------------- embeddings
     def abs_pos(self, grid: Tuple[int, int]) -> Tensor:
         """``(1, Hp, Wp, C)`` position embedding for a token grid."""
-        return resize_abs_pos(self.pos_embed, grid, self.pretrain_use_cls_token)
+        pos = resize_pos_embed(self.pos_embed, grid, int(self.pretrain_use_cls_token))
+        return pos.reshape(1, grid[0], grid[1], -1)
 
     def embed(self, imgs: Tensor, tgts: Tensor, mask: Tensor) -> Tuple[Tensor, Tensor]:
         """Token grids of both streams.

@@ -7,11 +7,10 @@ unconditional embedding, the per-prompt text-embedding cache and the surrogate l
 networks are plain callables, which lets tests and pixel-space models plug in directly.
 :class:`StableDiffusionGuide` fills them with Stable Diffusion 1.x/2.x loaded from a local
 diffusers-layout directory (see :func:`check_diffusers_dir`; a tiny one for tests is written by
-:func:`mmgen_vision.models.peekaboo.testing.build_tiny_stable_diffusion`).
+:func:`mmgen_vision.testing.build_tiny_stable_diffusion`).
 """
 import importlib.util
 import json
-import os
 import os.path as osp
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -20,71 +19,11 @@ import torch.nn as nn
 from torch import Tensor
 
 from mmgen_vision.registry import MODELS
-from ..common import CLIPTokenizer
+from mmgen_vision.utils.clip_tokenizer import CLIPTokenizer
+from .diffusers_dir import check_diffusers_dir, stable_diffusion_scheduler
 from .losses import score_distillation_loss
 
 WEIGHTINGS = ('constant', '1-alphas_cumprod', 'sqrt(1-alphas_cumprod)')
-
-_WEIGHT_FILES = {
-    'unet': ('diffusion_pytorch_model.safetensors', 'diffusion_pytorch_model.bin'),
-    'vae': ('diffusion_pytorch_model.safetensors', 'diffusion_pytorch_model.bin'),
-    'text_encoder': ('model.safetensors', 'pytorch_model.bin'),
-}
-_CONFIG_FILES = {
-    'unet': 'config.json',
-    'vae': 'config.json',
-    'text_encoder': 'config.json',
-    'scheduler': 'scheduler_config.json',
-}
-
-
-def check_diffusers_dir(path: str) -> None:
-    """Check that ``path`` is a complete local Stable Diffusion directory (diffusers layout).
-
-    Needed: ``model_index.json``, ``unet/``, ``vae/`` and ``text_encoder/`` each with
-    ``config.json`` and weights (``*.safetensors`` or ``*.bin``), and
-    ``scheduler/scheduler_config.json``. ``tokenizer/`` is optional (the CLIP BPE tokenizer of
-    :class:`~mmgen_vision.models.common.CLIPTokenizer` is used).
-
-    Raises:
-        FileNotFoundError: Listing every missing piece at once.
-    """
-    missing = []
-    if not osp.isdir(path):
-        raise FileNotFoundError(
-            f'Stable Diffusion directory {path!r} does not exist. Download a diffusers-layout '
-            'checkpoint (e.g. CompVis/stable-diffusion-v1-4) there; needed: model_index.json, '
-            'unet/, vae/, text_encoder/, scheduler/.')
-    if not osp.isfile(osp.join(path, 'model_index.json')):
-        missing.append('model_index.json')
-    for sub, cfg in _CONFIG_FILES.items():
-        if not osp.isdir(osp.join(path, sub)):
-            missing.append(f'{sub}/ (folder)')
-            continue
-        if not osp.isfile(osp.join(path, sub, cfg)):
-            missing.append(f'{sub}/{cfg}')
-        if sub in _WEIGHT_FILES and not any(
-                osp.isfile(osp.join(path, sub, f)) for f in _WEIGHT_FILES[sub]):
-            missing.append(f'{sub}/{" or ".join(_WEIGHT_FILES[sub])}')
-    if missing:
-        raise FileNotFoundError(f'Incomplete Stable Diffusion directory {path!r}; missing: ' +
-                                ', '.join(missing))
-
-
-def make_alphas_cumprod(num_train_timesteps: int = 1000,
-                        beta_start: float = 0.00085,
-                        beta_end: float = 0.012,
-                        beta_schedule: str = 'scaled_linear') -> Tensor:
-    """``alphā_t`` of a DDPM schedule, shape ``(num_train_timesteps,)``."""
-    if beta_schedule == 'scaled_linear':
-        betas = torch.linspace(beta_start**0.5, beta_end**0.5, num_train_timesteps,
-                               dtype=torch.float64)**2
-    elif beta_schedule == 'linear':
-        betas = torch.linspace(beta_start, beta_end, num_train_timesteps, dtype=torch.float64)
-    else:
-        raise ValueError(f'unknown beta_schedule {beta_schedule!r}')
-    return torch.cumprod(1.0 - betas, dim=0).float()
-
 
 @MODELS.register_module()
 class ScoreDistillationGuide(nn.Module):
@@ -102,8 +41,10 @@ class ScoreDistillationGuide(nn.Module):
             subclass overrides :meth:`_encode_text`.
         image_encoder (Callable, optional): ``images (N, 3, H, W) in [0, 1] -> latents``. None
             gives pixel space, ``2 x - 1``. Defaults to None.
-        alphas_cumprod (Tensor, optional): ``alphā_t`` ``(T,)``; defaults to the Stable
-            Diffusion scaled-linear schedule (0.00085..0.012, 1000 steps).
+        scheduler (optional): A diffusers noise scheduler (``DDPMScheduler``,
+            ``DDIMScheduler``, ...): its ``alphas_cumprod`` ``alphā_t (T,)`` gives the weights
+            and its ``add_noise`` the noisy latents. Defaults to
+            :func:`stable_diffusion_scheduler` (scaled-linear 0.00085..0.012, 1000 steps).
         guidance_scale (float): ``s``; 1 disables the unconditional branch. Defaults to 100.
         min_step (int): Smallest sampled timestep. Defaults to 20.
         max_step (int): Largest sampled timestep (inclusive). Defaults to 980.
@@ -116,7 +57,7 @@ class ScoreDistillationGuide(nn.Module):
                  noise_model: Optional[Callable] = None,
                  text_encoder: Optional[Callable] = None,
                  image_encoder: Optional[Callable] = None,
-                 alphas_cumprod: Optional[Tensor] = None,
+                 scheduler=None,
                  guidance_scale: float = 100.0,
                  min_step: int = 20,
                  max_step: int = 980,
@@ -128,9 +69,10 @@ class ScoreDistillationGuide(nn.Module):
         self.noise_model = noise_model
         self.text_encoder_fn = text_encoder
         self.image_encoder_fn = image_encoder
-        if alphas_cumprod is None:
-            alphas_cumprod = make_alphas_cumprod()
-        self.register_buffer('alphas_cumprod', alphas_cumprod.float().clone(), persistent=False)
+        self.scheduler = scheduler if scheduler is not None else stable_diffusion_scheduler()
+        # alphā_t on the guide's device, for the weights w_t (and the device of the draws)
+        self.register_buffer('alphas_cumprod', self.scheduler.alphas_cumprod.float().clone(),
+                             persistent=False)
         num_steps = self.alphas_cumprod.numel()
         if not 0 <= min_step <= max_step < num_steps:
             raise ValueError(f'need 0 <= min_step <= max_step < {num_steps}, '
@@ -248,9 +190,9 @@ class ScoreDistillationGuide(nn.Module):
         return t.to(self.device)
 
     def add_noise(self, latents: Tensor, noise: Tensor, timesteps: Tensor) -> Tensor:
-        """``sqrt(alphā_t) z + sqrt(1 - alphā_t) eps`` per sample."""
-        a = self.alphas_cumprod[timesteps].view(-1, *([1] * (latents.dim() - 1)))
-        return a.sqrt() * latents + (1 - a).sqrt() * noise
+        """``sqrt(alphā_t) z + sqrt(1 - alphā_t) eps`` per sample: the scheduler's
+        ``add_noise``."""
+        return self.scheduler.add_noise(latents, noise, timesteps)
 
     def weights(self, timesteps: Tensor) -> Tensor:
         """``w_t`` of shape ``(N,)``."""
@@ -336,11 +278,11 @@ class StableDiffusionGuide(ScoreDistillationGuide):
 
     Loads ``UNet2DConditionModel`` (``unet/``), ``AutoencoderKL`` (``vae/``), the CLIP text
     model (``text_encoder/``, transformers ``CLIPTextModel``) and the noise schedule of
-    ``scheduler/`` (read as a ``DDPMScheduler``; only ``alphas_cumprod`` is used), all with
-    ``local_files_only=True``. Prompts are tokenized with
-    :class:`~mmgen_vision.models.common.CLIPTokenizer`. All networks are frozen
+    ``scheduler/`` (read as a ``DDPMScheduler``: its ``alphas_cumprod`` and ``add_noise``),
+    all with ``local_files_only=True``. Prompts are tokenized with
+    :class:`~mmgen_vision.utils.CLIPTokenizer`. All networks are frozen
     (``requires_grad=False``, always in eval mode). Test helper:
-    :func:`mmgen_vision.models.peekaboo.testing.build_tiny_stable_diffusion`.
+    :func:`mmgen_vision.testing.build_tiny_stable_diffusion`.
 
     Args:
         pretrained_path (str): The local directory (see :func:`check_diffusers_dir`).
@@ -377,7 +319,7 @@ class StableDiffusionGuide(ScoreDistillationGuide):
         low_mem = importlib.util.find_spec('accelerate') is not None
         scheduler = DDPMScheduler.from_pretrained(
             pretrained_path, subfolder='scheduler', local_files_only=True)
-        super().__init__(alphas_cumprod=scheduler.alphas_cumprod.float(), **kwargs)
+        super().__init__(scheduler=scheduler, **kwargs)
         self.pretrained_path = pretrained_path
         self.half_precision = half_precision
         self.sample_posterior = sample_posterior
@@ -495,41 +437,3 @@ class StableDiffusionGuide(ScoreDistillationGuide):
         dtype = self.dtype
         out = self.unet(noisy.to(dtype), timesteps, encoder_hidden_states=text_emb.to(dtype))
         return out.sample.float()
-
-
-def stable_diffusion_scheduler():
-    """The DDPM scheduler of Stable Diffusion 1.x (scaled-linear betas 0.00085..0.012, 1000
-    steps), the schedule :func:`make_alphas_cumprod` reproduces and the guide expects."""
-    from diffusers import DDPMScheduler
-    return DDPMScheduler(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012,
-                         beta_schedule='scaled_linear', clip_sample=False)
-
-
-def save_diffusers_dir(save_dir: str, unet: nn.Module, vae: nn.Module, text_encoder: nn.Module,
-                       scheduler) -> str:
-    """Write a Stable-Diffusion-layout directory that :class:`StableDiffusionGuide` loads.
-
-    ``unet/``, ``vae/``, ``text_encoder/``, ``scheduler/`` via ``save_pretrained`` and a
-    ``model_index.json`` naming their classes (no tokenizer: prompts are tokenised with
-    :class:`~mmgen_vision.models.common.CLIPTokenizer`).
-    """
-    import diffusers
-    os.makedirs(save_dir, exist_ok=True)
-    for name, part in dict(unet=unet, vae=vae, text_encoder=text_encoder,
-                           scheduler=scheduler).items():
-        part.save_pretrained(osp.join(save_dir, name))
-    model_index = {
-        '_class_name': 'StableDiffusionPipeline',
-        '_diffusers_version': diffusers.__version__,
-        'unet': ['diffusers', type(unet).__name__],
-        'vae': ['diffusers', type(vae).__name__],
-        'text_encoder': ['transformers', type(text_encoder).__name__],
-        'scheduler': ['diffusers', type(scheduler).__name__],
-        'tokenizer': [None, None],
-        'safety_checker': [None, None],
-        'feature_extractor': [None, None],
-        'requires_safety_checker': False,
-    }
-    with open(osp.join(save_dir, 'model_index.json'), 'w') as f:
-        json.dump(model_index, f, indent=2)
-    return save_dir

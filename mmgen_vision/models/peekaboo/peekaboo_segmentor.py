@@ -2,11 +2,8 @@
 """Peekaboo: segmentation by inference-time optimisation of alpha masks against a frozen
 text-to-image diffusion model (Burgert et al., 2022)."""
 import copy
-import os
-import os.path as osp
-from typing import List, Optional, Sequence, Tuple
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine.logging import print_log
@@ -16,10 +13,27 @@ from mmseg.structures import SegDataSample
 from torch import Tensor
 
 from mmgen_vision.models.common.batching import BatchInvariantMixin
-from mmgen_vision.registry import MODELS, OPTIMIZERS
+from mmgen_vision.registry import LOOPS, MODELS
 from .losses import gravity_loss, intersection_loss
 
 MODES = ('semantic', 'referring')
+
+
+class AlphaProblem(NamedTuple):
+    """The state of one batch's optimisation (see :meth:`PeekabooSegmentor.init_problem`).
+
+    Attributes:
+        alpha (nn.Module): The alpha parameterisation, ``() -> (B, k, h, w)``.
+        images (Tensor): ``(B, 3, h, w)`` in ``[0, 1]``, detached.
+        text_emb (Tensor): ``(B * n_b * k, L, D)``, one per composite.
+        generators (list[torch.Generator]): One per image, all seeded with ``seed``.
+        use_intersection (bool): Whether the intersection loss is on.
+    """
+    alpha: torch.nn.Module
+    images: Tensor
+    text_emb: Tensor
+    generators: List[torch.Generator]
+    use_intersection: bool
 
 
 @MODELS.register_module()
@@ -32,6 +46,13 @@ class PeekabooSegmentor(BatchInvariantMixin, BaseSegmentor):
     distillation), or in chunks of at most ``max_guide_batch`` composites. Total loss:
     ``dream + gravity_weight * sum(y)`` plus, in semantic mode,
     ``intersection_weight * overlap(y)``. Nothing is trained; :meth:`loss` raises.
+
+    The model defines the problem (:meth:`init_problem`, :meth:`problem_step`,
+    :meth:`final_alphas`); the iterations, the optimiser, the progress bar and the evolution
+    PNGs belong to the test-time loop of the engine
+    (:class:`~mmgen_vision.engine.TestTimeOptimizationLoop`, built from ``LOOPS`` with
+    ``num_iters``, ``optimizer``, ``show_progress`` and ``evolution_*``), which
+    :meth:`predict` runs.
 
     Args:
         guide (dict): Config of the diffusion guide, e.g. ``StableDiffusionGuide``.
@@ -65,6 +86,9 @@ class PeekabooSegmentor(BatchInvariantMixin, BaseSegmentor):
         evolution_dir (str, optional): Save the masks every ``evolution_interval`` steps as
             PNGs under ``evolution_dir/<image name>/``. Defaults to None.
         evolution_interval (int): Defaults to 50.
+        loop (dict, optional): Overrides of the test-time loop config (e.g. another ``type``).
+            ``num_iters``, ``optimizer``, ``show_progress`` and ``evolution_*`` above are its
+            arguments. Defaults to None.
         seed (int): Seed of the alpha initialisation, backgrounds, timesteps and noise
             (every batch restarts from it, every image of a batch draws from its own generator
             seeded with it: an image gets the same masks alone or in any batch). Defaults
@@ -102,6 +126,7 @@ class PeekabooSegmentor(BatchInvariantMixin, BaseSegmentor):
                  evolution_interval: int = 50,
                  seed: int = 0,
                  max_guide_batch: Optional[int] = None,
+                 loop: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if mode not in MODES:
@@ -125,9 +150,7 @@ class PeekabooSegmentor(BatchInvariantMixin, BaseSegmentor):
         self.mode = mode
         self.mask_size = mask_size
         self.image_size = image_size
-        self.num_iters = num_iters
         self.num_backgrounds = num_backgrounds
-        self.optimizer_cfg = copy.deepcopy(optimizer or dict(type='SGD', lr=1e-5))
         self.gravity_weight = gravity_weight
         self.intersection_weight = intersection_weight
         self.class_names = list(class_names) if class_names is not None else None
@@ -136,9 +159,13 @@ class PeekabooSegmentor(BatchInvariantMixin, BaseSegmentor):
         if mode == 'semantic':
             print_log(f'PeekabooSegmentor: {self.background_rule}', logger='current')
         self.prompt_template = prompt_template
-        self.show_progress = show_progress
-        self.evolution_dir = evolution_dir
-        self.evolution_interval = evolution_interval
+        # the iterations around the problem: the engine's test-time loop (through the registry,
+        # the models layer does not import the engine)
+        self.loop = LOOPS.build(dict(
+            dict(type='TestTimeOptimizationLoop', num_iters=num_iters,
+                 optimizer=copy.deepcopy(optimizer or dict(type='SGD', lr=1e-5)),
+                 show_progress=show_progress, evolution_dir=evolution_dir,
+                 evolution_interval=evolution_interval), **(loop or {})))
         self.seed = seed
         self.max_guide_batch = max_guide_batch
         self.align_corners = False
@@ -257,10 +284,18 @@ class PeekabooSegmentor(BatchInvariantMixin, BaseSegmentor):
                     alpha)
         return alpha.to(device)
 
-    @torch.enable_grad()
+    # the settings of the loop, readable and settable on the model as before
+    num_iters = property(lambda self: self.loop.num_iters,
+                         lambda self, value: setattr(self.loop, 'num_iters', value),
+                         doc='Optimisation steps per batch (the loop\'s).')
+    show_progress = property(lambda self: self.loop.show_progress,
+                             lambda self, value: setattr(self.loop, 'show_progress', value))
+    evolution_dir = property(lambda self: self.loop.evolution_dir,
+                             lambda self, value: setattr(self.loop, 'evolution_dir', value))
+
     def optimize(self, images: Tensor, prompts: List[List[str]],
                  metas: Optional[List[dict]] = None) -> Tensor:
-        """Run the optimisation for a batch.
+        """Run the test-time loop on a batch.
 
         Args:
             images (Tensor): ``(B, 3, mask_size, mask_size)`` in ``[0, 1]``.
@@ -269,6 +304,15 @@ class PeekabooSegmentor(BatchInvariantMixin, BaseSegmentor):
 
         Returns:
             Tensor: Final alphas ``(B, k, mask_size, mask_size)`` in ``[0, 1]`` (detached).
+        """
+        return self.loop.run(self, images, prompts, metas)
+
+    def init_problem(self, images: Tensor, prompts: List[List[str]]) -> AlphaProblem:
+        """Fresh alphas for the batch (guided by ``images``), one generator per image and one
+        text embedding per composite, in the ``(B, n_b, k)`` order of the composites.
+
+        Raises:
+            ValueError: The images have different numbers of prompts.
         """
         b = images.shape[0]
         k = len(prompts[0])
@@ -279,7 +323,6 @@ class PeekabooSegmentor(BatchInvariantMixin, BaseSegmentor):
         alpha = self._build_alpha(b, k, device)
         alpha.set_guide(images)
         alpha.train()  # BatchNorm of the MLP uses the statistics of the pixels
-        optimizer = OPTIMIZERS.build(dict(self.optimizer_cfg, params=alpha.parameters()))
         # one generator per image, all seeded alike: an image's backgrounds, timesteps and
         # noise are those it gets when optimised alone, wherever it sits in the batch
         generators = [torch.Generator(device=device).manual_seed(self.seed) for _ in range(b)]
@@ -287,47 +330,45 @@ class PeekabooSegmentor(BatchInvariantMixin, BaseSegmentor):
         flat_prompts = [p for img_prompts in prompts for p in img_prompts]  # (B * k)
         text_emb = self.guide.encode_text(flat_prompts)  # (B*k, L, D), computed once
         emb_shape = text_emb.shape[1:]
-        # one embedding per composite, in the (B, n_b, k) order of the composites
         text_emb = text_emb.view(b, 1, k, *emb_shape).expand(b, n_b, k, *emb_shape)
         text_emb = text_emb.reshape(b * n_b * k, *emb_shape)
         use_intersection = self.mode == 'semantic' and self.intersection_weight > 0 and k > 1
+        return AlphaProblem(alpha, images, text_emb, generators, use_intersection)
 
-        progress = None
-        if self.show_progress:
-            from tqdm import tqdm
-            progress = tqdm(total=self.num_iters, desc=f'Peekaboo ({b} img x {k} masks)',
-                            leave=False, dynamic_ncols=True)
-        for it in range(self.num_iters):
-            optimizer.zero_grad(set_to_none=True)
-            alphas = alpha()  # (B, k, h, w)
-            colours = torch.cat([
-                torch.rand((1, n_b, 1, 3, 1, 1), generator=g, device=device) for g in generators
-            ])
-            comp = (alphas[:, None, :, None] * images[:, None, None] +
-                    (1 - alphas[:, None, :, None]) * colours)  # (B, n_b, k, 3, h, w)
-            comp = comp.flatten(0, 2)
-            if self.image_size != self.mask_size:
-                comp = F.interpolate(comp, size=(self.image_size, self.image_size),
-                                     mode='bilinear', align_corners=False)
-            dream, comp_grad = self._dream_backward(comp, text_emb, generators)
-            reg = gravity_loss(alphas, self.gravity_weight)
-            if use_intersection:
-                reg = reg + intersection_loss(alphas, self.intersection_weight)
-            torch.autograd.backward((comp, reg), (comp_grad, None))
-            loss = dream + reg.detach()
-            optimizer.step()
-            if self.evolution_dir is not None and it % self.evolution_interval == 0:
-                self._save_evolution(alphas.detach(), it, metas)
-            if progress is not None:
-                progress.update(1)
-                progress.set_postfix(loss=f'{loss.item():.3g}')
-        if progress is not None:
-            progress.close()
-        with torch.no_grad():
-            final = alpha().detach().float()
-        if self.evolution_dir is not None:
-            self._save_evolution(final, self.num_iters, metas)
-        return final
+    def problem_step(self, problem: AlphaProblem) -> Tuple[Tensor, Tensor]:
+        """One step's losses, back-propagated into the alpha's parameters.
+
+        Composites ``(B, n_b, k, 3, h, w)`` of every image over ``n_b`` random colours, resized
+        to ``image_size``, scored by the guide (dream loss); plus gravity (and intersection).
+
+        Returns:
+            tuple[Tensor, Tensor]: The alphas of this step ``(B, k, h, w)`` (detached) and the
+            total loss (detached scalar).
+        """
+        images, generators = problem.images, problem.generators
+        device = images.device
+        n_b = self.num_backgrounds
+        alphas = problem.alpha()  # (B, k, h, w)
+        colours = torch.cat([
+            torch.rand((1, n_b, 1, 3, 1, 1), generator=g, device=device) for g in generators
+        ])
+        comp = (alphas[:, None, :, None] * images[:, None, None] +
+                (1 - alphas[:, None, :, None]) * colours)  # (B, n_b, k, 3, h, w)
+        comp = comp.flatten(0, 2)
+        if self.image_size != self.mask_size:
+            comp = F.interpolate(comp, size=(self.image_size, self.image_size),
+                                 mode='bilinear', align_corners=False)
+        dream, comp_grad = self._dream_backward(comp, problem.text_emb, generators)
+        reg = gravity_loss(alphas, self.gravity_weight)
+        if problem.use_intersection:
+            reg = reg + intersection_loss(alphas, self.intersection_weight)
+        torch.autograd.backward((comp, reg), (comp_grad, None))
+        return alphas.detach(), dream + reg.detach()
+
+    @torch.no_grad()
+    def final_alphas(self, problem: AlphaProblem) -> Tensor:
+        """The alphas after the last step, ``(B, k, h, w)`` float in ``[0, 1]``."""
+        return problem.alpha().detach().float()
 
     def _dream_backward(self, comp: Tensor, text_emb: Tensor,
                         generators: List[torch.Generator]) -> Tuple[Tensor, Tensor]:
@@ -371,17 +412,6 @@ class PeekabooSegmentor(BatchInvariantMixin, BaseSegmentor):
             loss.backward()
             total = total + loss.detach().float()
         return total, leaf.grad
-
-    def _save_evolution(self, alphas: Tensor, it: int, metas: Optional[List[dict]]) -> None:
-        """Save ``(B, k, h, w)`` alphas as one grey PNG (masks side by side) per image."""
-        import mmcv
-        for i, masks in enumerate(alphas):
-            meta = metas[i] if metas else {}
-            name = osp.splitext(osp.basename(str(meta.get('img_path') or f'image_{i}')))[0]
-            out_dir = osp.join(self.evolution_dir, name)
-            os.makedirs(out_dir, exist_ok=True)
-            grid = torch.cat(list(masks), dim=-1).clamp(0, 1).mul(255).byte().cpu().numpy()
-            mmcv.imwrite(np.ascontiguousarray(grid), osp.join(out_dir, f'iter_{it:05d}.png'))
 
     def alphas_to_results(self, alphas: Tensor,
                           data_samples: List[SegDataSample]) -> List[SegDataSample]:

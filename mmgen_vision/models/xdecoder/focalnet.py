@@ -6,15 +6,14 @@ variant: ``x + gamma1 * modulation(norm1(x))``); ``x = x + dw2(x)``;
 ``x = norm2(x + gamma2 * mlp(x))``. The stage outputs ``res2..res5`` are taken before each
 downsampling and pass through a per-stage LayerNorm.
 
-Registered in the ``mmgen_vision`` scope and in mmdet's (``type='mmdet.FocalNet'``), so any
-mmdet detector can use it too.
+Registered in the ``mmgen_vision`` scope only. An mmdet detector (which expects a tuple of
+maps) names the tuple variant with the scope prefix: ``type='mmgen_vision.MMDetFocalNet'``.
 """
 from typing import Dict, List, Sequence, Union
 
 import torch
 import torch.nn.functional as F
 from mmcv.cnn.bricks import DropPath
-from mmdet.registry import MODELS as MMDET_MODELS
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
@@ -245,16 +244,13 @@ class FocalNet(BaseModule):
         return outs
 
 
+@MODELS.register_module()
 class MMDetFocalNet(FocalNet):
-    """:class:`FocalNet` for mmdet detectors (``type='mmdet.FocalNet'``): returns a tuple of
-    NCHW maps (``out_indices`` order) instead of a dict."""
+    """:class:`FocalNet` for mmdet detectors (``type='mmgen_vision.MMDetFocalNet'`` in their
+    configs): returns a tuple of NCHW maps (``out_indices`` order) instead of a dict."""
 
     def forward(self, x: Tensor) -> tuple:  # type: ignore[override]
         return tuple(super().forward(x).values())
-
-
-if 'FocalNet' not in MMDET_MODELS.module_dict:  # a future mmdet may ship its own
-    MMDET_MODELS.register_module(name='FocalNet', module=MMDetFocalNet)
 
 
 __all__ = ['FocalNet', 'FocalModulation', 'FocalNetBlock', 'MMDetFocalNet']

@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from mmgen_vision.registry import MODELS
 from ..common.clip_text import CLIPTextTransformer
-from ..common.clip_tokenizer import CLIPTokenizer
+from mmgen_vision.utils.clip_tokenizer import CLIPTokenizer
 
 #: Suffixes the release strips from COCO-panoptic class names before prompting.
 NAME_SUFFIXES = ('-other', '-merged', '-stuff')

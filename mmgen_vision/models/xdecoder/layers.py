@@ -2,68 +2,22 @@
 """Attention / FFN layers of the X-Decoder pixel decoder and transformer decoder.
 
 Post-norm (``norm(x + sublayer(x))``) or pre-norm layers over sequence-first tensors
-``[L, B, C]`` (the layout of the release), with a fused ``in_proj`` (rows ``[q; k; v]``) and
-:func:`torch.nn.functional.scaled_dot_product_attention`. Boolean attention masks follow the
-PyTorch ``nn.MultiheadAttention`` convention: ``True`` = NOT allowed to attend.
+``[L, B, C]`` (the layout of the release) around :class:`torch.nn.MultiheadAttention` (the
+release's parameters: fused ``in_proj`` with rows ``[q; k; v]`` and ``out_proj``). Boolean
+attention masks follow its convention: ``True`` = NOT allowed to attend.
 """
 from typing import Optional
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 
-class MultiheadAttention(nn.Module):
-    """Multi-head attention with ``in_proj_weight [3C, C]``, ``in_proj_bias`` and
-    ``out_proj`` (same parameters as ``nn.MultiheadAttention``).
-
-    Args:
-        dim (int): Channels ``C``.
-        num_heads (int): Heads ``h``.
-        dropout (float): Attention dropout (training only).
-    """
-
-    def __init__(self, dim: int, num_heads: int, dropout: float = 0.) -> None:
-        super().__init__()
-        if dim % num_heads:
-            raise ValueError(f'dim {dim} is not divisible by num_heads {num_heads}')
-        self.num_heads = num_heads
-        self.dropout = dropout
-        self.in_proj_weight = nn.Parameter(torch.empty(3 * dim, dim))
-        self.in_proj_bias = nn.Parameter(torch.zeros(3 * dim))
-        self.out_proj = nn.Linear(dim, dim)
-        nn.init.xavier_uniform_(self.in_proj_weight)
-        nn.init.zeros_(self.out_proj.bias)
-
-    def forward(self, query: Tensor, key: Tensor, value: Tensor,
-                attn_mask: Optional[Tensor] = None) -> Tensor:
-        """Attention.
-
-        Args:
-            query (Tensor): ``[Lq, B, C]``.
-            key (Tensor): ``[Lk, B, C]``.
-            value (Tensor): ``[Lk, B, C]``.
-            attn_mask (Tensor, optional): Bool ``[Lq, Lk]`` or ``[B * h, Lq, Lk]`` (batch-major),
-                ``True`` = masked. A row must keep at least one key.
-
-        Returns:
-            Tensor: ``[Lq, B, C]``.
-        """
-        lq, b, c = query.shape
-        h = self.num_heads
-        w_q, w_k, w_v = self.in_proj_weight.chunk(3)
-        b_q, b_k, b_v = self.in_proj_bias.chunk(3)
-
-        def heads(x, w, bias):
-            return F.linear(x, w, bias).reshape(x.shape[0], b, h, c // h).permute(1, 2, 0, 3)
-
-        q, k, v = heads(query, w_q, b_q), heads(key, w_k, b_k), heads(value, w_v, b_v)
-        mask = None
-        if attn_mask is not None:
-            mask = ~attn_mask.view(b, h, lq, -1) if attn_mask.dim() == 3 else ~attn_mask
-        out = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.)
-        return self.out_proj(out.permute(2, 0, 1, 3).reshape(lq, b, c))
+def attention(dim: int, num_heads: int, dropout: float = 0.) -> nn.MultiheadAttention:
+    """Sequence-first :class:`torch.nn.MultiheadAttention` (``in_proj_weight [3C, C]``,
+    ``in_proj_bias``, ``out_proj``: the release's parameter names)."""
+    if dim % num_heads:
+        raise ValueError(f'dim {dim} is not divisible by num_heads {num_heads}')
+    return nn.MultiheadAttention(dim, num_heads, dropout=dropout)
 
 
 def _with_pos(x: Tensor, pos: Optional[Tensor]) -> Tensor:
@@ -76,7 +30,7 @@ class SelfAttentionLayer(nn.Module):
     def __init__(self, dim: int, num_heads: int, dropout: float = 0.,
                  pre_norm: bool = False) -> None:
         super().__init__()
-        self.self_attn = MultiheadAttention(dim, num_heads, dropout)
+        self.self_attn = attention(dim, num_heads, dropout)
         self.norm = nn.LayerNorm(dim)
         self.dropout = nn.Dropout(dropout)
         self.pre_norm = pre_norm
@@ -86,7 +40,8 @@ class SelfAttentionLayer(nn.Module):
         """``x [L, B, C]`` -> ``[L, B, C]``."""
         y = self.norm(x) if self.pre_norm else x
         qk = _with_pos(y, query_pos)
-        x = x + self.dropout(self.self_attn(qk, qk, y, attn_mask))
+        out = self.self_attn(qk, qk, y, attn_mask=attn_mask, need_weights=False)[0]
+        x = x + self.dropout(out)
         return x if self.pre_norm else self.norm(x)
 
 
@@ -96,7 +51,7 @@ class CrossAttentionLayer(nn.Module):
     def __init__(self, dim: int, num_heads: int, dropout: float = 0.,
                  pre_norm: bool = False) -> None:
         super().__init__()
-        self.cross_attn = MultiheadAttention(dim, num_heads, dropout)
+        self.cross_attn = attention(dim, num_heads, dropout)
         self.norm = nn.LayerNorm(dim)
         self.dropout = nn.Dropout(dropout)
         self.pre_norm = pre_norm
@@ -106,7 +61,7 @@ class CrossAttentionLayer(nn.Module):
         """``x [Lq, B, C]``, ``memory [Lk, B, C]`` -> ``[Lq, B, C]``."""
         y = self.norm(x) if self.pre_norm else x
         out = self.cross_attn(_with_pos(y, query_pos), _with_pos(memory, pos), memory,
-                              attn_mask)
+                              attn_mask=attn_mask, need_weights=False)[0]
         x = x + self.dropout(out)
         return x if self.pre_norm else self.norm(x)
 

@@ -4,7 +4,8 @@ transformer encoder (no deformable attention).
 
 Same interface as mmdet's ``MSDeformAttnPixelDecoder`` (``feats`` finest first ->
 ``(mask_features, multi_scale_features)``, the latter coarsest first), so the two are
-interchangeable in :class:`XDecoder` configs.
+interchangeable in :class:`XDecoder` configs. mmdet's ``TransformerEncoderPixelDecoder``
+(MaskFormer) returns ``(mask_features, memory)`` instead: ours is ``XDecoderPixelDecoder``.
 """
 from typing import List, Sequence, Tuple
 
@@ -19,7 +20,7 @@ from .layers import EncoderLayer
 
 
 @MODELS.register_module()
-class TransformerEncoderPixelDecoder(BaseModule):
+class XDecoderPixelDecoder(BaseModule):
     """FPN + transformer encoder on the coarsest feature.
 
     1. ``y = output_conv(encoder(input_proj(res5) + sine PE))``;
@@ -95,3 +96,4 @@ class TransformerEncoderPixelDecoder(BaseModule):
             y = self.output_convs[i](y)
             outs.append(y)
         return self.mask_feature(y), outs[:self.num_outs]
+

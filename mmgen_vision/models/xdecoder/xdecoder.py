@@ -2,59 +2,29 @@
 """X-Decoder: one model (backbone, pixel decoder, language encoder, generalised decoder) for
 open-vocabulary semantic / instance / panoptic segmentation, referring segmentation,
 image-text retrieval, captioning, VQA and their compositions (referring captioning, region
-retrieval), selected per batch by a ``task`` field."""
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+retrieval), selected per batch by a ``task`` field.
+
+The model keeps the data flow (image and text encoders, the transformer decoder, caption
+generation) and the task dispatch; :class:`XDecoderHead` owns the task outputs, targets and
+losses, :class:`XDecoderFusionHead` the post-processing (as Mask2Former's
+``panoptic_head`` / ``panoptic_fusion_head`` in mmdet)."""
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
-import torch.nn.functional as F
-from mmdet.evaluation.functional import INSTANCE_OFFSET
-from mmdet.structures.mask import mask2bbox
 from mmengine.config import ConfigDict
 from mmengine.model import BaseModel
-from mmengine.structures import InstanceData, PixelData
 from torch import Tensor
 
 from mmgen_vision.models.common.batching import BatchInvariantMixin
 from mmgen_vision.registry import MODELS
+from .fusion_head import DEFAULT_TEST_CFG
 from .generation import beam_search, greedy_search
+from .xdecoder_head import split_phrases
 
 TASKS = ('semseg', 'instance', 'panoptic', 'ref-seg', 'retrieval', 'caption', 'vqa',
          'ref-caption', 'region-retrieval')
 _ALIASES = {'semantic': 'semseg', 'referring': 'ref-seg', 'refseg': 'ref-seg',
             'grounding': 'ref-seg', 'captioning': 'caption'}
-
-DEFAULT_TEST_CFG = dict(
-    mask_thr=0.5, use_thr_for_mc=True, ignore_index=255, max_per_image=100,
-    object_mask_thr=0.8, overlap_thr=0.8, caption_steps=50, beam_size=1,
-    length_penalty=0., semseg_with_global_query=True)
-
-
-def resize_to_original(masks: Tensor, meta: dict) -> Tensor:
-    """Mask logits ``[N, h, w]`` of the padded batch -> ``[N, H_ori, W_ori]``.
-
-    Bicubic (antialiased) to ``batch_input_shape``, crop to ``img_shape``, bicubic to
-    ``ori_shape`` (the release's post-processing).
-    """
-    pad_h, pad_w = meta.get('batch_input_shape', meta['img_shape'])[:2]
-    img_h, img_w = meta['img_shape'][:2]
-    ori_h, ori_w = meta.get('ori_shape', meta['img_shape'])[:2]
-    if masks.shape[0] == 0:
-        return masks.new_zeros(0, ori_h, ori_w)
-    x = F.interpolate(masks[None], size=(pad_h, pad_w), mode='bicubic', align_corners=False,
-                      antialias=True)[:, :, :img_h, :img_w]
-    if (img_h, img_w) != (ori_h, ori_w):
-        x = F.interpolate(x, size=(ori_h, ori_w), mode='bicubic', align_corners=False,
-                          antialias=True)
-    return x[0]
-
-
-def split_phrases(text: Union[str, Sequence[str]]) -> List[str]:
-    """``'a.b'`` or ``['a', 'b']`` -> ``['a', 'b']`` (empty phrases dropped)."""
-    phrases = text.split('.') if isinstance(text, str) else list(text)
-    phrases = [p.strip() for p in phrases if p and p.strip()]
-    if not phrases:
-        raise ValueError(f'no phrase in {text!r}')
-    return phrases
 
 
 @MODELS.register_module()
@@ -64,11 +34,11 @@ class XDecoder(BatchInvariantMixin, BaseModel):
     Args:
         backbone (dict): Image encoder config (``FocalNet`` or any mmdet backbone returning
             4 maps, finest first).
-        pixel_decoder (dict): ``TransformerEncoderPixelDecoder`` or
-            ``mmdet.MSDeformAttnPixelDecoder``.
+        pixel_decoder (dict): ``XDecoderPixelDecoder`` or ``mmdet.MSDeformAttnPixelDecoder``.
         decoder (dict): ``XDecoderTransformerDecoder`` config.
         lang_encoder (dict): ``XDecoderLanguageEncoder`` config.
-        criterion (dict, optional): Training losses (``XDecoderCriterion``).
+        criterion (dict, optional): Training losses (``XDecoderCriterion``), handed to the
+            head.
         task (str): Default task when a data sample carries none; one of :data:`TASKS`.
         class_names (Sequence[str] | str, optional): Classes of generic segmentation
             (overridden by a data sample's ``classes`` / ``text`` metainfo), or the name of a
@@ -76,7 +46,11 @@ class XDecoder(BatchInvariantMixin, BaseModel):
             falls back to ``self.dataset_meta['classes']`` when set.
         thing_classes (Sequence[str], optional): Thing classes of panoptic segmentation
             (the others are stuff); overridden by ``thing_classes`` metainfo.
-        test_cfg (dict, optional): Post-processing, see :data:`DEFAULT_TEST_CFG`.
+        test_cfg (dict, optional): Post-processing and captioning, see
+            :data:`~.fusion_head.DEFAULT_TEST_CFG`; shared with the fusion head.
+        head (dict, optional): Head config. Defaults to ``XDecoderHead``.
+        fusion_head (dict, optional): Post-processing config. Defaults to
+            ``XDecoderFusionHead``.
         data_preprocessor (dict, optional): e.g. ``mmdet.DetDataPreprocessor``.
         init_cfg (dict, optional): MMEngine initialisation config.
     """
@@ -86,14 +60,17 @@ class XDecoder(BatchInvariantMixin, BaseModel):
                  class_names: Optional[Sequence[str]] = None,
                  thing_classes: Optional[Sequence[str]] = None,
                  train_cfg: Optional[dict] = None, test_cfg: Optional[dict] = None,
-                 data_preprocessor: Optional[dict] = None, init_cfg=None) -> None:
+                 data_preprocessor: Optional[dict] = None, head: Optional[dict] = None,
+                 fusion_head: Optional[dict] = None, init_cfg=None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         # ConfigDict: mmdet modules read nested options as attributes
         self.backbone = MODELS.build(ConfigDict(backbone))
         self.pixel_decoder = MODELS.build(ConfigDict(pixel_decoder))
         self.decoder = MODELS.build(ConfigDict(decoder))
         self.lang_encoder = MODELS.build(ConfigDict(lang_encoder))
-        self.criterion = MODELS.build(ConfigDict(criterion)) if criterion is not None else None
+        head_cfg = dict(type='XDecoderHead', criterion=criterion)
+        head_cfg.update(head or {})
+        self.head = MODELS.build(ConfigDict(head_cfg))
         self.task = self.check_task(task)
         if isinstance(class_names, str):
             class_names, thing_classes = self.classes_of_dataset(class_names, thing_classes)
@@ -105,6 +82,11 @@ class XDecoder(BatchInvariantMixin, BaseModel):
         if unknown:
             raise KeyError(f'XDecoder: unknown test_cfg keys {sorted(unknown)}; valid keys are '
                            f'{sorted(DEFAULT_TEST_CFG)}')
+        fusion_cfg = dict(type='XDecoderFusionHead')
+        fusion_cfg.update(fusion_head or {})
+        # one test_cfg dict: the fusion head sees changes made through the model's
+        self.fusion_head = MODELS.build(ConfigDict(fusion_cfg))
+        self.fusion_head.test_cfg = self.test_cfg
         self._text_cache: Dict[Tuple[str, ...], Tensor] = {}
         # cached class embeddings go stale when new weights are loaded
         self._register_load_state_dict_pre_hook(lambda *args, **kwargs: self._text_cache.clear())
@@ -169,6 +151,9 @@ class XDecoder(BatchInvariantMixin, BaseModel):
                              '`class_names` in the model config or `classes` in the metainfo')
         return list(names)
 
+    def _thing_classes(self, sample, names: Sequence[str]) -> List[str]:
+        return list(sample.metainfo.get('thing_classes') or self.thing_classes or names)
+
     def _phrase_tokens(
             self, phrase_lists: Sequence[Sequence[str]]) -> Tuple[Tensor, Tensor, List[Tensor]]:
         """Phrases per image -> padded grounding tokens ``[B, T, D]``, padding ``[B, T]`` and
@@ -215,58 +200,23 @@ class XDecoder(BatchInvariantMixin, BaseModel):
                 (retrieval).
         """
         mask_features, feats = self.extract_feat(inputs)
-        kwargs, extra = {}, {}
+        kwargs, embeds = {}, {}
         if text.get('phrases') is not None:
-            tokens, padding, pooled = self._phrase_tokens(text['phrases'])
+            tokens, padding, embeds['phrase_embeds'] = self._phrase_tokens(text['phrases'])
             kwargs.update(grounding_tokens=tokens, grounding_padding=padding)
-            extra['phrase_embeds'] = pooled
         if text.get('caption_ids') is not None:
-            tokens, _ = self.lang_encoder.encode_ids(text['caption_ids'])
-            kwargs['text_tokens'] = tokens
+            kwargs['text_tokens'] = self.lang_encoder.encode_ids(text['caption_ids'])[0]
         preds = self.decoder(feats, mask_features, **kwargs)
-        class_embeds = None
         if text.get('class_names') is not None:
-            class_embeds = self.class_embeddings(text['class_names'])
-        text_embeds = text_token_embeds = None
+            embeds['class_embeds'] = self.class_embeddings(text['class_names'])
         if isinstance(text.get('texts'), Tensor):
             # token embeddings too: the query-token term of the retrieval loss
-            text_token_embeds, text_embeds = self.lang_encoder.encode_ids(text['texts'])
-            text_token_mask = self.lang_encoder.valid_mask(text['texts'])
+            embeds['text_token_embeds'], embeds['text_embeds'] = \
+                self.lang_encoder.encode_ids(text['texts'])
+            embeds['text_token_mask'] = self.lang_encoder.valid_mask(text['texts'])
         elif text.get('texts') is not None:
-            text_embeds = self.lang_encoder.encode_texts(text['texts'])[1]
-        # the vocabulary / phrase logits only where the criterion uses them (the last
-        # ``num_semantic_predictions``) while training; everywhere at test time
-        num_semantic = len(preds)
-        if self.training and self.criterion is not None:
-            num_semantic = getattr(self.criterion, 'num_semantic_predictions', len(preds))
-        outputs = []
-        for index, pred in enumerate(preds):
-            semantic = index >= len(preds) - num_semantic
-            out = dict(pred_masks=pred['masks'], image_embeds=pred['class_embeds'][:, -1],
-                       class_embeds=pred['class_embeds'],
-                       logit_scale=self.lang_encoder.logit_scale)
-            if class_embeds is not None:
-                out['pred_logits'] = self.lang_encoder.compute_similarity(
-                    pred['class_embeds'], class_embeds)
-            if 'grd_class_embeds' in pred and semantic:
-                phrase_embeds = extra['phrase_embeds']
-                longest = max(p.shape[0] for p in phrase_embeds)
-                logits = pred['grd_class_embeds'].new_zeros(
-                    *pred['grd_class_embeds'].shape[:2], longest)
-                for b, p in enumerate(phrase_embeds):
-                    logits[b, :, :p.shape[0]] = self.lang_encoder.vl_similarity(
-                        pred['grd_class_embeds'][b], p)
-                out.update(pred_grd_logits=logits, pred_grd_masks=pred['grd_masks'],
-                           grd_class_embeds=pred['grd_class_embeds'])
-            if 'text_embeds' in pred and semantic:
-                out['pred_captions'] = pred['text_embeds'] @ self.lang_encoder.token_embedding.t()
-                out['query_text_embeds'] = pred['text_embeds']
-            if text_embeds is not None:
-                out['text_embeds'] = text_embeds
-            if text_token_embeds is not None and semantic:
-                out.update(text_token_embeds=text_token_embeds, text_token_mask=text_token_mask)
-            outputs.append(out)
-        return outputs
+            embeds['text_embeds'] = self.lang_encoder.encode_texts(text['texts'])[1]
+        return self.head.task_outputs(preds, self.lang_encoder, **embeds)
 
     # -------------------------------------------------------------------- loss
     def loss(self, inputs: Tensor, data_samples) -> Dict[str, Tensor]:
@@ -280,7 +230,7 @@ class XDecoder(BatchInvariantMixin, BaseModel):
         config; referring ``gt_instances.masks`` (one per phrase) and ``text``; captioning /
         retrieval ``caption_tokens`` + ``caption_mask`` (else ``text``).
         """
-        if self.criterion is None:
+        if self.head.criterion is None:
             raise RuntimeError('XDecoder.loss needs a `criterion` in the model config')
         groups: Dict[str, List[int]] = {}
         for i, sample in enumerate(data_samples):
@@ -308,91 +258,13 @@ class XDecoder(BatchInvariantMixin, BaseModel):
         return inputs[..., :h, :w]
 
     def _task_loss(self, inputs: Tensor, data_samples, task: str) -> Dict[str, Tensor]:
-        pad_shape = inputs.shape[-2:]
-        targets = [dict() for _ in data_samples]
-        text = {}
+        names = things = None
         if task in ('semseg', 'instance', 'panoptic'):
             names = self._class_names(data_samples[0])
-            text['class_names'] = names
-            things = set(data_samples[0].metainfo.get('thing_classes') or self.thing_classes
-                         or names)
-            stuff = [i for i, n in enumerate(names) if n not in things]
-            for target, sample in zip(targets, data_samples):
-                labels, masks = self._generic_targets(sample, pad_shape, stuff)
-                target.update(labels=labels, masks=masks)
-            keep = ('pred_logits', 'pred_masks')
-        elif task == 'ref-seg':
-            text['phrases'] = [split_phrases(s.metainfo['text']) for s in data_samples]
-            for target, phrases, sample in zip(targets, text['phrases'], data_samples):
-                target['grd_masks'] = self._gt_masks(sample, pad_shape)
-                if target['grd_masks'].shape[0] != len(phrases):
-                    raise ValueError(
-                        f'{sample.metainfo.get("img_path", "a sample")}: {len(phrases)} phrases '
-                        f'but {target["grd_masks"].shape[0]} referred masks')
-            keep = ('pred_grd_logits', 'pred_grd_masks')
-        elif task in ('caption', 'retrieval'):
-            ids, mask = self._caption_targets(data_samples)
-            length = int(mask.sum(1).max())  # drop the all-padding tail (causal encoder)
-            text['texts'] = ids[:, :length]
-            if task == 'caption':
-                text['caption_ids'] = ids[:, :length]
-                for b, target in enumerate(targets):
-                    target.update(caption_tokens=ids[b, :length], caption_mask=mask[b, :length])
-            keep = ('pred_captions', 'image_embeds', 'text_embeds', 'class_embeds',
-                    'text_token_embeds', 'text_token_mask')
-        else:
-            raise ValueError(f'XDecoder cannot train task {task!r}')
-        outputs = self.decode(inputs, task, **text)
-        outputs = [{k: v for k, v in out.items() if k in keep or k == 'logit_scale'}
-                   for out in outputs]
-        return self.criterion(outputs, targets)
-
-    def _caption_targets(self, data_samples) -> Tuple[Tensor, Tensor]:
-        """Caption ids ``[B, L]`` and validity masks: the packed ``caption_tokens`` /
-        ``caption_mask`` when present, else the tokenized ``text`` metainfo."""
-        if all('caption_tokens' in s for s in data_samples):
-            ids = torch.stack([s.caption_tokens for s in data_samples]).long()
-            mask = torch.stack([s.caption_mask for s in data_samples]).bool()
-            return ids.to(self.lang_encoder.lang_proj.device), mask.to(ids.device)
-        captions = []
-        for s in data_samples:
-            if 'text' not in s.metainfo:
-                raise KeyError(f'{s.metainfo.get("img_path", "a sample")} has neither '
-                               'caption_tokens nor a `text` caption')
-            caption = s.metainfo['text']
-            captions.append(caption if isinstance(caption, str) else caption[0])
-        return self.lang_encoder.tokenize(captions)
-
-    def _generic_targets(self, sample, pad_shape, stuff: Sequence[int]) -> Tuple[Tensor, Tensor]:
-        """Thing instances from ``gt_instances`` plus one mask per stuff class present in
-        ``gt_sem_seg`` (mmdet's panoptic loading keeps stuff only in the semantic map)."""
-        masks = self._gt_masks(sample, pad_shape)
-        labels = sample.gt_instances.labels.long()
-        if stuff and 'gt_sem_seg' in sample:
-            seg = sample.gt_sem_seg
-            seg = (seg.sem_seg if 'sem_seg' in seg else seg.data)[0].to(masks.device)
-            canvas = torch.full(tuple(pad_shape), 255, dtype=seg.dtype, device=seg.device)
-            h, w = min(seg.shape[0], pad_shape[0]), min(seg.shape[1], pad_shape[1])
-            canvas[:h, :w] = seg[:h, :w]
-            extra = [c for c in stuff if bool((canvas == c).any())]
-            if extra:
-                masks = torch.cat([masks, torch.stack([canvas == c for c in extra])])
-                labels = torch.cat([labels, labels.new_tensor(extra)])
-        return labels, masks
-
-    @staticmethod
-    def _gt_masks(sample, pad_shape) -> Tensor:
-        """``gt_instances.masks`` (BitmapMasks or tensor) as bool ``[N, H_pad, W_pad]``."""
-        if 'gt_instances' not in sample or 'masks' not in sample.gt_instances:
-            raise KeyError(f'{sample.metainfo.get("img_path", "a sample")} has no '
-                           'gt_instances.masks (load them with with_mask=True)')
-        masks = sample.gt_instances.masks
-        masks = masks.to_tensor(torch.bool, sample.gt_instances.labels.device) \
-            if hasattr(masks, 'to_tensor') else masks.bool()
-        out = masks.new_zeros(masks.shape[0], *pad_shape)
-        h, w = min(masks.shape[1], pad_shape[0]), min(masks.shape[2], pad_shape[1])
-        out[:, :h, :w] = masks[:, :h, :w]
-        return out
+            things = self._thing_classes(data_samples[0], names)
+        targets, text = self.head.get_targets(data_samples, task, inputs.shape[-2:], names,
+                                              things, self.lang_encoder)
+        return self.head.loss_by_feat(self.decode(inputs, task, **text), targets, task)
 
     # ----------------------------------------------------------------- predict
     def predict(self, inputs: Tensor, data_samples) -> list:
@@ -417,126 +289,25 @@ class XDecoder(BatchInvariantMixin, BaseModel):
     def _predict_generic(self, inputs, data_samples, task):
         names = self._class_names(data_samples[0])
         out = self.decode(inputs, task, class_names=names)[-1]
-        for b, sample in enumerate(data_samples):
-            logits, masks = out['pred_logits'][b], out['pred_masks'][b]
-            if task in ('semseg', 'panoptic'):
-                self.semantic_inference(logits, masks, sample)
-                self._alias_gt_sem_seg(sample)
-            if task in ('instance', 'panoptic'):
-                self.instance_inference(logits[:-1], masks[:-1], sample)
-            if task == 'panoptic':
-                self.panoptic_inference(logits[:-1], masks[:-1], sample, names)
-        return data_samples
-
-    @staticmethod
-    def _alias_gt_sem_seg(sample) -> None:
-        """mmdet packs the semantic ground truth as ``gt_sem_seg.sem_seg``, mmseg's IoUMetric
-        reads ``gt_sem_seg.data``: give it both names so the stock metrics of both run on the
-        same predictions."""
-        gt = sample.get('gt_sem_seg')
-        if gt is not None and 'sem_seg' in gt and 'data' not in gt:
-            gt.set_data(dict(data=gt.sem_seg))
-
-    def semantic_inference(self, logits: Tensor, masks: Tensor, sample) -> None:
-        """``prob[c] = sum_q softmax(logits_q)[c] * sigmoid(mask_q)`` (background column
-        dropped after the softmax); label = argmax, ``ignore_index`` where no class exceeds
-        ``mask_thr`` (``use_thr_for_mc``)."""
-        cfg = self.test_cfg
-        if not cfg['semseg_with_global_query']:
-            logits, masks = logits[:-1], masks[:-1]
-        masks = resize_to_original(masks, sample.metainfo)
-        prob = torch.einsum('qc,qhw->chw', logits.softmax(-1)[:, :-1], masks.sigmoid())
-        label = prob.argmax(0)
-        if cfg['use_thr_for_mc']:
-            label[prob.max(0).values <= cfg['mask_thr']] = cfg['ignore_index']
-        sample.seg_logits = PixelData(data=prob)
-        sample.pred_sem_seg = PixelData(data=label[None])
-
-    def instance_inference(self, logits: Tensor, masks: Tensor, sample) -> None:
-        """Top-``max_per_image`` (query, class) pairs scored by class probability x mean mask
-        probability inside the mask -> ``pred_instances`` (masks, labels, scores, bboxes)."""
-        num_classes = logits.shape[-1] - 1
-        scores = logits.softmax(-1)[:, :-1]
-        k = min(self.test_cfg['max_per_image'], scores.numel())
-        top, index = scores.flatten().topk(k)
-        labels, query = index % num_classes, index // num_classes
-        mask_pred = resize_to_original(masks[query], sample.metainfo)
-        binary = mask_pred > 0
-        mask_score = (mask_pred.sigmoid() * binary).flatten(1).sum(1) / (
-            binary.flatten(1).sum(1) + 1e-6)
-        result = InstanceData()
-        result.masks = binary
-        result.labels = labels
-        result.scores = top * mask_score
-        result.bboxes = mask2bbox(binary)
-        sample.pred_instances = result
-
-    def panoptic_inference(self, logits: Tensor, masks: Tensor, sample,
-                           names: Sequence[str]) -> None:
-        """MaskFormer panoptic merge -> ``pred_panoptic_seg`` (``label + id * INSTANCE_OFFSET``
-        for things, ``label`` for stuff, ``num_classes`` for void)."""
-        cfg = self.test_cfg
-        things = sample.metainfo.get('thing_classes') or self.thing_classes or names
-        is_thing = torch.tensor([n in set(things) for n in names], device=logits.device)
-        num_classes = len(names)
-        scores, labels = logits.softmax(-1).max(-1)
-        keep = (labels != num_classes) & (scores > cfg['object_mask_thr'])
-        mask_pred = resize_to_original(masks[keep], sample.metainfo).sigmoid()
-        scores, labels = scores[keep], labels[keep]
-        h, w = mask_pred.shape[-2:]
-        panoptic = torch.full((h, w), num_classes, dtype=torch.long, device=logits.device)
-        if len(scores):
-            owner = (scores[:, None, None] * mask_pred).argmax(0)
-            instance_id, stuff_done = 1, {}
-            for k in range(len(scores)):
-                label = int(labels[k])
-                region = (owner == k) & (mask_pred[k] >= 0.5)
-                area, original = region.sum().item(), (mask_pred[k] >= 0.5).sum().item()
-                if area == 0 or original == 0 or area / original < cfg['overlap_thr']:
-                    continue
-                if bool(is_thing[label]):
-                    panoptic[region] = label + instance_id * INSTANCE_OFFSET
-                    instance_id += 1
-                else:
-                    stuff_done.setdefault(label, True)
-                    panoptic[region] = label
-        sample.pred_panoptic_seg = PixelData(sem_seg=panoptic[None])
+        # per-image ``thing_classes`` metainfo first (fusion head), then the model's
+        return self.fusion_head.predict(out['pred_logits'], out['pred_masks'], data_samples,
+                                        task, names, self.thing_classes or names)
 
     def _referring(self, inputs, data_samples, task) -> Tuple[List[dict], dict]:
+        """Referring segmentation of the ``text`` phrases: per-image results of
+        :meth:`XDecoderFusionHead.referring` and the decoder's last prediction."""
         phrases = [split_phrases(s.metainfo['text']) for s in data_samples]
         out = self.decode(inputs, task, phrases=phrases)[-1]
-        results = []
-        for b, sample in enumerate(data_samples):
-            num = len(phrases[b])
-            prob = out['pred_grd_logits'][b, :, :num]
-            matched = prob.argmax(dim=0)
-            pred_logits = prob[matched]
-            mask_pred = resize_to_original(out['pred_grd_masks'][b, matched], sample.metainfo)
-            binary = mask_pred.sigmoid() > self.test_cfg['mask_thr']
-            fg = (mask_pred > 0).float()
-            mask_score = (mask_pred.sigmoid() * fg).flatten(1).sum(1) / (
-                fg.flatten(1).sum(1) + 1e-6)
-            results.append(dict(
-                mask_pred=mask_pred, masks=binary, pred_logits=pred_logits,
-                scores=pred_logits.softmax(-1).max(-1).values * mask_score,
-                query=matched, low_res=out['pred_grd_masks'][b, matched]))
+        results = self.fusion_head.predict_referring(
+            out['pred_grd_logits'], out['pred_grd_masks'], data_samples,
+            [len(p) for p in phrases])
         return results, out
 
     def _predict_referring(self, inputs, data_samples, task):
         results, _ = self._referring(inputs, data_samples, task)
         for sample, res in zip(data_samples, results):
-            self._write_referring(sample, res)
+            self.fusion_head.write_referring(sample, res)
         return data_samples
-
-    @staticmethod
-    def _write_referring(sample, res: dict) -> None:
-        inst = InstanceData()
-        inst.masks = res['masks']
-        inst.labels = torch.arange(len(res['masks']), device=res['masks'].device)
-        inst.scores = res['scores']
-        inst.bboxes = mask2bbox(res['masks'])
-        sample.pred_instances = inst
-        sample.pred_sem_seg = PixelData(data=res['masks'][:1].long())
 
     def _predict_retrieval(self, inputs, data_samples, task):
         out = self.decode(inputs, task)[-1]
@@ -625,7 +396,7 @@ class XDecoder(BatchInvariantMixin, BaseModel):
         region = torch.stack([r['low_res'][0] > 0 for r in results])
         self._predict_caption(inputs, data_samples, 'caption', region=region)
         for sample, res in zip(data_samples, results):
-            self._write_referring(sample, res)
+            self.fusion_head.write_referring(sample, res)
         return data_samples
 
     def _predict_region_retrieval(self, inputs, data_samples, task):

@@ -43,6 +43,18 @@ from .semantic_losses import (caption_loss, image_text_contrastive_loss,
                               query_token_contrastive_loss)
 
 
+def _sigmoid_ce(weight: float) -> dict:
+    """Point-wise sigmoid cross-entropy of mask logits (``mmdet.CrossEntropyLoss``)."""
+    return dict(type='mmdet.CrossEntropyLoss', use_sigmoid=True, reduction='mean',
+                loss_weight=weight)
+
+
+def _dice(weight: float) -> dict:
+    """Mask Dice loss (``mmdet.DiceLoss``, naive Dice with eps 1 as in the release)."""
+    return dict(type='mmdet.DiceLoss', use_sigmoid=True, activate=True, reduction='mean',
+                naive_dice=True, eps=1.0, loss_weight=weight)
+
+
 @MODELS.register_module()
 class XDecoderCriterion(nn.Module):
     """All of X-Decoder's training losses with deep supervision (see the module docstring).
@@ -96,33 +108,11 @@ class XDecoderCriterion(nn.Module):
                      ]),
                  loss_cls_weight: float = 2.0,
                  no_object_weight: float = 0.1,
-                 loss_mask: dict = dict(
-                     type='mmdet.CrossEntropyLoss',
-                     use_sigmoid=True,
-                     reduction='mean',
-                     loss_weight=5.0),
-                 loss_dice: dict = dict(
-                     type='mmdet.DiceLoss',
-                     use_sigmoid=True,
-                     activate=True,
-                     reduction='mean',
-                     naive_dice=True,
-                     eps=1.0,
-                     loss_weight=5.0),
+                 loss_mask: dict = _sigmoid_ce(5.0),
+                 loss_dice: dict = _dice(5.0),
                  loss_grd_ce_weight: float = 0.4,
-                 loss_grd_mask: dict = dict(
-                     type='mmdet.CrossEntropyLoss',
-                     use_sigmoid=True,
-                     reduction='mean',
-                     loss_weight=1.0),
-                 loss_grd_dice: dict = dict(
-                     type='mmdet.DiceLoss',
-                     use_sigmoid=True,
-                     activate=True,
-                     reduction='mean',
-                     naive_dice=True,
-                     eps=1.0,
-                     loss_weight=1.0),
+                 loss_grd_mask: dict = _sigmoid_ce(1.0),
+                 loss_grd_dice: dict = _dice(1.0),
                  loss_retrieval_weight: float = 2.0,
                  loss_retrieval_fine_weight: float = 0.5,
                  loss_caption_weight: float = 2.0,

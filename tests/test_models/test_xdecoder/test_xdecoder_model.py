@@ -13,8 +13,9 @@ from mmdet.structures import DetDataSample
 from mmengine.config import Config
 from mmengine.structures import InstanceData, PixelData
 
+from conftest import REPO_ROOT
 from mmgen_vision.models.xdecoder import TASKS, XDecoder, beam_search, greedy_search
-from mmgen_vision.models.xdecoder.xdecoder import resize_to_original
+from mmgen_vision.models.xdecoder import resize_to_original
 from mmgen_vision.registry import MODELS
 
 CLASSES = ['red circle', 'blue square', 'green triangle']
@@ -27,7 +28,7 @@ def tiny_cfg(**overrides):
                                std=[64.] * 3, bgr_to_rgb=True, pad_size_divisor=32),
         backbone=dict(type='FocalNet', embed_dim=8, depths=(1, 1, 1, 1), focal_levels=2,
                       focal_windows=3, drop_path_rate=0.),
-        pixel_decoder=dict(type='TransformerEncoderPixelDecoder', in_channels=(8, 16, 32, 64),
+        pixel_decoder=dict(type='XDecoderPixelDecoder', in_channels=(8, 16, 32, 64),
                            conv_dim=16, mask_dim=16, num_encoder_layers=1, num_heads=2,
                            ffn_dim=32, norm_cfg=dict(type='GN', num_groups=4)),
         decoder=dict(type='XDecoderTransformerDecoder', in_channels=16, hidden_dim=16,
@@ -98,7 +99,7 @@ def test_semantic_inference_rule(model):
     masks[0, :, :4] = 10.
     sample = DetDataSample(metainfo=dict(img_shape=(32, 32), ori_shape=(32, 32),
                                          batch_input_shape=(32, 32)))
-    model.semantic_inference(logits, masks, sample)
+    model.fusion_head.semantic(logits, resize_to_original(masks, sample.metainfo), sample)
     label = sample.pred_sem_seg.data[0]
     assert (label[:, :12] == 0).all()  # confident class 0
     assert (label[:, 20:] == 255).all()  # no class above mask_thr: ignored
@@ -110,7 +111,7 @@ def test_instance_inference_rule(model):
     masks[0, :4] = 8.
     sample = DetDataSample(metainfo=dict(img_shape=(32, 32), ori_shape=(32, 32),
                                          batch_input_shape=(32, 32)))
-    model.instance_inference(logits, masks, sample)
+    model.fusion_head.instance(logits, resize_to_original(masks, sample.metainfo), sample)
     inst = sample.pred_instances
     best = inst.scores.argmax()
     assert inst.labels[best] == 1
@@ -134,7 +135,8 @@ def test_panoptic_inference_rule(model):
     masks[2, :, :4] = 9.  # duplicate of query 0: loses the argmax, dropped by overlap_thr
     sample = DetDataSample(metainfo=dict(img_shape=(32, 32), ori_shape=(32, 32),
                                          batch_input_shape=(32, 32), thing_classes=['thing']))
-    model.panoptic_inference(logits, masks, sample, names)
+    model.fusion_head.panoptic(logits, resize_to_original(masks, sample.metainfo), sample, names,
+                               names)
     pan = sample.pred_panoptic_seg.sem_seg[0]
     assert (pan[:, :14] == 0 + INSTANCE_OFFSET).all()
     assert (pan[:, 18:] == 1).all()
@@ -348,13 +350,12 @@ def test_generic_targets_add_stuff_from_semantic_map(model):
     seg[0, 2:] = 2  # stuff class 2 on the bottom half
     seg[0, 0, 0] = 0
     sample.gt_sem_seg = PixelData(sem_seg=seg)
-    labels, masks = model._generic_targets(sample, (8, 8), stuff=[1, 2])
+    labels, masks = model.head.generic_targets(sample, (8, 8), stuff=[1, 2])
     assert labels.tolist() == [0, 2]  # class 1 absent: no target
     assert masks.shape == (2, 8, 8) and masks[1, 2:4, :4].all() and masks[1].sum() == 8
 
 
-CONFIGS = sorted(glob.glob(osp.join(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))), 'configs', 'xdecoder', 'xdecoder_*.py')))
+CONFIGS = sorted(glob.glob(osp.join(REPO_ROOT, 'configs', 'xdecoder', 'xdecoder_*.py')))
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=[osp.basename(p) for p in CONFIGS])
@@ -382,3 +383,22 @@ def test_paper_config_reads_like_the_paper():
     assert len(model.class_names) == 133 and len(model.thing_classes) == 80
     toy = Config.fromfile(osp.join(osp.dirname(CONFIGS[0]), 'xdecoder_toy_shapesworld-joint.py'))
     assert toy.model.decoder.num_layers == 3 and toy.model.class_names[-1] == 'ground'
+
+
+def test_state_dict_keys_survive_the_head_split():
+    """Head and fusion head hold no state: checkpoints written before the split (keys
+    ``backbone.`` / ``pixel_decoder.`` / ``decoder.`` / ``lang_encoder.``, the converter's
+    layout) load strictly and give the same outputs."""
+    torch.manual_seed(0)
+    old = MODELS.build(tiny_cfg()).eval()
+    prefixes = {k.split('.')[0] for k in old.state_dict()}
+    assert prefixes == {'backbone', 'pixel_decoder', 'decoder', 'lang_encoder'}, prefixes
+    torch.manual_seed(1)
+    new = MODELS.build(tiny_cfg()).eval()
+    new.load_state_dict(old.state_dict(), strict=True)
+    inputs, samples = batch(old, 'semseg')
+    with torch.no_grad():
+        ours = new.predict(inputs, [s.clone() for s in samples])
+        ref = old.predict(inputs, samples)
+    for a, b in zip(ours, ref):
+        assert torch.equal(a.seg_logits.data, b.seg_logits.data)

@@ -14,9 +14,9 @@ import torch
 from mmengine.structures import BaseDataElement
 
 import mmgen_vision.models  # noqa: F401
+from conftest import REPO_ROOT
 from mmgen_vision.registry import MODELS
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def tiny_cfg(**backbone):
@@ -402,3 +402,17 @@ def test_prompt_tuner_freezes_the_model_and_learns_the_prompt(tiny_config_file, 
         a = tuner(**data, mode='tensor')
         data['inputs']['imgs'][:, :, :16] = 0.
         assert torch.allclose(a, tuner(**data, mode='tensor'))
+    with pytest.raises(RuntimeError, match='Invalid mode "sample"'):
+        tuner(**data, mode='sample')
+
+
+def test_prompt_tuner_refuses_another_painters_checkpoint(tiny_config_file, tmp_path):
+    """The frozen weights load strictly; the error names the file and the first bad key."""
+    from mmgen_vision.utils.checkpoint import CheckpointError
+    _, ckpt, _ = tiny_config_file
+    ex, ex_t, _, _ = _write_images(tmp_path)
+    wider = tiny_cfg(prompt_isolation=True, embed_dim=64)
+    wider['head']['in_channels'] = 64
+    with pytest.raises(CheckpointError, match=r'tiny\.pth.*size mismatch'):
+        MODELS.build(dict(type='PainterPromptTuner', painter=wider, painter_checkpoint=ckpt,
+                          prompt=dict(img_path=ex, target_path=ex_t)))

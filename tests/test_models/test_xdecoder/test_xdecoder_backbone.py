@@ -86,9 +86,12 @@ def test_frozen_stages():
 
 
 def test_mmdet_scope_returns_tuple():
-    # 'mmdet.FocalNet' is what an mmdet detector config names; resolved through the scope
-    # prefix it does not depend on the default scope another test may have left set
-    model = MODELS.build({**TINY, 'type': 'mmdet.FocalNet', 'out_indices': (1, 2, 3)}).eval()
+    # an mmdet detector config names our tuple variant with the scope prefix; built through
+    # mmdet's own registry (as inside an mmdet detector), it resolves across scopes
+    from mmdet.registry import MODELS as MMDET_MODELS
+    assert 'FocalNet' not in MMDET_MODELS.module_dict  # we do not register into mmdet
+    model = MMDET_MODELS.build(
+        {**TINY, 'type': 'mmgen_vision.MMDetFocalNet', 'out_indices': (1, 2, 3)}).eval()
     assert type(model).__name__ == 'MMDetFocalNet'
     with torch.no_grad():
         out = model(torch.randn(1, 3, 64, 64))

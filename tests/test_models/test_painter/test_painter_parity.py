@@ -1,7 +1,6 @@
 # Copyright (c) mmgen_vision contributors. All rights reserved.
 """Painter against the official implementation's outputs (``shared/parity/painter_tiny.pt``)
 and the checkpoint converter on a synthetic state dict of the official layout."""
-import importlib.util
 import os.path as osp
 import subprocess
 import sys
@@ -9,12 +8,11 @@ import sys
 import pytest
 import torch
 
+from conftest import REPO_ROOT, build_converted_model, load_converter, load_parity_fixture
 from mmgen_vision.models.painter import PainterLoss, PainterMaskGenerator, unpatchify
 from mmgen_vision.registry import MODELS
 from mmgen_vision.utils.convert import ConversionError, check_converted_keys
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-FIXTURE = osp.join(REPO_ROOT, '..', 'shared', 'parity', 'painter_tiny.pt')
 CONVERTER = osp.join(REPO_ROOT, 'tools', 'model_converters', 'painter_to_mmgv.py')
 
 # the fixture's kwargs in our terms: 64x32 canvas, p=8, E=48, 24 blocks, 4 heads, D=16,
@@ -30,26 +28,18 @@ PRED_ATOL = 1e-5
 
 
 def _load_converter():
-    spec = importlib.util.spec_from_file_location('painter_to_mmgv', CONVERTER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_converter('painter_to_mmgv')
 
 
 @pytest.fixture(scope='module')
 def fixture():
-    if not osp.exists(FIXTURE):
-        pytest.skip(f'parity fixture {osp.normpath(FIXTURE)} is absent')
-    return torch.load(FIXTURE, weights_only=True)
+    return load_parity_fixture('painter_tiny.pt')
 
 
 @pytest.fixture(scope='module')
 def model(fixture):
-    model = MODELS.build(TINY_CFG)
-    converted = _load_converter().convert_painter(fixture['state_dict'])
-    check_converted_keys(converted, model)
-    model.load_state_dict(converted, strict=True)
-    return model.eval()
+    return build_converted_model(TINY_CFG, fixture['state_dict'],
+                                 _load_converter().convert_painter)
 
 
 @pytest.fixture(scope='module')

@@ -1,20 +1,18 @@
 # Copyright (c) mmgen_vision contributors. All rights reserved.
 """GroupViT against the official implementation's outputs (``shared/parity/groupvit_tiny.pt``),
 plus the checkpoint converter, the straight-through assignment and the tokenizer."""
-import fnmatch
-import importlib.util
 import os.path as osp
 
 import pytest
 import torch
 
+from conftest import (REPO_ROOT, assert_parity_close, build_converted_model, load_converter,
+                      load_parity_fixture)
 from mmgen_vision.models.groupvit import (AssignAttention, GroupViT, GroupViTImageEncoder,
                                           GroupViTTextEncoder, hard_one_hot)
 from mmgen_vision.registry import MODELS
 from mmgen_vision.utils.convert import ConversionError, check_converted_keys
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-FIXTURE = osp.join(REPO_ROOT, '..', 'shared', 'parity', 'groupvit_tiny.pt')
 CONVERTER = osp.join(REPO_ROOT, 'tools', 'model_converters', 'groupvit_to_mmgv.py')
 
 # the fixture's kwargs_resolved in our terms (text heads = width // 64 = 1, projector 4096)
@@ -32,41 +30,20 @@ TINY_CFG = dict(
 
 
 def _load_converter():
-    spec = importlib.util.spec_from_file_location('groupvit_to_mmgv', CONVERTER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_converter('groupvit_to_mmgv')
 
 
 @pytest.fixture(scope='module')
 def fixture():
-    if not osp.exists(FIXTURE):
-        pytest.skip(f'parity fixture {osp.normpath(FIXTURE)} is absent')
-    return torch.load(FIXTURE, weights_only=True)
+    return load_parity_fixture('groupvit_tiny.pt')
 
 
 @pytest.fixture(scope='module')
 def model(fixture):
-    model = MODELS.build(TINY_CFG)
-    converted = _load_converter().convert_groupvit(fixture['state_dict'])
-    check_converted_keys(converted, model)
-    model.load_state_dict(converted, strict=True)
-    return model.eval()
+    return build_converted_model(TINY_CFG, fixture['state_dict'],
+                                 _load_converter().convert_groupvit)
 
 
-def atol(fixture, name: str) -> float:
-    for pattern, value in fixture['recommended_atol'].items():
-        if fnmatch.fnmatchcase(name, pattern):
-            assert isinstance(value, float), f'{name}: {value}'
-            return value
-    raise KeyError(name)
-
-
-def assert_close(fixture, name, actual, expected):
-    assert actual.shape == expected.shape, (name, actual.shape, expected.shape)
-    err = (actual - expected).abs().max().item()
-    tol = atol(fixture, name)
-    assert err <= tol, f'{name}: max abs error {err:.3e} > {tol:.1e}'
 
 
 def test_tiny_config_matches_fixture(fixture):
@@ -96,10 +73,10 @@ def test_image_encoder_parity(fixture, model, tag):
         out = model.image_encoder(fixture['inputs'][tag], return_attn=True,
                                   return_intermediates=True)
         enc = model.encode_image(fixture['inputs'][tag], return_feat=True)
-    assert_close(fixture, f'{tag}.img_encoder_x', out['x'], ref['img_encoder_x'])
-    assert_close(fixture, f'{tag}.img_encoder_feat', out['feat'], ref['img_encoder_feat'])
-    assert_close(fixture, f'{tag}.image_x', enc['image_x'], ref['image_x'])
-    assert_close(fixture, f'{tag}.image_feat', enc['image_feat'], ref['image_feat'])
+    assert_parity_close(fixture, f'{tag}.img_encoder_x', out['x'], ref['img_encoder_x'])
+    assert_parity_close(fixture, f'{tag}.img_encoder_feat', out['feat'], ref['img_encoder_feat'])
+    assert_parity_close(fixture, f'{tag}.image_x', enc['image_x'], ref['image_x'])
+    assert_parity_close(fixture, f'{tag}.image_feat', enc['image_feat'], ref['image_feat'])
     compared = [k for k in out['intermediates'] if k in ref]
     expected = {'patch_embed', 'embed_tokens', 'stage0_projected_group_tokens',
                 'stage0_pre_assign_out', 'stage0_assign_out', 'stage0_x_out',
@@ -108,10 +85,10 @@ def test_image_encoder_parity(fixture, model, tag):
                 'stage1_x_out', 'stage1_group_tokens', 'stage2_x_out'} & set(ref)
     assert expected <= set(compared)
     for key in compared:
-        assert_close(fixture, f'{tag}.{key}', out['intermediates'][key], ref[key])
+        assert_parity_close(fixture, f'{tag}.{key}', out['intermediates'][key], ref[key])
     assert len(out['attn_dicts']) == 2
     for i, attn in enumerate(out['attn_dicts']):
-        assert_close(fixture, f'{tag}.stage{i}_attn_soft', attn['soft'],
+        assert_parity_close(fixture, f'{tag}.stage{i}_attn_soft', attn['soft'],
                      ref[f'stage{i}_attn_soft'])
         hard, ref_hard = attn['hard'], ref[f'stage{i}_attn_hard']
         assert hard.shape == ref_hard.shape
@@ -120,7 +97,7 @@ def test_image_encoder_parity(fixture, model, tag):
         with torch.no_grad():
             pos = model.image_encoder.interpolate_pos_embed(out['hw'])
         assert out['hw'] == (6, 10)
-        assert_close(fixture, 'image_odd.pos_embed_interp', pos, ref['pos_embed_interp'])
+        assert_parity_close(fixture, 'image_odd.pos_embed_interp', pos, ref['pos_embed_interp'])
 
 
 def test_text_parity(fixture, model):
@@ -131,9 +108,9 @@ def test_text_parity(fixture, model):
         text_x = model.text_encoder(rows)
         caption, prompts = model.encode_text(text)
     assert torch.equal(rows.argmax(-1), ref['eot_index'])
-    assert_close(fixture, 'text.text_encoder_x', text_x, ref['text_encoder_x'])
-    assert_close(fixture, 'text.text_x', caption, ref['text_x'])
-    assert_close(fixture, 'text.text_multi_label_x', prompts, ref['text_multi_label_x'])
+    assert_parity_close(fixture, 'text.text_encoder_x', text_x, ref['text_encoder_x'])
+    assert_parity_close(fixture, 'text.text_x', caption, ref['text_x'])
+    assert_parity_close(fixture, 'text.text_multi_label_x', prompts, ref['text_multi_label_x'])
 
 
 def test_aux_two_head_text_parity(fixture):
@@ -148,7 +125,7 @@ def test_aux_two_head_text_parity(fixture):
     text = fixture['inputs']['text']
     with torch.no_grad():
         out = encoder.eval()(text.reshape(-1, text.shape[-1]))
-    assert_close(fixture, 'aux_text_encoder_x', out, fixture['outputs']['aux_text_encoder_x'])
+    assert_parity_close(fixture, 'aux_text_encoder_x', out, fixture['outputs']['aux_text_encoder_x'])
 
 
 def test_loss_parity(fixture, model):
@@ -158,8 +135,8 @@ def test_loss_parity(fixture, model):
     assert set(losses) == {'loss', 'multi_label_loss'}
     # exp(logit_scale) = 115.6 in the fixture: the clamp at 100 is active
     assert model.logit_scale.exp() > 100 and model.scale() == 100
-    assert_close(fixture, 'loss.loss', losses['loss'], ref['loss'])
-    assert_close(fixture, 'loss.multi_label_loss', losses['multi_label_loss'],
+    assert_parity_close(fixture, 'loss.loss', losses['loss'], ref['loss'])
+    assert_parity_close(fixture, 'loss.multi_label_loss', losses['multi_label_loss'],
                  ref['multi_label_loss'])
 
 
@@ -168,8 +145,8 @@ def test_zero_shot_parity(fixture, model):
     with torch.no_grad():
         emb = model.build_text_embedding(fixture['inputs']['class_text'])
         logits = model(fixture['inputs']['image'], emb, mode='predict')
-    assert_close(fixture, 'zero_shot.class_text_embedding', emb, ref['class_text_embedding'])
-    assert_close(fixture, 'zero_shot.logits_per_image', logits, ref['logits_per_image'])
+    assert_parity_close(fixture, 'zero_shot.class_text_embedding', emb, ref['class_text_embedding'])
+    assert_parity_close(fixture, 'zero_shot.logits_per_image', logits, ref['logits_per_image'])
 
 
 @pytest.mark.parametrize('tag', ['img0', 'img1', 'odd'])
@@ -184,7 +161,7 @@ def test_segmentation_parity(fixture, model, tag):
                  '3cls_nobg': model.seg_logits(image, emb[:3], with_bg=False),
                  '7cls_bg': model.seg_logits(image, emb, with_bg=True, bg_thresh=0.95)}
     for i, attn_map in enumerate(maps):
-        assert_close(fixture, f'seg.{tag}_attn_map_stage{i}', attn_map,
+        assert_parity_close(fixture, f'seg.{tag}_attn_map_stage{i}', attn_map,
                      ref[f'{tag}_attn_map_stage{i}'])
     for case, logits in cases.items():
         stable = ref[f'{tag}_stable_{case}']
@@ -285,7 +262,7 @@ def test_image_encoder_validates_config():
 
 def test_tokenizer_matches_official(fixture):
     pytest.importorskip('open_clip')
-    from mmgen_vision.models.common.clip_tokenizer import CLIPTokenizer
+    from mmgen_vision.utils.clip_tokenizer import CLIPTokenizer
     ref = fixture['tokenizer_reference']
     tokenizer = CLIPTokenizer(context_length=ref['context_length'], pad_token='zero')
     assert tokenizer.sot_token_id == ref['sot'] and tokenizer.eot_token_id == ref['eot']

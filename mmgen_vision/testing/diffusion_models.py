@@ -1,6 +1,8 @@
 # Copyright (c) mmgen_vision contributors. All rights reserved.
 """Randomly initialised Stable Diffusion pipelines in diffusers layout, for tests and benchmarks.
 
+A public utility, not used by the models at run time (see :mod:`mmgen_vision.testing`).
+
 :func:`build_tiny_stable_diffusion` writes a complete directory (``model_index.json``,
 ``unet/``, ``vae/``, ``text_encoder/``, ``scheduler/``) with ``save_pretrained`` so that
 :class:`~mmgen_vision.models.peekaboo.StableDiffusionGuide` can load it through its real
@@ -13,7 +15,8 @@ import os
 
 import torch
 
-from .diffusion import save_diffusers_dir, stable_diffusion_scheduler
+from mmgen_vision.models.peekaboo.diffusers_dir import (save_diffusers_dir,
+                                                        stable_diffusion_scheduler)
 
 
 def build_tiny_stable_diffusion(save_dir: str, image_size: int = 64, seed: int = 0) -> str:

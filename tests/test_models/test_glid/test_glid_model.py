@@ -110,7 +110,7 @@ def test_patchify_roundtrip_and_layout():
     assert patches.shape == (2, 4, 192)
     # patch 1 is the top-right 8 x 8 block, pixels in (y, x, c) order
     assert torch.equal(patches[0, 1].view(8, 8, 3).permute(2, 0, 1), img[0, :, :8, 8:])
-    assert torch.equal(unpatchify(patches, 8, 16, 16), img)
+    assert torch.equal(unpatchify(patches, 8, (2, 2)), img)
 
 
 def test_pretraining_loss_is_over_masked_patches_only():
@@ -196,6 +196,29 @@ def test_finetune_queries_all_equal_cls_at_init():
         assert torch.equal(queries[1, i], model.core.cls_token[0, 0])
 
 
+def test_segmentor_is_an_mmseg_segmentor_with_its_dispatch_and_packing():
+    """Modes and the packing of predictions are mmseg ``BaseSegmentor``'s: ``padding_size``
+    is cut off and the logits are resized to ``ori_shape``."""
+    from mmseg.models.segmentors import BaseSegmentor
+    from mmseg.structures import SegDataSample
+    model = make_segmentor().eval()
+    assert isinstance(model, BaseSegmentor)
+    inputs = torch.randn(1, 3, 32, 32)
+    sample = SegDataSample(metainfo=dict(img_shape=(32, 24), ori_shape=(16, 12),
+                                         padding_size=[0, 8, 0, 0]))
+    with torch.no_grad():
+        hs, f_b = model(inputs, mode='tensor')
+        logits = model.encode_decode(inputs)
+        pred = model(inputs, [sample], mode='predict')[0]
+    assert hs.shape[:3] == (2, 1, 5) and f_b.shape[:2] == (1, WIDTH)
+    expected = torch.nn.functional.interpolate(logits[..., :24], size=(16, 12),
+                                               mode='bilinear', align_corners=False)[0]
+    assert torch.equal(pred.seg_logits.data, expected)
+    assert torch.equal(pred.pred_sem_seg.data, expected.argmax(0, keepdim=True))
+    with pytest.raises(RuntimeError, match='Invalid mode'):
+        model(inputs, mode='features')
+
+
 @pytest.fixture(scope='module')
 def pretrained_state():
     model = make_pretrainer()
@@ -231,6 +254,22 @@ def test_partial_loading_reports_exact_keys(pretrained_state, load):
     # the task-specific parts are never loaded
     assert 'query_offsets' in report['not_loaded']
     assert 'seg_head.fc.weight' in report['not_loaded']
+
+
+def test_partial_loading_of_a_checkpoint_with_legacy_ffn_keys(pretrained_state):
+    """Pre-training checkpoints written when the decoder FFN was ``Sequential`` (keys
+    ``ffn.0`` / ``ffn.2``) load like current ones (renamed to timm ``Mlp``'s ``fc1`` / ``fc2``)."""
+    legacy = {k.replace('.ffn.fc1.', '.ffn.0.').replace('.ffn.fc2.', '.ffn.2.'): v
+              for k, v in pretrained_state.items()}
+    assert any(k.startswith('core.decoder.') and '.ffn.0.' in k for k in legacy)
+    model = make_segmentor()
+    report = load_glid_pretrained(model, dict(state_dict=legacy), 'encoder+decoder')
+    state = model.state_dict()
+    ffn_keys = [k for k in report['loaded'] if '.ffn.fc' in k]
+    assert ffn_keys
+    for k in ffn_keys:
+        assert torch.equal(state[k], pretrained_state[k]), k
+    assert any('.ffn.0.' in k for k in legacy)  # the caller's dict is not renamed in place
 
 
 def test_partial_loading_through_init_weights_and_errors(pretrained_state, tmp_path):

@@ -84,6 +84,26 @@ def test_whole_mode_equals_model_seg_logits():
     assert set(bg.unique().tolist()) <= {0., 1.}
 
 
+def test_slide_mode_averages_the_overlapping_windows():
+    """mmseg's ``EncoderDecoder.slide_inference``: every pixel is the mean of the scores of
+    the windows covering it (the last window of a row / column is moved back inside)."""
+    torch.manual_seed(0)
+    seg = GroupViTSegmentor(class_names=CLASSES, bg_thresh=0.5, topk=2,
+                            test_cfg=dict(mode='slide', crop_size=32, stride=(16, 24)),
+                            **TINY).eval()
+    assert seg.test_cfg.crop_size == (32, 32) and seg.out_channels == len(CLASSES)
+    image = torch.randn(1, 3, 40, 60)
+    total, count = torch.zeros(1, len(CLASSES), 40, 60), torch.zeros(1, 1, 40, 60)
+    for y1 in (0, 8):  # rows 0-32 and 8-40
+        for x1 in (0, 24, 28):  # columns 0-32, 24-56, 28-60
+            window = image[:, :, y1:y1 + 32, x1:x1 + 32]
+            total[:, :, y1:y1 + 32, x1:x1 + 32] += seg.window_logits(window)
+            count[:, :, y1:y1 + 32, x1:x1 + 32] += 1
+    torch.testing.assert_close(seg(image, None, mode='tensor'), total / count, rtol=0, atol=0)
+    with pytest.raises(RuntimeError, match='Invalid mode'):
+        seg(image, None, mode='features')
+
+
 def test_segmentor_rejects_bad_templates_and_modes():
     with pytest.raises(ValueError, match='template'):
         GroupViTSegmentor(class_names=CLASSES, templates=('a photo',), **TINY)

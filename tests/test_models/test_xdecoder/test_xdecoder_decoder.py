@@ -3,16 +3,16 @@
 import pytest
 import torch
 
-from mmgen_vision.models.xdecoder import (TransformerEncoderPixelDecoder, XDecoderLanguageEncoder,
+from mmgen_vision.models.xdecoder import (XDecoderLanguageEncoder, XDecoderPixelDecoder,
                                           XDecoderTransformerDecoder, default_templates)
 from mmgen_vision.models.xdecoder.language_encoder import clean_class_name
 
 
 def test_pixel_decoder_shapes_and_fpn_order():
     torch.manual_seed(0)
-    dec = TransformerEncoderPixelDecoder((8, 16, 32, 64), conv_dim=16, mask_dim=12,
-                                         num_encoder_layers=1, num_heads=2, ffn_dim=32,
-                                         norm_cfg=dict(type='GN', num_groups=4)).eval()
+    dec = XDecoderPixelDecoder((8, 16, 32, 64), conv_dim=16, mask_dim=12,
+                               num_encoder_layers=1, num_heads=2, ffn_dim=32,
+                               norm_cfg=dict(type='GN', num_groups=4)).eval()
     feats = [torch.randn(2, c, 32 // 2**i, 48 // 2**i) for i, c in enumerate((8, 16, 32, 64))]
     with torch.no_grad():
         mask_features, multi = dec(feats)
@@ -23,7 +23,18 @@ def test_pixel_decoder_shapes_and_fpn_order():
         torch.testing.assert_close(dec(other)[1][0], multi[0])
         assert not torch.allclose(dec(other)[1][1], multi[1])
     with pytest.raises(ValueError, match='num_outs'):
-        TransformerEncoderPixelDecoder((8, 16), num_outs=3)
+        XDecoderPixelDecoder((8, 16), num_outs=3)
+
+
+def test_pixel_decoder_name_does_not_shadow_mmdet():
+    """mmdet's ``TransformerEncoderPixelDecoder`` (MaskFormer) returns ``(mask_features,
+    memory)``; ours has another contract and another name, and our scope does not shadow it."""
+    from mmdet.registry import MODELS as MMDET_MODELS
+
+    from mmgen_vision.registry import MODELS
+    assert MODELS.get('XDecoderPixelDecoder') is XDecoderPixelDecoder
+    assert 'TransformerEncoderPixelDecoder' not in MODELS.module_dict
+    assert MMDET_MODELS.get('TransformerEncoderPixelDecoder') is not XDecoderPixelDecoder
 
 
 @pytest.fixture(scope='module')

@@ -102,11 +102,14 @@ def _fixed_answers(model, task):
 
 
 def test_panoptic_decoding():
+    """Through mmdet ``BaseDetector``'s mode dispatch and ``MaskFormer``'s packing."""
+    from mmdet.models.detectors import BaseDetector
     model = make_model().eval()
+    assert isinstance(model, BaseDetector)
     _fixed_answers(model, 'panoptic')
     sample, _, _ = make_sample()
     with torch.no_grad():
-        out = model.predict(torch.randn(1, 3, 32, 32), [sample])[0]
+        out = model(torch.randn(1, 3, 32, 32), [sample], mode='predict')[0]
     pan = out.pred_panoptic_seg.sem_seg[0]
     assert pan.shape == (32, 32)
     assert (pan[:, :14] == 0 + 1000).all()  # thing: label + instance id * INSTANCE_OFFSET

@@ -11,7 +11,8 @@ import math
 import pytest
 import torch
 
-from mmgen_vision.models.peekaboo import PeekabooSegmentor, build_tiny_stable_diffusion
+from mmgen_vision.models.peekaboo import PeekabooSegmentor
+from mmgen_vision.testing import build_tiny_stable_diffusion
 
 NUM_ITERS = 3
 NUM_IMAGES = 2  # B

@@ -19,12 +19,12 @@ import torch
 from mmdet.structures import DetDataSample
 from mmengine.config import Config
 
+from conftest import REPO_ROOT
 from mmgen_vision.models.xdecoder import XDecoderTransformerDecoder
 from mmgen_vision.models.xdecoder.losses import (XDecoderCriterion, caption_loss,
                                                  query_token_contrastive_loss)
 from mmgen_vision.registry import MODELS
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOY_CONFIG = osp.join(REPO_ROOT, 'configs', 'xdecoder', 'xdecoder_toy_shapesworld-joint.py')
 
 
@@ -180,5 +180,6 @@ def test_toy_captioning_learns_a_few_captions():
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    final = model.loss(inputs, samples)['loss_caption'].item() / model.criterion.loss_caption_weight
+    final = (model.loss(inputs, samples)['loss_caption'].item() /
+             model.head.criterion.loss_caption_weight)
     assert final < 1.0, final

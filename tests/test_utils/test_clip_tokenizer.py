@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from mmgen_vision.models.common import CLIPTokenizer
+from mmgen_vision.utils.clip_tokenizer import CLIPTokenizer
 
 SENTENCES = [
     'a photo of a cat', 'Hello, World!', 'the brown cow on the right',

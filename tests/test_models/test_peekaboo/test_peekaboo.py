@@ -14,9 +14,9 @@ from mmseg.structures import SegDataSample
 
 from mmgen_vision.models.peekaboo import (FourierAlpha, PeekabooSegmentor, RasterAlpha,
                                           ScoreDistillationGuide, StableDiffusionGuide,
-                                          build_tiny_stable_diffusion, check_diffusers_dir,
-                                          gravity_loss, intersection_loss)
+                                          check_diffusers_dir, gravity_loss, intersection_loss)
 from mmgen_vision.registry import MODELS
+from mmgen_vision.testing import build_tiny_stable_diffusion
 
 SIZE = 32
 
@@ -252,6 +252,49 @@ def test_segmentor_tiny_stable_diffusion(tiny_sd, tmp_path):
         model.loss(torch.zeros(1, 3, 8, 8), [])
 
 
+def test_noise_maths_is_the_diffusers_schedulers():
+    """The guide takes alphā_t and the forward noising from a diffusers scheduler (any of
+    them), instead of re-deriving the schedule."""
+    from diffusers import DDIMScheduler
+    scheduler = DDIMScheduler(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012,
+                              beta_schedule='scaled_linear')
+    guide = ScoreDistillationGuide(text_encoder=lambda p: torch.zeros(len(p), 1, 1),
+                                   scheduler=scheduler)
+    assert torch.equal(guide.alphas_cumprod, scheduler.alphas_cumprod)
+    latents, noise = torch.randn(3, 4, 8, 8), torch.randn(3, 4, 8, 8)
+    t = torch.tensor([20, 500, 980])
+    assert torch.equal(guide.add_noise(latents, noise, t), scheduler.add_noise(latents, noise, t))
+    a = scheduler.alphas_cumprod[t].view(-1, 1, 1, 1)  # the definition, for the record
+    torch.testing.assert_close(guide.add_noise(latents, noise, t),
+                               a.sqrt() * latents + (1 - a).sqrt() * noise)
+    default = ScoreDistillationGuide(text_encoder=lambda p: torch.zeros(len(p), 1, 1))
+    assert type(default.scheduler).__name__ == 'DDPMScheduler'
+
+
+def test_optimisation_loop_is_the_engines(tiny_sd, tmp_path):
+    """The model defines the problem; the engine's loop iterates, steps the optimiser and
+    writes the evolution PNGs. Loop settings stay readable / settable on the model."""
+    from mmgen_vision.engine import MaskEvolutionWriter, TestTimeOptimizationLoop
+    model = PeekabooSegmentor(
+        guide=dict(type='StableDiffusionGuide', pretrained_path=tiny_sd),
+        alpha=dict(type='RasterAlpha', init_std=1.0), mode='referring', mask_size=16,
+        image_size=64, num_iters=3, show_progress=False, evolution_dir=str(tmp_path / 'evo'),
+        evolution_interval=2)
+    assert isinstance(model.loop, TestTimeOptimizationLoop)
+    assert isinstance(model.loop.writer, MaskEvolutionWriter)
+    model.num_iters = 2  # as tools/analysis_tools/benchmark_peekaboo.py does
+    assert model.loop.num_iters == 2
+    steps = []
+    step = model.problem_step
+    model.problem_step = lambda problem: steps.append(1) or step(problem)
+    metas = [dict(img_path='a.png')]
+    out = model.optimize(torch.rand(1, 3, 16, 16), [['a cat']], metas)
+    assert out.shape == (1, 1, 16, 16) and len(steps) == 2
+    assert sorted(os.listdir(tmp_path / 'evo' / 'a')) == ['iter_00000.png', 'iter_00002.png']
+    with pytest.raises(ValueError, match='same number of prompts'):
+        model.init_problem(torch.rand(2, 3, 16, 16), [['a'], ['b', 'c']])
+
+
 @pytest.mark.parametrize('alpha, lr, num_iters', [
     (dict(type='RasterAlpha'), 1.0, 60),
     (dict(type='FourierAlpha', num_frequencies=16, scale=3.0, hidden_channels=32, num_layers=2,
@@ -308,7 +351,7 @@ def test_semantic_label_map_with_background_rule():
 def test_sd_v1_architecture_matches_release_sizes():
     """The random SD 1.x stand-in used by the benchmark has the released v1.4 sizes (parameter
     counts of its UNet, VAE and CLIP text transformer), built on the meta device (no memory)."""
-    from mmgen_vision.models.peekaboo.testing import sd_v1_components
+    from mmgen_vision.testing import sd_v1_components
     with torch.device('meta'):
         parts = sd_v1_components()
     counts = {name: sum(p.numel() for p in part.parameters()) for name, part in parts.items()}

@@ -2,20 +2,17 @@
 """X-Decoder against the OpenMMLab port's outputs (``shared/parity/xdecoder_tiny.pt``): the
 official checkpoint layout is converted, loaded strictly, and every task's outputs
 (semantic segmentation, referring segmentation, captioning, retrieval) are reproduced."""
-import fnmatch
-import importlib.util
 import os.path as osp
 
 import pytest
 import torch
 from mmdet.structures import DetDataSample
 
+from conftest import (REPO_ROOT, assert_parity_close, build_converted_model, load_converter,
+                      load_parity_fixture)
 from mmgen_vision.models.xdecoder import XDecoder
 from mmgen_vision.registry import MODELS
-from mmgen_vision.utils.convert import check_converted_keys
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-FIXTURE = osp.join(REPO_ROOT, '..', 'shared', 'parity', 'xdecoder_tiny.pt')
 CONVERTER = osp.join(REPO_ROOT, 'tools', 'model_converters', 'xdecoder_to_mmgv.py')
 
 #: The fixture's tiny configuration in our terms.
@@ -27,7 +24,7 @@ TINY_CFG = dict(
     backbone=dict(type='FocalNet', embed_dim=32, depths=(1, 1, 1, 1), focal_levels=3,
                   focal_windows=3, drop_path_rate=0.3, use_conv_embed=True, use_postln=True,
                   use_layerscale=True, scaling_modulator=True),
-    pixel_decoder=dict(type='TransformerEncoderPixelDecoder', in_channels=(32, 64, 128, 256),
+    pixel_decoder=dict(type='XDecoderPixelDecoder', in_channels=(32, 64, 128, 256),
                        conv_dim=32, mask_dim=32, num_encoder_layers=2, num_heads=4, ffn_dim=64),
     decoder=dict(type='XDecoderTransformerDecoder', in_channels=32, hidden_dim=32,
                  num_queries=101, num_heads=4, ffn_dim=64, num_layers=3, mask_dim=32,
@@ -37,41 +34,21 @@ TINY_CFG = dict(
     test_cfg=dict(caption_steps=5, mask_thr=0.5, ignore_index=255, use_thr_for_mc=True))
 
 
-def load_converter():
-    spec = importlib.util.spec_from_file_location('xdecoder_to_mmgv', CONVERTER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _load_converter():
+    return load_converter('xdecoder_to_mmgv')
 
 
 @pytest.fixture(scope='module')
 def fixture():
-    if not osp.exists(FIXTURE):
-        pytest.skip(f'parity fixture {osp.normpath(FIXTURE)} is absent')
-    return torch.load(FIXTURE, weights_only=True)
+    return load_parity_fixture('xdecoder_tiny.pt')
 
 
 @pytest.fixture(scope='module')
 def model(fixture):
-    model = MODELS.build(TINY_CFG)
-    converted = load_converter().convert_xdecoder(fixture['state_dict'])
-    check_converted_keys(converted, model)
-    model.load_state_dict(converted, strict=True)
-    return model.eval()
+    return build_converted_model(TINY_CFG, fixture['state_dict'],
+                                 _load_converter().convert_xdecoder)
 
 
-def atol(fixture, name: str) -> float:
-    for pattern, value in fixture['recommended_atol'].items():
-        if fnmatch.fnmatchcase(name, pattern):
-            return value
-    raise KeyError(name)
-
-
-def assert_close(fixture, name, actual, expected):
-    assert actual.shape == expected.shape, (name, actual.shape, expected.shape)
-    err = (actual.float() - expected.float()).abs().max().item()
-    tol = atol(fixture, name)
-    assert err <= tol, f'{name}: max abs error {err:.3e} > {tol:.1e}'
 
 
 def make_batch(fixture, task: str, text=None):
@@ -110,7 +87,7 @@ def test_config_matches_fixture(fixture):
 
 
 def test_strict_load_and_dropped_keys(fixture):
-    converted = load_converter().convert_xdecoder(fixture['state_dict'])
+    converted = _load_converter().convert_xdecoder(fixture['state_dict'])
     # only the attention-mask buffer (re-derived from the rules) is not a weight of ours
     assert len(converted) == len(fixture['state_dict']) - 1
     assert 'decoder.caption_pos_embed.weight' in converted
@@ -123,34 +100,34 @@ def test_semseg(fixture, model):
     with torch.no_grad():
         feats = model.backbone(inputs)
         for key, value in out['backbone'].items():
-            assert_close(fixture, f'semseg.backbone.{key}', feats[key], value)
+            assert_parity_close(fixture, f'semseg.backbone.{key}', feats[key], value)
         mask_features, multi_scale = model.extract_feat(inputs)
-        assert_close(fixture, 'semseg.pixel_decoder.mask_features', mask_features,
+        assert_parity_close(fixture, 'semseg.pixel_decoder.mask_features', mask_features,
                      out['pixel_decoder']['mask_features'])
         for ours, ref in zip(multi_scale, out['pixel_decoder']['multi_scale_features']):
-            assert_close(fixture, 'semseg.pixel_decoder.multi_scale_features', ours, ref)
+            assert_parity_close(fixture, 'semseg.pixel_decoder.multi_scale_features', ours, ref)
         names = fixture['inputs']['semseg']['text'].split('.')
         assert model.lang_encoder.templates == fixture['inputs']['semseg']['prompt_templates']
-        assert_close(fixture, 'semseg.text_embeddings', model.class_embeddings(names),
+        assert_parity_close(fixture, 'semseg.text_embeddings', model.class_embeddings(names),
                      out['text_embeddings'])
         preds = model.decode(inputs, 'semseg', class_names=names)
         raw = model.decoder(multi_scale, mask_features)
         model.predict(inputs, samples)
     last = preds[-1]
-    assert_close(fixture, 'semseg.decoder.pred_logits', last['pred_logits'],
+    assert_parity_close(fixture, 'semseg.decoder.pred_logits', last['pred_logits'],
                  out['decoder']['pred_logits'])
-    assert_close(fixture, 'semseg.decoder.pred_masks', last['pred_masks'],
+    assert_parity_close(fixture, 'semseg.decoder.pred_masks', last['pred_masks'],
                  out['decoder']['pred_masks'])
-    assert_close(fixture, 'semseg.decoder.pred_class_embed', last['class_embeds'],
+    assert_parity_close(fixture, 'semseg.decoder.pred_class_embed', last['class_embeds'],
                  out['decoder']['pred_class_embed'])
     assert len(preds) == out['decoder_per_layer']['class_embed'].shape[0]
     for k, pred in enumerate(preds):
-        assert_close(fixture, 'semseg.decoder_per_layer.class_embed', pred['class_embeds'],
+        assert_parity_close(fixture, 'semseg.decoder_per_layer.class_embed', pred['class_embeds'],
                      out['decoder_per_layer']['class_embed'][k])
         flips = (raw[k]['attn_mask'] != out['decoder_per_layer']['attn_mask'][k]).sum().item()
         assert flips <= 2, f'attention mask of head {k}: {flips} entries differ'
     for i, sample in enumerate(samples):
-        assert_close(fixture, 'semseg.sem_seg_prob', sample.seg_logits.data,
+        assert_parity_close(fixture, 'semseg.sem_seg_prob', sample.seg_logits.data,
                      out['sem_seg_prob'][i])
         stable = out['sem_seg_stable'][i]
         assert stable.float().mean() > 0.5
@@ -169,27 +146,27 @@ def test_referring(fixture, model, case):
         phrases = text.split('.')
         tokens, pooled, mask = model.lang_encoder.encode_texts(phrases)
         assert torch.equal(mask.long(), fixture['inputs'][case]['attention_mask'])
-        assert_close(fixture, f'{case}.text.token_emb', tokens, out['text']['token_emb'])
-        assert_close(fixture, f'{case}.text.class_emb', pooled, out['text']['class_emb'])
+        assert_parity_close(fixture, f'{case}.text.token_emb', tokens, out['text']['token_emb'])
+        assert_parity_close(fixture, f'{case}.text.class_emb', pooled, out['text']['class_emb'])
         grounding, padding, _ = model._phrase_tokens([phrases])
         assert not padding.any()
-        assert_close(fixture, f'{case}.text.grounding_tokens', grounding.transpose(0, 1),
+        assert_parity_close(fixture, f'{case}.text.grounding_tokens', grounding.transpose(0, 1),
                      out['text']['grounding_tokens'])
         preds = model.decode(inputs, 'ref-seg', phrases=[phrases])
         results, _ = model._referring(inputs, samples, 'ref-seg')
         model.predict(inputs, samples)
     for k, pred in enumerate(preds):
         embeds = torch.cat([pred['class_embeds'], pred['grd_class_embeds']], dim=1)
-        assert_close(fixture, f'{case}.decoder.pred_class_embed', embeds,
+        assert_parity_close(fixture, f'{case}.decoder.pred_class_embed', embeds,
                      out['decoder_per_layer']['class_embed'][k])
     res = results[0]
-    assert_close(fixture, f'{case}.decoder.pred_masks', res['low_res'][None],
+    assert_parity_close(fixture, f'{case}.decoder.pred_masks', res['low_res'][None],
                  out['decoder']['pred_masks'])
-    assert_close(fixture, f'{case}.decoder.pred_logits', res['pred_logits'][None],
+    assert_parity_close(fixture, f'{case}.decoder.pred_logits', res['pred_logits'][None],
                  out['decoder']['pred_logits'])
-    assert_close(fixture, f'{case}.instance_inputs.mask_pred', res['mask_pred'],
+    assert_parity_close(fixture, f'{case}.instance_inputs.mask_pred', res['mask_pred'],
                  out['instance_inputs']['mask_pred'])
-    assert_close(fixture, f'{case}.scores', samples[0].pred_instances.scores, out['scores'])
+    assert_parity_close(fixture, f'{case}.scores', samples[0].pred_instances.scores, out['scores'])
     assert torch.equal(samples[0].pred_instances.labels, out['labels'])
     stable = out['masks_stable']
     masks = samples[0].pred_instances.masks.float()
@@ -209,11 +186,11 @@ def test_caption(fixture, model):
         for step in range(out['step_outputs_caption'].shape[0]):
             tokens, _ = model.lang_encoder.encode_ids(ids)
             pred = model.decoder(feats, mask_features, text_tokens=tokens)[-1]
-            assert_close(fixture, 'caption.step_outputs_caption', pred['text_embeds'],
+            assert_parity_close(fixture, 'caption.step_outputs_caption', pred['text_embeds'],
                          out['step_outputs_caption'][step])
             logits = pred['text_embeds'][:, step] @ model.lang_encoder.token_embedding.t()
             top, top_ids = logits.topk(5, dim=-1)
-            assert_close(fixture, 'caption.step_top5_logits', top, out['step_top5_logits'][step])
+            assert_parity_close(fixture, 'caption.step_top5_logits', top, out['step_top5_logits'][step])
             assert torch.equal(top_ids, out['step_top5_ids'][step])
             ids[:, step + 1] = top_ids[:, 0]
     assert torch.equal(ids, out['token_ids'])
@@ -234,9 +211,9 @@ def test_retrieval(fixture, model):
     with torch.no_grad():
         _, pooled, _ = model.lang_encoder.encode_texts(texts)
         model.predict(inputs, samples)
-    assert_close(fixture, 'retrieval.class_emb', pooled / pooled.norm(dim=-1, keepdim=True),
+    assert_parity_close(fixture, 'retrieval.class_emb', pooled / pooled.norm(dim=-1, keepdim=True),
                  out['class_emb'])
-    assert_close(fixture, 'retrieval.pred_logits', samples[0].retrieval_logits[None],
+    assert_parity_close(fixture, 'retrieval.pred_logits', samples[0].retrieval_logits[None],
                  out['pred_logits'])
 
 

@@ -1,0 +1,111 @@
+# Copyright (c) mmgen_vision contributors. All rights reserved.
+"""Configs that do not repeat themselves (issue 17, part 5).
+
+Every ShapesWorld dataset base inherits the base of the real dataset it shrinks (following its
+``_base_`` chain) and keeps every key of it; the three Painter restoration evaluations share
+one base; the toy Painter states its codecs once (the model's) and its test configs paint with
+exactly those.
+"""
+import ast
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+
+from conftest import REPO_ROOT
+
+DATASETS = osp.join(REPO_ROOT, 'configs', '_base_', 'datasets')
+PAINTER = osp.join(REPO_ROOT, 'configs', 'painter')
+
+#: ShapesWorld dataset base -> the real dataset base it shrinks
+SHAPESWORLD_BASES = {
+    'shapesworld_ade.py': 'glid_ade20k_semantic.py',
+    'shapesworld_voc.py': 'glid_ade20k_semantic.py',
+    'shapesworld_coco_instance.py': 'glid_coco_detection.py',
+    'shapesworld_coco_panoptic.py': 'glid_coco_detection.py',
+    'shapesworld_coco_keypoints.py': 'glid_coco_keypoints.py',
+    'shapesworld_image_text.py': 'cc_image_text.py',
+    'shapesworld_refcoco.py': 'xdecoder_refcocog.py',
+    'xdecoder_shapesworld_panoptic.py': 'xdecoder_coco_panoptic.py',
+    'xdecoder_shapesworld_joint.py': 'xdecoder_coco_panoptic.py',
+    'xdecoder_shapesworld_refcoco.py': 'xdecoder_refcocog.py',
+    'xdecoder_shapesworld_caption.py': 'xdecoder_coco_caption.py',
+}
+RESTORATION = ('sidd-denoise', 'rain-derain', 'lol-enhance')
+
+
+def declared_bases(path: str) -> list:
+    """The ``_base_`` list of a config file, read from its source (nothing is executed)."""
+    with open(path, encoding='utf-8') as f:
+        tree = ast.parse(f.read())
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and getattr(node.targets[0], 'id', None) == '_base_'):
+            value = ast.literal_eval(node.value)
+            return [value] if isinstance(value, str) else list(value)
+    return []
+
+
+def base_chain(path: str) -> list:
+    """Every file ``path`` inherits from, nearest first (depth-first over ``_base_``)."""
+    chain = []
+    for base in declared_bases(path):
+        base_path = osp.normpath(osp.join(osp.dirname(path), base))
+        chain += [base_path] + base_chain(base_path)
+    return chain
+
+
+@pytest.mark.parametrize('name', sorted(SHAPESWORLD_BASES))
+def test_shapesworld_base_inherits_the_real_dataset(name):
+    path = osp.join(DATASETS, name)
+    real = osp.join(DATASETS, SHAPESWORLD_BASES[name])
+    assert real in base_chain(path), f'{name} does not inherit {SHAPESWORLD_BASES[name]}'
+    cfg, real_cfg = Config.fromfile(path), Config.fromfile(real)
+    # the real base's keys all survive; what differs is the data, not the layout of the config
+    assert set(real_cfg.keys()) <= set(cfg.keys())
+    assert cfg.data_root.startswith('data/shapesworld/'), cfg.data_root
+    for loader in ('train_dataloader', 'val_dataloader'):
+        if loader in real_cfg:
+            dataset = cfg[loader].dataset
+            roots = [dataset.get('data_root')] + [
+                d.get('data_root') for d in (dataset.get('datasets') or {}).values()]
+            assert all(r.startswith('data/shapesworld/') for r in roots if r), (loader, roots)
+    if 'val_dataloader' in real_cfg:
+        assert cfg.test_dataloader == cfg.val_dataloader
+
+
+def test_restoration_evaluations_share_one_base():
+    paths = [osp.join(PAINTER, f'painter_vit-large-p16_8tasks_896x448_{task}.py')
+             for task in RESTORATION]
+    bases = {tuple(declared_bases(path)) for path in paths}
+    assert len(bases) == 1 and len(next(iter(bases))) == 1, bases
+    (shared, ) = next(iter(bases))
+    cfgs = [Config.fromfile(path) for path in paths]
+    shared_cfg = Config.fromfile(osp.join(PAINTER, shared))
+    for task, cfg in zip(RESTORATION, cfgs):
+        dataset = cfg.test_dataloader.dataset
+        # what the shared base states holds for every task: codec, data, metric
+        assert dataset.codec == shared_cfg.test_dataloader.dataset.codec == dict(
+            type='RestorationCodec')
+        assert dataset.dataset.pipeline == shared_cfg.test_dataloader.dataset.dataset.pipeline
+        assert cfg.test_evaluator.type == 'RestorationMetric'
+        assert cfg.test_cfg == dict(type='TestLoop')
+        # the task's own parts: its prompt (its training pairs) and its validation pairs
+        assert dataset.prompt.dataset == cfg[dataset.task].dataset
+        assert dataset.dataset.data_root.endswith('/' + task.split('-')[0])
+    assert [cfg.test_evaluator.convert_to for cfg in cfgs] == [None, 'Y', None]
+
+
+@pytest.mark.parametrize('task', ['semseg', 'depth', 'denoise', 'panoptic'])
+def test_toy_painter_tests_paint_with_the_model_codecs(task):
+    path = osp.join(PAINTER, f'painter_vit-tiny-p4_toy-shapesworld_{task}.py')
+    with open(path, encoding='utf-8') as f:
+        assert 'Codec' not in f.read(), f'{path} states a codec again'
+    cfg = Config.fromfile(path)
+    codecs = cfg.model.codecs
+    dataset = cfg.test_dataloader.dataset
+    prompts = dataset.get('prompts') or {dataset.task: dataset}
+    for name, prompt in prompts.items():
+        assert prompt.codec == codecs[name], name
+    train = {d.task: d.codec for d in cfg.train_dataloader.dataset.datasets}
+    assert train == {name: codecs[name] for name in train}
