@@ -2,10 +2,11 @@
 #   make demo  - set up the pinned stack in .venv (idempotent) and run the main job on ShapesWorld
 #   make test  - set up the pinned stack in .venv (idempotent) and run the test suite
 # Variables: JOB=<name> picks the main job (default painter; all = the five methods one after
-# another; see tools/misc/main_job.py --list), VENV=<dir>.
+# another; see tools/misc/main_job.py --list), SEED=<n> (training seed of the main job), VENV=<dir>.
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 JOB ?= painter
+SEED ?=
 PYTEST_ARGS ?=
 
 .PHONY: setup demo test data clean-env
@@ -14,7 +15,7 @@ setup:
 	MMGV_VENV=$(abspath $(VENV)) bash tools/setup_env.sh
 
 demo: setup
-	$(PYTHON) tools/misc/main_job.py --job $(JOB)
+	$(PYTHON) tools/misc/main_job.py --job $(JOB) $(if $(SEED),--seed $(SEED))
 
 test: setup
 	$(PYTHON) -m pytest tests -ra --durations=15 $(PYTEST_ARGS)

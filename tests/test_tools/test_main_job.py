@@ -160,6 +160,15 @@ def test_job_exit_status_follows_its_threshold(main_job, monkeypatch, tmp_path, 
     assert osp.join(work_dir, 'gallery', 'index.html') in out
 
 
+def test_seed_reaches_the_training_run(main_job, monkeypatch, tmp_path):
+    calls = _fake_phases(main_job, monkeypatch, 12.5)
+    assert main_job.main(['--job', 'fake', '--work-dir', str(tmp_path / 'fake'),
+                          '--seed', '2']) == 0
+    train_cmd = dict(calls)['train']
+    assert 'randomness.seed=2' in train_cmd
+    assert not any('randomness.seed' in arg for arg in dict(calls)['test'])
+
+
 def test_list(main_job, capsys):
     assert main_job.main(['--list']) == 0
     out = capsys.readouterr().out

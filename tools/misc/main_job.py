@@ -427,8 +427,13 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help='more --cfg-options of the training run, e.g. '
                         'train_cfg.max_iters=50 for a quick look (the thresholds are meant '
                         'for the configs as they are)')
+    parser.add_argument('--seed', type=int,
+                        help='random seed of the training runs (randomness.seed; default: the '
+                        "config's, 0), e.g. to check a job's margin on several seeds")
     parser.add_argument('--list', action='store_true', help='list the jobs and exit')
     args = parser.parse_args(argv)
+    if args.seed is not None:
+        args.train_options = list(args.train_options) + [f'randomness.seed={args.seed}']
     if args.list:
         for name, job in sorted(JOBS.items()):
             default = ' (default)' if name == DEFAULT_JOB else ''
