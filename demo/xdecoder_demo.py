@@ -2,7 +2,7 @@
 """X-Decoder demo: every task of one model on one image, with a visualisation.
 
     python demo/xdecoder_demo.py IMAGE CONFIG CHECKPOINT --task semseg \
-        [--classes "red circle" sky ground]                 # open-vocabulary classes
+        [--classes "red circle" sky ground] [--background none|NAME|0.5]  # open vocabulary
     python demo/xdecoder_demo.py IMAGE CONFIG CHECKPOINT --task instance|panoptic
     python demo/xdecoder_demo.py IMAGE CONFIG CHECKPOINT --task ref-seg --text "the red star"
     python demo/xdecoder_demo.py IMAGE CONFIG CHECKPOINT --task retrieval \
@@ -40,6 +40,10 @@ def parse_args(argv=None):
     parser.add_argument('checkpoint', help='checkpoint, or "none" for random weights')
     parser.add_argument('--task', default='semseg', choices=TASKS)
     parser.add_argument('--classes', nargs='+', help='class names (default: the config\'s)')
+    parser.add_argument('--background', default=None,
+                        help='semseg background: "none" (default: every pixel gets one of the '
+                        'classes), a class NAME among the classes (reported, left unpainted), '
+                        'or a score threshold such as 0.5 (pixels below it get no class)')
     parser.add_argument('--text', help='referring phrase(s), "." between phrases')
     parser.add_argument('--texts', nargs='+', help='candidate texts for retrieval')
     parser.add_argument('--question', help='VQA question')
@@ -62,7 +66,8 @@ def main(argv=None) -> dict:
     images = expand_image_inputs(args.image)
     result = inferencer(images, task=args.task, classes=args.classes, text=args.text,
                         texts=args.texts, question=args.question,
-                        answer_candidates=args.answers, out_dir=args.out_dir)
+                        answer_candidates=args.answers, out_dir=args.out_dir,
+                        background=_background(args.background))
     failed = {err.path for err in result['failures']}
     readable = [image for image in images if image not in failed]
     for image, pred in zip(readable, result['predictions']):
@@ -76,6 +81,14 @@ def main(argv=None) -> dict:
     return result
 
 
+def _background(value):
+    """``--background``: a number is a score threshold, anything else a name (or none)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return value
+
+
 def print_prediction(pred: dict) -> None:
     """The text part of one prediction dict of ``XDecoderInferencer``."""
     for key in ('caption', 'answer', 'ranking'):
@@ -87,6 +100,8 @@ def print_prediction(pred: dict) -> None:
     if 'sem_seg' in pred:
         present = sorted(set(pred['sem_seg'].ravel().tolist()) - {255})
         print('classes present:', ', '.join(pred['classes'][i] for i in present))
+    if 'background' in pred:
+        print(f'background: {pred["background"]}')
 
 
 if __name__ == '__main__':

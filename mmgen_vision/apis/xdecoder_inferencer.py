@@ -2,7 +2,7 @@
 """Inferencer of X-Decoder for every task of one set of weights."""
 import os
 import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Union
 
 import mmcv
 import numpy as np
@@ -38,11 +38,21 @@ class XDecoderInferencer(SegInferencer):
     ``masks`` (N, H, W) bool, ``labels``, ``scores``, ``names`` (instance, referring);
     ``panoptic_seg`` (H, W) (``label + id * 1000``); ``caption``; ``scores`` and ``ranking``
     (retrieval: texts best first); ``answer`` and ``scores`` (VQA).
+
+    Background (semantic segmentation) is explicit, ``background=``: ``None`` / ``'none'``
+    (default: every pixel gets one of the classes, none is background), a class name among the
+    classes (prompted like the others, reported as ``background_index`` and left unpainted), or
+    a positive score threshold (pixels whose best class score, ``seg_logits`` = sum over
+    queries of class probability x mask probability, is below it get ``IGNORE_INDEX`` 255: the
+    release's ``mask_thr`` rule, ``use_thr_for_mc``). Each semantic result states its rule in
+    ``background``.
     """
+    #: Label of the pixels a ``background`` threshold leaves to no class.
+    IGNORE_INDEX = 255
     preprocess_kwargs = {'task', 'classes', 'text', 'texts', 'question', 'answer_candidates'}
     #: ``texts`` are the retrieval candidates, shared by every image.
     per_image_kwargs = ()
-    forward_kwargs: set = set()
+    forward_kwargs = {'background'}
     visualize_kwargs = {'out_dir', 'alpha'}
     postprocess_kwargs = {'return_datasamples'}
 
@@ -64,6 +74,40 @@ class XDecoderInferencer(SegInferencer):
                 sample.set_metainfo(meta)
             yield data
 
+    def forward(self, inputs: dict, background: Union[None, str, float] = None, **kwargs) -> list:
+        """Predict a batch (see :meth:`SegInferencer.forward`), then apply the ``background``
+        rule to the semantic results."""
+        preds = super().forward(inputs, **kwargs)
+        for pred in preds:
+            if pred.metainfo.get('task') == 'semseg' and 'pred_sem_seg' in pred:
+                self._apply_background(pred, background)
+        return preds
+
+    def _apply_background(self, pred, background: Union[None, str, float]) -> None:
+        names = self._class_names(pred)
+        if background is None or (isinstance(background, str) and background.lower() == 'none'):
+            pred.set_metainfo(dict(background='none: every pixel gets one of the classes'))
+        elif isinstance(background, str):
+            if background not in names:
+                raise ValueError(f'background={background!r} is none of the classes {names}: '
+                                 'give one of them, a probability threshold, or None')
+            index = names.index(background)
+            pred.set_metainfo(dict(background=f'class {index} {background!r} (prompted like '
+                                   'the others)', background_index=index))
+        elif isinstance(background, (int, float)) and float(background) > 0:
+            if 'seg_logits' not in pred:
+                raise ValueError('a background threshold needs the class scores '
+                                 '(seg_logits), which this model does not return')
+            best = pred.seg_logits.data.max(dim=0).values
+            labels = pred.pred_sem_seg.data.clone()
+            labels[0][best < float(background)] = self.IGNORE_INDEX
+            pred.pred_sem_seg.data = labels
+            pred.set_metainfo(dict(background=f'threshold {float(background):g}: pixels whose '
+                                   f'best class score is lower get {self.IGNORE_INDEX}'))
+        else:
+            raise ValueError(f'background must be None / "none", a class name or a positive '
+                             f'score threshold, got {background!r}')
+
     def _class_names(self, pred) -> List[str]:
         names = pred.metainfo.get('classes') or self.model.class_names
         return list(names or self.dataset_meta['classes'])
@@ -83,8 +127,11 @@ class XDecoderInferencer(SegInferencer):
             task = pred.metainfo['task']
             image = self._image(item, pred.ori_shape)
             if task == 'semseg':
-                vis = draw_label_map(image, pred.pred_sem_seg.data[0].cpu().numpy(),
-                                     self._class_names(pred), alpha=alpha)
+                labels = pred.pred_sem_seg.data[0].cpu().numpy()
+                if 'background_index' in pred.metainfo:  # a named background is not painted
+                    labels = np.where(labels == pred.background_index, self.IGNORE_INDEX, labels)
+                vis = draw_label_map(image, labels, self._class_names(pred), alpha=alpha,
+                                     ignore_index=self.IGNORE_INDEX)
             elif task in ('instance', 'panoptic'):
                 inst = pred.pred_instances
                 keep = (inst.scores > 0.3).cpu().numpy()
@@ -128,6 +175,9 @@ class XDecoderInferencer(SegInferencer):
         if 'pred_sem_seg' in pred and task in ('semseg', 'panoptic'):
             out.update(sem_seg=pred.pred_sem_seg.data[0].cpu().numpy().astype(np.int64),
                        classes=self._class_names(pred))
+            for key in ('background', 'background_index'):
+                if key in pred.metainfo:
+                    out[key] = pred.metainfo[key]
         if 'pred_instances' in pred:
             inst = pred.pred_instances
             out.update(masks=inst.masks.cpu().numpy(), labels=inst.labels.cpu().numpy(),

@@ -82,6 +82,33 @@ def test_missing_task_input_is_named(inferencer, image):
         inferencer(image, task='depth')
 
 
+def test_background_is_explicit(inferencer, image):
+    """Semantic results state their background rule; a named class is reported, never chosen
+    unasked; a threshold leaves the pixels below it to no class (255)."""
+    classes = ['red circle', 'sky', 'ground']
+    plain = inferencer(image, task='semseg', classes=classes)['predictions'][0]
+    assert plain['background'].startswith('none') and 'background_index' not in plain
+    assert set(np.unique(plain['sem_seg'])) <= {0, 1, 2}  # every pixel gets a class
+    named = inferencer(image, task='semseg', classes=classes,
+                       background='sky')['predictions'][0]
+    assert named['background_index'] == 1 and "'sky'" in named['background']
+    np.testing.assert_array_equal(named['sem_seg'], plain['sem_seg'])
+    with pytest.raises(ValueError, match="'grass' is none of the classes"):
+        inferencer(image, task='semseg', classes=classes, background='grass')
+    with pytest.raises(ValueError, match='positive score threshold'):
+        inferencer(image, task='semseg', classes=classes, background=-1.0)
+    # a threshold above the best probability of some pixels: those (and only those) get 255
+    data = inferencer(image, task='semseg', classes=classes, return_datasamples=True)
+    best = data['predictions'][0].seg_logits.data.max(dim=0).values
+    threshold = float(best.median())
+    thr = inferencer(image, task='semseg', classes=classes,
+                     background=threshold)['predictions'][0]
+    below = (best < threshold).numpy()
+    assert below.any() and (thr['sem_seg'][below] == 255).all()
+    np.testing.assert_array_equal(thr['sem_seg'][~below], plain['sem_seg'][~below])
+    assert thr['background'].startswith('threshold')
+
+
 def test_drawing_helpers():
     image = np.zeros((20, 30, 3), dtype=np.uint8)
     masks = np.zeros((1, 20, 30), dtype=bool)
@@ -101,3 +128,7 @@ def test_demo_cli(image, tmp_path, capsys):
                '--out-dir', str(tmp_path), '--device', 'cpu'])
     out = capsys.readouterr().out
     assert 'saved' in out and osp.isfile(tmp_path / 'scene_semseg.png')
+    assert 'background: none' in out  # the rule is always stated
+    demo.main([image, CONFIG, 'none', '--task', 'semseg', '--classes', 'red circle', 'sky',
+               '--background', 'sky', '--out-dir', str(tmp_path), '--device', 'cpu'])
+    assert "background: class 1 'sky'" in capsys.readouterr().out
