@@ -20,6 +20,7 @@ from mmgen_vision.utils import register_all_modules
 from mmgen_vision.utils.checkpoint import check_state_dict_matches
 from mmgen_vision.utils.image_io import ImageReadError, expand_image_inputs, read_image
 from mmgen_vision.visualization import default_palette, overlay_label_map
+from mmgen_vision.visualization.xdecoder_vis import add_text_band
 
 InputType = Union[str, np.ndarray]
 
@@ -209,8 +210,12 @@ class SegInferencer(BaseInferencer):
 
     def visualize(self, inputs: List[InputType], preds: list, out_dir: Optional[str] = None,
                   alpha: float = 0.5, skip_labels: Sequence[int] = ()) -> List[np.ndarray]:
-        """Paint each prediction over its image (RGB ``(H, W, 3)``); save PNGs in ``out_dir``."""
-        painted = []
+        """Paint each prediction over its image (RGB ``(H, W, 3)``); save PNGs in ``out_dir``.
+
+        A prediction with a sentence (``texts=``, referring models) has it written under the
+        picture. An image given more than once (e.g. one per sentence) gets one file per input:
+        ``<stem>_seg.png``, then ``<stem>_<input position>_seg.png``, never overwritten."""
+        painted, written = [], set()
         for index, (item, pred) in enumerate(zip(inputs, preds)):
             image = read_image(item, channel_order='rgb') if isinstance(item, str) else \
                 mmcv.bgr2rgb(item)
@@ -219,10 +224,16 @@ class SegInferencer(BaseInferencer):
                 image = mmcv.imresize(image, labels.shape[::-1])
             vis = overlay_label_map(image, labels, self.dataset_meta['palette'], alpha,
                                     skip_labels=skip_labels)
+            if pred.metainfo.get('text'):
+                vis = add_text_band(vis, [str(pred.metainfo['text'])])
             painted.append(vis)
             if out_dir is not None:
                 os.makedirs(out_dir, exist_ok=True)
                 name = self._output_name(index, item)
+                if name in written:
+                    positions = getattr(self, '_input_index', None) or []
+                    name = f'{name}_{positions[index] if index < len(positions) else index:05d}'
+                written.add(name)
                 mmcv.imwrite(mmcv.rgb2bgr(vis), osp.join(out_dir, f'{name}_seg.png'))
         return painted
 

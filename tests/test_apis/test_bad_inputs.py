@@ -80,6 +80,28 @@ def seg_inferencer():
     return SegInferencer(load_config(TOY_SEG_CONFIG), 'none', device='cpu')
 
 
+def test_seg_inferencer_writes_one_picture_per_input_with_its_sentence(seg_inferencer, inputs,
+                                                                       tmp_path):
+    """One image with several sentences (a referring model's ``texts=``): one picture per
+    input, none overwritten, each with its sentence under it."""
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    path = inputs['good'][0]
+    h, w = cv2.imread(path).shape[:2]
+    preds = []
+    for k, text in enumerate(['the red circle', 'the blue star']):
+        pred = SegDataSample(metainfo=dict(text=text))
+        pred.pred_sem_seg = PixelData(data=torch.full((1, h, w), k, dtype=torch.long))
+        preds.append(pred)
+    seg_inferencer._input_index = [0, 1]
+    painted = seg_inferencer.visualize([path, path], preds, out_dir=str(tmp_path))
+    stem = osp.splitext(osp.basename(path))[0]
+    files = sorted(f.name for f in tmp_path.iterdir())
+    assert files == [f'{stem}_00001_seg.png', f'{stem}_seg.png']
+    assert all(p.shape[0] > h and p.shape[1] == w for p in painted)  # the sentence band
+    assert not np.array_equal(painted[0], painted[1])
+
+
 def test_seg_inferencer_predicts_the_good_and_reports_the_bad(seg_inferencer, inputs, tmp_path):
     result = seg_inferencer([inputs['folder'], inputs['missing']], out_dir=str(tmp_path),
                             batch_size=2)
