@@ -61,7 +61,9 @@ def test_pose_pipelines_name_a_corrupt_image(tmp_path, config, which):
                                                                          good_img)))
     loader = good.pipeline.transforms[0]
     assert type(loader).__module__ == 'mmgen_vision.datasets.transforms.loading'
-    assert good[0] is not None
+    loaded = loader(good.get_data_info(0))  # the good file decodes to its pixels
+    assert loaded['img'].shape == (32, 32, 3) and abs(int(loaded['img'].mean()) - 128) <= 2
+    assert good[0] is not None  # and the whole pipeline runs on it
 
     bad_root = _coco_person_root(tmp_path / 'bad', b'this is not a JPEG')
     bad = DATASETS.build(_dataset_cfg(config, which, bad_root))
