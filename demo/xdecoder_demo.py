@@ -1,10 +1,10 @@
 # Copyright (c) mmgen_vision contributors. All rights reserved.
 """X-Decoder demo: every task of one model on one image, with a visualisation.
 
-    python demo/xdecoder_demo.py IMAGE CONFIG CHECKPOINT --task semseg \
+    python demo/xdecoder_demo.py IMAGE CONFIG CHECKPOINT --task semantic \
         [--classes "red circle" sky ground] [--background none|NAME|0.5]  # open vocabulary
     python demo/xdecoder_demo.py IMAGE CONFIG CHECKPOINT --task instance|panoptic
-    python demo/xdecoder_demo.py IMAGE CONFIG CHECKPOINT --task ref-seg --text "the red star"
+    python demo/xdecoder_demo.py IMAGE CONFIG CHECKPOINT --task referring --text "the red star"
     python demo/xdecoder_demo.py IMAGE CONFIG CHECKPOINT --task retrieval \
         --texts "a red star" "a dog on grass"
     python demo/xdecoder_demo.py IMAGE CONFIG CHECKPOINT --task caption [--beam-size 5]
@@ -29,8 +29,10 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.realpath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-TASKS = ('semseg', 'instance', 'panoptic', 'ref-seg', 'retrieval', 'caption', 'vqa',
+TASKS = ('semantic', 'instance', 'panoptic', 'referring', 'retrieval', 'caption', 'vqa',
          'ref-caption', 'region-retrieval')
+#: Spellings of earlier releases, still accepted for one release (mapped with a warning).
+OLD_TASKS = ('semseg', 'ref-seg')
 
 
 def parse_args(argv=None):
@@ -38,10 +40,10 @@ def parse_args(argv=None):
     parser.add_argument('image', nargs='+', help='image files and / or folders of images')
     parser.add_argument('config', help='X-Decoder config')
     parser.add_argument('checkpoint', help='checkpoint, or "none" for random weights')
-    parser.add_argument('--task', default='semseg', choices=TASKS)
+    parser.add_argument('--task', default='semantic', choices=TASKS + OLD_TASKS)
     parser.add_argument('--classes', nargs='+', help='class names (default: the config\'s)')
     parser.add_argument('--background', default=None,
-                        help='semseg background: "none" (default: every pixel gets one of the '
+                        help='semantic background: "none" (default: every pixel gets one of the '
                         'classes), a class NAME among the classes (reported, left unpainted), '
                         'or a score threshold such as 0.5 (pixels below it get no class)')
     parser.add_argument('--text', help='referring phrase(s), "." between phrases')

@@ -2,7 +2,12 @@
 """Evaluate a checkpoint with the config's test dataloader and evaluator.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out results.pkl]
-                         [--show-dir DIR] [--show] [--tta] [--cfg-options k=v ...] [--launcher ...]
+                         [--show-dir DIR] [--show] [--tta] [--amp] [--compile [BACKEND]]
+                         [--cfg-options k=v ...] [--launcher ...]
+
+``--amp`` runs the test steps under autocast (``test_cfg.fp16``: bfloat16 on CPU, float16 on
+CUDA; MMEngine's ``TestLoop`` only). ``--compile`` compiles ``model.test_step`` with
+``torch.compile`` (runner setting ``compile``; inductor unless a backend is named).
 
 CHECKPOINT may be ``none`` only for training-free models (their class sets
 ``training_free = True``, e.g. Peekaboo's segmentor); any other model would be evaluated with
@@ -27,7 +32,7 @@ if REPO_ROOT not in sys.path:
 
 from mmgen_vision.registry import MODELS, RUNNERS  # noqa: E402
 from mmgen_vision.utils import (  # noqa: E402
-    load_config, prepare_distributed, register_all_modules, set_work_dir)
+    enable_compile, load_config, prepare_distributed, register_all_modules, set_work_dir)
 
 
 #: What ``--out`` writes: MMEngine's ``DumpResults`` pickles the predictions.
@@ -48,6 +53,13 @@ def parse_args(argv=None):
     parser.add_argument('--show', action='store_true', help='show predictions in a window')
     parser.add_argument('--wait-time', type=float, default=2, help='interval of --show (s)')
     parser.add_argument('--tta', action='store_true', help='test-time augmentation')
+    parser.add_argument(
+        '--amp', action='store_true',
+        help='test under autocast (test_cfg.fp16; bfloat16 on CPU, float16 on CUDA)')
+    parser.add_argument(
+        '--compile', nargs='?', const='inductor', metavar='BACKEND',
+        help='torch.compile the test step (runner setting compile=True); the backend defaults '
+        'to inductor')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -125,6 +137,14 @@ def build_cfg(args) -> Config:
     set_work_dir(cfg, args.work_dir, args.config)
     if args.show or args.show_dir:
         trigger_visualization_hook(cfg, args)
+    if getattr(args, 'amp', False):
+        loop = cfg.get('test_cfg') or {}
+        if loop.get('type', 'TestLoop') not in ('TestLoop', 'mmengine.TestLoop'):
+            raise RuntimeError(f'--amp sets test_cfg.fp16 of MMEngine\'s TestLoop; this config '
+                               f'tests with {loop["type"]}')
+        cfg.test_cfg = dict(loop, fp16=True)
+    if getattr(args, 'compile', None):
+        enable_compile(cfg, args.compile)
     if args.tta:
         if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
             raise RuntimeError('--tta needs tta_model and tta_pipeline in the config')

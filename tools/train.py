@@ -2,8 +2,12 @@
 """Train a model from a config (OpenMMLab conventions).
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [auto|CKPT]] [--amp]
-                                 [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
-                                 [--max-iters N]
+                                 [--compile [BACKEND]] [--cfg-options k=v ...]
+                                 [--launcher none|pytorch|slurm|mpi] [--max-iters N]
+
+``--compile`` sets the runner's ``compile`` setting: ``torch.compile`` of the model's
+``train_step`` and ``val_step`` (inductor unless a backend is named; see
+:mod:`mmgen_vision.utils.compile`).
 
 ``--max-iters N`` shortens (or lengthens) an iteration-based schedule as a whole: it sets
 ``train_cfg.max_iters`` and rescales every scheduler's ``begin`` / ``end`` / ``T_max`` /
@@ -27,7 +31,8 @@ if REPO_ROOT not in sys.path:
 
 from mmgen_vision.registry import RUNNERS  # noqa: E402
 from mmgen_vision.utils import (  # noqa: E402
-    enable_amp, load_config, prepare_distributed, register_all_modules, set_work_dir)
+    enable_amp, enable_compile, load_config, prepare_distributed, register_all_modules,
+    set_work_dir)
 from mmgen_vision.utils.schedule import scale_schedule, unscaled_schedulers  # noqa: E402
 
 
@@ -43,6 +48,10 @@ def parse_args(argv=None):
         help='resume from the given checkpoint; without a path, resume from the latest '
         'checkpoint in the work dir (auto)')
     parser.add_argument('--amp', action='store_true', help='enable mixed precision training')
+    parser.add_argument(
+        '--compile', nargs='?', const='inductor', metavar='BACKEND',
+        help='torch.compile the train and val steps (runner setting compile=True); the '
+        'backend defaults to inductor')
     parser.add_argument(
         '--max-iters',
         type=int,
@@ -87,6 +96,8 @@ def build_cfg(args) -> Config:
 
     if args.amp:
         enable_amp(cfg)
+    if getattr(args, 'compile', None):
+        enable_compile(cfg, args.compile)
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
             raise RuntimeError('--auto-scale-lr needs auto_scale_lr.base_batch_size in the config')

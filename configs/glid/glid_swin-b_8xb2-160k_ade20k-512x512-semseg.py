@@ -14,31 +14,12 @@ model = dict(
     data_preprocessor=dict(
         type='mmseg.SegDataPreProcessor', pad_val=0, seg_pad_val=255, size=crop_size),
     seg_head=dict(
-        type='GLIDSegHead',
+        _base_.seg_head,  # noqa: F821 (mmengine base variable)
         num_classes=num_classes,
-        assigner=dict(
-            type='mmdet.HungarianAssigner',
-            match_costs=[
-                dict(type='mmdet.ClassificationCost', weight=2.0),
-                dict(type='mmdet.CrossEntropyLossCost', weight=5.0, use_sigmoid=True),
-                dict(type='mmdet.DiceCost', weight=5.0, pred_act=True, eps=1.0),
-            ]),
+        # 1 per class and Mask2Former's 0.1 for no-object
         loss_cls=dict(
-            type='mmdet.CrossEntropyLoss',
-            use_sigmoid=False,
-            loss_weight=2.0,
-            reduction='mean',
-            class_weight=[1.0] * num_classes + [0.1]),
-        loss_mask=dict(
-            type='mmdet.CrossEntropyLoss', use_sigmoid=True, reduction='mean', loss_weight=5.0),
-        loss_dice=dict(
-            type='mmdet.DiceLoss',
-            use_sigmoid=True,
-            activate=True,
-            reduction='mean',
-            naive_dice=True,
-            eps=1.0,
-            loss_weight=5.0)))
+            _base_.seg_head.loss_cls,  # noqa: F821
+            class_weight=[1.0] * num_classes + [0.1])))
 
 max_iters = 160000
 warmup_iters = 1500

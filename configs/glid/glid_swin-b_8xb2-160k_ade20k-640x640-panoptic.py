@@ -8,22 +8,6 @@ _base_ = [
 ]
 num_things_classes = 100
 num_stuff_classes = 50
-seg_head = dict(
-    type='GLIDSegHead',
-    assigner=dict(
-        type='mmdet.HungarianAssigner',
-        match_costs=[
-            dict(type='mmdet.ClassificationCost', weight=2.0),
-            dict(type='mmdet.CrossEntropyLossCost', weight=5.0, use_sigmoid=True),
-            dict(type='mmdet.DiceCost', weight=5.0, pred_act=True, eps=1.0),
-        ]),
-    # class_weight: 1 per class and Mask2Former's 0.1 for no-object, filled in per task
-    loss_cls=dict(type='mmdet.CrossEntropyLoss', use_sigmoid=False, loss_weight=2.0,
-                  reduction='mean'),
-    loss_mask=dict(type='mmdet.CrossEntropyLoss', use_sigmoid=True, reduction='mean',
-                   loss_weight=5.0),
-    loss_dice=dict(type='mmdet.DiceLoss', use_sigmoid=True, activate=True, reduction='mean',
-                   naive_dice=True, eps=1.0, loss_weight=5.0))
 model = dict(
     type='GLIDUniversalSegmentor',
     num_queries=100,
@@ -36,7 +20,7 @@ model = dict(
         mask_pad_value=0,
         pad_seg=True,
         seg_pad_value=255),
-    seg_head=seg_head,
+    seg_head=_base_.seg_head,  # noqa: F821 (mmengine base variable)
     tasks=('panoptic', ),
     no_object_weight=0.1,
     fusion_cfg=dict(object_mask_thr=0.8, iou_thr=0.8, max_per_image=100,

@@ -26,3 +26,21 @@ fine_tune_optim_wrapper = dict(
     type='AmpOptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05),
     paramwise_cfg=fine_tune_paramwise_cfg)
+# the segmentation configs' head: Mask2Former-style matching and losses on the queries' mask
+# embeddings and classes
+seg_head = dict(
+    type='GLIDSegHead',
+    assigner=dict(
+        type='mmdet.HungarianAssigner',
+        match_costs=[
+            dict(type='mmdet.ClassificationCost', weight=2.0),
+            dict(type='mmdet.CrossEntropyLossCost', weight=5.0, use_sigmoid=True),
+            dict(type='mmdet.DiceCost', weight=5.0, pred_act=True, eps=1.0),
+        ]),
+    # class_weight: 1 per class and Mask2Former's 0.1 for no-object, filled in per task
+    loss_cls=dict(type='mmdet.CrossEntropyLoss', use_sigmoid=False, loss_weight=2.0,
+                  reduction='mean'),
+    loss_mask=dict(type='mmdet.CrossEntropyLoss', use_sigmoid=True, reduction='mean',
+                   loss_weight=5.0),
+    loss_dice=dict(type='mmdet.DiceLoss', use_sigmoid=True, activate=True, reduction='mean',
+                   naive_dice=True, eps=1.0, loss_weight=5.0))

@@ -26,14 +26,10 @@ test_pipeline = [
     dict(type='mmseg.PackSegInputs'),
 ]
 train_dataloader = dict(
-    batch_size=8,
-    num_workers=0,
-    persistent_workers=False,
+    _base_.toy_loader,  # noqa: F821 (mmengine base variable)
     dataset=dict(type='ShapesWorldSegDataset', data_root=data_root, pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=8,
-    num_workers=0,
-    persistent_workers=False,
+    _base_.toy_loader,  # noqa: F821 (mmengine base variable)
     dataset=dict(type='ShapesWorldSegDataset', data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 model = dict(
@@ -57,9 +53,9 @@ param_scheduler = [
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters + 1)
 default_hooks = dict(
     logger=dict(interval=25),
-    checkpoint=dict(interval=max_iters, max_keep_ckpts=1))
+    checkpoint=dict(interval=max_iters, max_keep_ckpts=1),
+    # painted predictions with tools/test.py --show-dir
+    visualization=dict(type='mmseg.SegVisualizationHook', draw=False, interval=1))
 log_processor = dict(window_size=25)
-# painted predictions with tools/test.py --show-dir
-default_hooks = dict(visualization=dict(type='mmseg.SegVisualizationHook', draw=False, interval=1))
 visualizer = dict(type='mmseg.SegLocalVisualizer', vis_backends=[dict(type='LocalVisBackend')],
                   name='visualizer')

@@ -22,10 +22,9 @@ test_pipeline = [
         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]
 train_dataloader = dict(
+    _base_.toy_loader,  # noqa: F821 (mmengine base variable)
     _delete_=True,
     batch_size=16,
-    num_workers=0,
-    persistent_workers=False,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
         type='mmdet.CocoDataset',
@@ -36,9 +35,7 @@ train_dataloader = dict(
         filter_cfg=dict(filter_empty_gt=True, min_size=1),
         pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=8,
-    num_workers=0,
-    persistent_workers=False,
+    _base_.toy_loader,  # noqa: F821 (mmengine base variable)
     dataset=dict(data_root=data_root, metainfo=metainfo, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'annotations/instances_val2017.json')

@@ -26,9 +26,7 @@ test_pipeline = [
          meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]
 train_dataloader = dict(
-    batch_size=8,
-    num_workers=0,
-    persistent_workers=False,
+    _base_.toy_loader,  # noqa: F821 (mmengine base variable)
     dataset=dict(
         type='mmdet.CocoPanopticDataset',
         data_root=data_root,
@@ -38,9 +36,7 @@ train_dataloader = dict(
         filter_cfg=dict(filter_empty_gt=True, min_size=1),
         pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=8,
-    num_workers=0,
-    persistent_workers=False,
+    _base_.toy_loader,  # noqa: F821 (mmengine base variable)
     dataset=dict(
         type='mmdet.CocoPanopticDataset',
         data_root=data_root,

@@ -29,15 +29,13 @@ val_pipeline = [
     dict(type='mmpose.PackPoseInputs'),
 ]
 train_dataloader = dict(
+    _base_.toy_loader,  # noqa: F821 (mmengine base variable)
     batch_size=16,
-    num_workers=0,
-    persistent_workers=False,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(data_root=data_root, pipeline=train_pipeline))
 val_dataloader = dict(
+    _base_.toy_loader,  # noqa: F821 (mmengine base variable)
     batch_size=16,
-    num_workers=0,
-    persistent_workers=False,
     dataset=dict(data_root=data_root, bbox_file=None, pipeline=val_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'annotations/person_keypoints_val2017.json')

@@ -18,17 +18,13 @@ test_pipeline = [
     dict(type='mmseg.PackSegInputs', meta_keys=meta_keys),
 ]
 train_dataloader = dict(
-    batch_size=8,
-    num_workers=0,
-    persistent_workers=False,
+    _base_.toy_loader,  # noqa: F821 (mmengine base variable)
     dataset=dict(
         data_root=data_root,
         data_prefix=dict(img_path='train/rgb', depth_map_path='train/depth'),
         pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=8,
-    num_workers=0,
-    persistent_workers=False,
+    _base_.toy_loader,  # noqa: F821 (mmengine base variable)
     dataset=dict(
         data_root=data_root,
         data_prefix=dict(img_path='val/rgb', depth_map_path='val/depth'),

@@ -19,9 +19,8 @@ train_pipeline = [
     dict(type='mmseg.PackSegInputs', meta_keys=('img_path', 'ori_shape', 'img_shape')),
 ]
 train_dataloader = dict(
+    _base_.toy_loader,  # noqa: F821 (mmengine base variable)
     batch_size=16,
-    num_workers=0,
-    persistent_workers=False,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(data_root=data_root, pipeline=train_pipeline))
 model = dict(

@@ -10,3 +10,5 @@ toy_encoder_decoder = dict(
               norm_cfg=dict(type='GN', num_groups=8)),
     decoder=dict(embed_dims=toy_width, num_layers=3, num_heads=4))
 toy_pretrained_checkpoint = 'work_dirs/glid_toy_shapesworld-pretrain/iter_200.pth'
+# the toy loaders: 8 scenes a batch, read in the main process
+toy_loader = dict(batch_size=8, num_workers=0, persistent_workers=False)

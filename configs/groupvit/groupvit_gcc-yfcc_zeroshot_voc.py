@@ -4,7 +4,7 @@
 #   python tools/test.py configs/groupvit/groupvit_gcc-yfcc_zeroshot_voc.py <groupvit .pth>
 # The .pth is a checkpoint of groupvit_gcc-yfcc_30e_paper.py (or the converted release weights):
 # GroupViTSegmentor has GroupViT's state-dict keys.
-_base_ = ['./groupvit_gcc-yfcc_30e_paper.py']
+_base_ = ['./groupvit_gcc-yfcc_30e_paper.py', '../_base_/datasets/voc12_zeroshot.py']
 # test only: drop the training parts of the base config
 train_dataloader = None
 train_cfg = None
@@ -26,23 +26,6 @@ model = dict(
     topk=5,
     test_cfg=dict(mode='slide', crop_size=448, stride=224, short_side=448))
 
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='mmseg.LoadAnnotations'),
-    dict(type='mmseg.PackSegInputs'),
-]
-test_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type='mmseg.PascalVOCDataset',
-        data_root='data/VOCdevkit/VOC2012',
-        data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
-        ann_file='ImageSets/Segmentation/val.txt',
-        pipeline=test_pipeline))
-test_evaluator = dict(type='mmseg.IoUMetric', iou_metrics=['mIoU'])
 test_cfg = dict(type='TestLoop')
 val_dataloader = None
 val_evaluator = None

@@ -5,9 +5,9 @@
 _base_ = ['./painter_vit-large-p16_8tasks_896x448_in-context.py']
 test_dataloader = dict(
     dataset=dict(
-        task='ade20k_sem',
+        task='ade20k_semantic',
         codec=dict(type='ADE20KSemanticCodec'),
-        prompt=dict(dataset={{_base_.ade20k_sem.dataset}}, index=0),
+        prompt=dict(dataset={{_base_.ade20k_semantic.dataset}}, index=0),
         dataset=dict(
             type='mmseg.ADE20KDataset',
             data_root='data/ade/ADEChallengeData2016',

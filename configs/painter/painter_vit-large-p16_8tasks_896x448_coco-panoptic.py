@@ -29,26 +29,13 @@ test_dataloader = dict(
         task='coco_panoptic',
         # keys = the model's codec names; one canvas per prompt, in this order
         prompts=dict(
-            coco_sem=dict(
+            coco_semantic=dict(
                 codec=dict(type='COCOPanopticSemanticCodec'),
-                prompt=dict(dataset={{_base_.coco_sem.dataset}}, index=0)),
-            coco_inst=dict(
+                prompt=dict(dataset={{_base_.coco_semantic.dataset}}, index=0)),
+            coco_instance=dict(
                 codec=dict(type='InstanceCodec'),
-                prompt=dict(dataset={{_base_.coco_inst.dataset}}, index=0))),
-        dataset=dict(
-            type='mmdet.CocoPanopticDataset',
-            data_root='data/coco/',
-            ann_file='annotations/panoptic_val2017.json',
-            data_prefix=dict(img='val2017/', seg='annotations/panoptic_val2017/'),
-            test_mode=True,
-            pipeline=[
-                dict(type='LoadImageFromFile'),
-                dict(type='mmdet.LoadPanopticAnnotations'),
-                dict(
-                    type='mmdet.PackDetInputs',
-                    meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                               'scale_factor'))
-            ])))
+                prompt=dict(dataset={{_base_.coco_instance.dataset}}, index=0))),
+        dataset={{_base_.coco_panoptic_val}}))
 test_evaluator = dict(
     type='mmdet.CocoPanopticMetric',
     ann_file='data/coco/annotations/panoptic_val2017.json',

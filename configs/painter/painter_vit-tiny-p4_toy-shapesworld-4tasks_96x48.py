@@ -16,7 +16,7 @@ toy_img_size = (48, 48)  # ShapesWorld's 64 px scenes are resized to 48 px
 num_blocks = 4
 # the model's codecs, one per task: the training pairs and the test configs paint with these
 codecs = dict(
-    semseg=dict(type='SemanticCodec', num_classes=7),
+    semantic=dict(type='SemanticCodec', num_classes=7),
     depth=dict(type='DepthCodec', max_depth=20.),  # ShapesWorld's sky is at 20 m
     denoise=dict(type='RestorationCodec'),
     instance=dict(type='InstanceCodec'))
@@ -25,14 +25,14 @@ model = dict(
     backbone=dict(
         img_size=(96, 48),
         patch_size=4,
-        embed_dim=128,
-        depth=num_blocks,
+        embed_dims=128,
+        num_layers=num_blocks,
         num_heads=4,
         drop_path_rate=0.,
         pretrain_img_size=48,
         merge_index=0,  # 4 blocks: merge after the first
         out_indices=(0, 1, 2, 3)),
-    head=dict(in_channels=128, patch_size=4, embed_dim=32),
+    head=dict(in_channels=128, patch_size=4, embed_dims=32),
     mask_generator=dict(ratio=0.75, min_block=16, max_block=144, half_prob=0.1),
     codecs=dict(_delete_=True, **codecs))
 
@@ -68,7 +68,7 @@ train_dataloader = dict(
     persistent_workers=True,
     sampler=dict(
         type='MultiTaskWeightedSampler',
-        weights=dict(semseg=0.2, depth=0.2, denoise=0.5, instance=0.1)),
+        weights=dict(semantic=0.2, depth=0.2, denoise=0.5, instance=0.1)),
     dataset=dict(
         type='ConcatDataset',
         ignore_keys=['task'],
@@ -76,7 +76,7 @@ train_dataloader = dict(
             dict(type='PainterPairDataset', task=task, codec=codecs[task], img_size=toy_img_size,
                  augment=augment, dataset=dataset)
             for task, dataset, augment in (
-                ('semseg', sw_semseg, _base_.augment),  # noqa: F821 (mmengine base variable)
+                ('semantic', sw_semseg, _base_.augment),  # noqa: F821 (mmengine base variable)
                 ('depth', sw_depth, _base_.augment),  # noqa: F821
                 ('denoise', sw_denoise, _base_.restoration_augment),  # noqa: F821
                 ('instance', sw_instance, _base_.augment))  # noqa: F821

@@ -29,27 +29,17 @@ test_dataloader = dict(
         task='panoptic',
         # one canvas per prompt, in this order; the keys are the model's codec names
         prompts=dict(
-            semseg=dict(
-                codec={{_base_.codecs.semseg}},
+            semantic=dict(
+                codec={{_base_.codecs.semantic}},
                 prompt=dict(dataset={{_base_.sw_semseg}}, index=0)),
             instance=dict(
                 codec={{_base_.codecs.instance}},
                 prompt=dict(dataset={{_base_.sw_instance}}, index=0))),
+        # the paper config's COCO val2017 panoptic queries, on ShapesWorld's COCO layout
         dataset=dict(
-            type='mmdet.CocoPanopticDataset',
+            _base_.coco_panoptic_val,  # noqa: F821 (mmengine base variable)
             data_root=coco_root,
-            metainfo=panoptic_metainfo,
-            ann_file='annotations/panoptic_val2017.json',
-            data_prefix=dict(img='val2017/', seg='annotations/panoptic_val2017/'),
-            test_mode=True,
-            pipeline=[
-                dict(type='LoadImageFromFile'),
-                dict(type='mmdet.LoadPanopticAnnotations'),
-                dict(
-                    type='mmdet.PackDetInputs',
-                    meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                               'scale_factor'))
-            ])))
+            metainfo=panoptic_metainfo)))
 test_evaluator = dict(
     type='mmdet.CocoPanopticMetric',
     ann_file=coco_root + '/annotations/panoptic_val2017.json',

@@ -28,7 +28,7 @@ sw_pose = dict(
     data_prefix=dict(img='train2017/'),
     pipeline=sw_pose_load)
 train_dataloader = dict(
-    sampler=dict(weights=dict(semseg=0.25, depth=0.25, denoise=0.15, instance=0.15, pose=0.2)),
+    sampler=dict(weights=dict(semantic=0.25, depth=0.25, denoise=0.15, instance=0.15, pose=0.2)),
     dataset=dict(datasets=_base_.train_dataloader['dataset']['datasets'] + [  # noqa: F821
         dict(type='PainterPairDataset', task='pose', codec=pose_codec,
              img_size=_base_.toy_img_size, augment=None, dataset=sw_pose)  # noqa: F821

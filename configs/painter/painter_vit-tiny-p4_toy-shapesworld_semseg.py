@@ -4,8 +4,8 @@
 _base_ = ['./painter_vit-tiny-p4_toy-shapesworld_in-context.py']
 test_dataloader = dict(
     dataset=dict(
-        task='semseg',
-        codec={{_base_.codecs.semseg}},
+        task='semantic',
+        codec={{_base_.codecs.semantic}},
         prompt=dict(dataset={{_base_.sw_semseg}}, index=0),
         dataset=dict(
             type='ShapesWorldSegDataset',

@@ -11,7 +11,7 @@ model = dict(
     painter={{_base_.model}},
     painter_checkpoint=None,  # the trained toy Painter (set it, e.g. with --cfg-options)
     prompt=dict(dataset={{_base_.sw_semseg}}, index=0,
-                codec={{_base_.codecs.semseg}}),
+                codec={{_base_.codecs.semantic}}),
     learn=('img', 'target'))
 train_dataloader = dict(
     _delete_=True,
@@ -21,8 +21,8 @@ train_dataloader = dict(
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
         type='PainterPairDataset',
-        task='semseg',
-        codec={{_base_.codecs.semseg}},
+        task='semantic',
+        codec={{_base_.codecs.semantic}},
         img_size={{_base_.toy_img_size}},
         augment=None,  # the queries as the test sees them
         dataset={{_base_.sw_semseg}}))

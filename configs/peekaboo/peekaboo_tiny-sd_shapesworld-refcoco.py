@@ -2,34 +2,18 @@
 # tiny random Stable Diffusion directory (build_tiny_stable_diffusion), 32 x 32 alpha,
 # 64 x 64 composites, 10 iterations. It checks the plumbing, not the accuracy.
 #   python tools/test.py configs/peekaboo/peekaboo_tiny-sd_shapesworld-refcoco.py none
-_base_ = './peekaboo_sd14-fourier-bilateral_refcoco.py'
+_base_ = ['./peekaboo_sd14-fourier-bilateral_refcoco.py', './peekaboo_tiny_guides.py']
 
 img_size = 64
 data_root = 'data/shapesworld/refcoco'
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadReferringAnnotations'),
-    dict(type='CenterCropSquare', as_original=True, size=img_size),
-    dict(
-        type='mmseg.PackSegInputs',
-        meta_keys=('img_path', 'img_id', 'ori_shape', 'img_shape', 'scale_factor', 'crop_bbox',
-                   'text', 'ref_id', 'ann_id', 'sent_id')),
-]
+# the SD config's pipeline, the centred square resized to img_size
+test_pipeline = [dict(step, size=img_size) if step['type'] == 'CenterCropSquare' else step
+                 for step in _base_.test_pipeline]  # noqa: F821 (mmengine base variable)
 val_dataloader = dict(
     num_workers=0,
     persistent_workers=False,
     dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-model = dict(
-    guide=dict(pretrained_path='data/tiny_sd', half_precision=False),
-    alpha=dict(
-        num_frequencies=16,
-        hidden_channels=32,
-        num_layers=2,
-        bilateral=dict(num_iters=5)),
-    mask_size=32,
-    image_size=img_size,
-    num_iters=10,
-    show_progress=False)
+model = dict(_base_.tiny_sd, image_size=img_size)  # noqa: F821
 default_hooks = dict(logger=dict(interval=1))

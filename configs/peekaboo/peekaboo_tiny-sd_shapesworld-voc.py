@@ -5,7 +5,7 @@
 #   python -c "from mmgen_vision.testing import build_tiny_stable_diffusion; \
 #              build_tiny_stable_diffusion('data/tiny_sd')"
 #   python tools/test.py configs/peekaboo/peekaboo_tiny-sd_shapesworld-voc.py none
-_base_ = './peekaboo_sd14-fourier-bilateral_voc12.py'
+_base_ = ['./peekaboo_sd14-fourier-bilateral_voc12.py', './peekaboo_tiny_guides.py']
 
 img_size = 64
 data_root = 'data/shapesworld/voc/VOCdevkit/VOC2012'
@@ -14,15 +14,9 @@ class_names = ('background', 'circle', 'square', 'triangle', 'star', 'person')
 metainfo = dict(
     classes=class_names,
     palette=[[0, 0, 0], [128, 0, 0], [0, 128, 0], [128, 128, 0], [0, 0, 128], [128, 0, 128]])
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='mmseg.LoadAnnotations'),
-    dict(type='CenterCropSquare', as_original=True, size=img_size),
-    dict(
-        type='mmseg.PackSegInputs',
-        meta_keys=('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'scale_factor',
-                   'crop_bbox', 'reduce_zero_label')),
-]
+# the SD config's pipeline, the centred square resized to img_size
+test_pipeline = [dict(step, size=img_size) if step['type'] == 'CenterCropSquare' else step
+                 for step in _base_.test_pipeline]  # noqa: F821 (mmengine base variable)
 val_dataloader = dict(
     num_workers=0,
     persistent_workers=False,
@@ -35,16 +29,5 @@ val_dataloader = dict(
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-model = dict(
-    guide=dict(pretrained_path='data/tiny_sd', half_precision=False),
-    alpha=dict(
-        num_frequencies=16,
-        hidden_channels=32,
-        num_layers=2,
-        bilateral=dict(num_iters=5)),
-    mask_size=32,
-    image_size=img_size,
-    num_iters=10,
-    class_names=class_names,
-    show_progress=False)
+model = dict(_base_.tiny_sd, image_size=img_size, class_names=class_names)  # noqa: F821
 default_hooks = dict(logger=dict(interval=1))

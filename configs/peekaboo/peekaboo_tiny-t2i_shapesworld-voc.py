@@ -13,16 +13,4 @@ data_root = 'data/shapesworld_cc_t2i/voc/VOCdevkit/VOC2012'
 val_dataloader = dict(dataset=dict(data_root=data_root))
 test_dataloader = val_dataloader
 
-model = dict(
-    guide=dict(
-        pretrained_path='checkpoints/peekaboo_tiny_t2i_shapesworld',
-        guidance_scale=7.5,
-        min_step=100,
-        max_step=800),
-    alpha=dict(num_frequencies=16, hidden_channels=32, num_layers=2, bilateral=dict(num_iters=5)),
-    mask_size=32,
-    image_size=32,
-    num_iters=100,
-    num_backgrounds=2,
-    optimizer=dict(_delete_=True, type='Adam', lr=0.01),
-    gravity_weight=0.005)
+model = _base_.tiny_t2i  # noqa: F821 (mmengine base variable)

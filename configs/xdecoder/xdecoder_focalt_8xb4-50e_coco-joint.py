@@ -7,12 +7,8 @@
 #   work_dirs/xdecoder_focalt_last_mmgv.pth --check
 _base_ = [
     '../_base_/models/xdecoder_focalt.py', '../_base_/datasets/xdecoder_coco_joint.py',
-    '../_base_/default_runtime.py', './xdecoder_focalt_recipe.py'
+    './xdecoder_focalt_recipe.py'
 ]
-default_scope = 'mmgen_vision'
-default_hooks = dict(checkpoint=dict(type='CheckpointHook', by_epoch=True, interval=5,
-                                     max_keep_ckpts=3))
-log_processor = dict(by_epoch=True)
 
 # class names of the COCO panoptic source (things first), read from mmdet's metainfo
 model = dict(class_names='mmdet.CocoPanopticDataset', task='panoptic')

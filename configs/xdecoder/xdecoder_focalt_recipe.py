@@ -1,8 +1,10 @@
 # X-Decoder optimisation recipe of the release (shared by the pre-training and fine-tuning
 # configs): AdamW lr 1e-4, weight decay 0.05, lr x 0.1 for the backbone and the language
 # encoder, no decay on norms / queries / embeddings / logit scale, gradient clipping 5.0, fp16
-# AMP; 50 epochs with multi-step decay (x 0.1) at 0.889 and 0.963 of training. (Hooks and the
-# log processor are set by the configs: default_runtime.py defines them too.)
+# AMP; 50 epochs with multi-step decay (x 0.1) at 0.889 and 0.963 of training; logs and
+# checkpoints counted in epochs (every 5th kept, the last 3). The configs list it in `_base_`
+# with their model and dataset bases, in the place of default_runtime.py.
+_base_ = ['../_base_/default_runtime.py']
 max_epochs = 50
 base_lr = 1e-4
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=5)
@@ -31,3 +33,6 @@ param_scheduler = [
 ]
 # 8 GPUs x (4 panoptic + 4 referring + 128 image-text) per GPU
 auto_scale_lr = dict(enable=False, base_batch_size=32)
+default_hooks = dict(checkpoint=dict(type='CheckpointHook', by_epoch=True, interval=5,
+                                     max_keep_ckpts=3))
+log_processor = dict(by_epoch=True)

@@ -16,15 +16,16 @@ num_points = 1024
 model = dict(
     class_names=classes,
     thing_classes=thing_classes,
-    backbone=dict(embed_dim=16, depths=(1, 1, 1, 1), drop_path_rate=0.),
-    pixel_decoder=dict(in_channels=(16, 32, 64, 128), conv_dim=32, mask_dim=32,
-                       num_encoder_layers=1, num_heads=2, ffn_dim=64,
+    backbone=dict(embed_dims=16, depths=(1, 1, 1, 1), drop_path_rate=0.),
+    pixel_decoder=dict(in_channels=(16, 32, 64, 128), feat_channels=32, out_channels=32,
+                       num_encoder_layers=1, num_heads=2, feedforward_channels=64,
                        norm_cfg=dict(type='GN', num_groups=8)),
     # caption logits (caption output @ token embedding^T) grow as width ** 1.5 at init: keep
     # the paper width's (512) scale at width 32, else the from-scratch toy never gets past
     # the unigram distribution of the caption tokens (see the README)
-    decoder=dict(in_channels=32, hidden_dim=32, num_queries=17, num_heads=2, ffn_dim=64,
-                 num_layers=3, mask_dim=32, proj_dim=32, caption_scale=(512 / 32)**1.5),
+    decoder=dict(in_channels=32, embed_dims=32, num_queries=17, num_heads=2,
+                 feedforward_channels=64, num_layers=3, mask_channels=32, proj_dim=32,
+                 caption_scale=(512 / 32)**1.5),
     lang_encoder=dict(width=32, layers=2, heads=2, proj_dim=32, logit_scale_init=2.6593),
     criterion=dict(
         matcher=dict(type='PointSampledMatcher', num_points=num_points),

@@ -5,13 +5,13 @@
 #   python tools/test.py configs/xdecoder/xdecoder_toy_shapesworld-openvocab-test.py <ckpt>
 _base_ = ['./xdecoder_toy_shapesworld-joint.py']
 test_phrases = ['round circle', 'box', 'triangle', 'star shape', 'person', 'sky', 'ground']
-model = dict(task='semseg', class_names=test_phrases)
+model = dict(task='semantic', class_names=test_phrases)
 test_evaluator = dict(_delete_=True, type='mmseg.IoUMetric', iou_metrics=['mIoU'])
 test_dataloader = dict(dataset=dict(pipeline=[
     dict(type='LoadImageFromFile'),
     dict(type='mmdet.Resize', scale=(96, 96), keep_ratio=True),
     dict(type='mmdet.LoadPanopticAnnotations'),
-    dict(type='PackXDecoderInputs', task='semseg',
+    dict(type='PackXDecoderInputs', task='semantic',
          meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]))
 # painted predictions with tools/test.py --show-dir

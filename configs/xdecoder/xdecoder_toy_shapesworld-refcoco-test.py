@@ -2,7 +2,7 @@
 # one sample per expression of ShapesWorld RefCOCO val, cIoU / mIoU (ReferringSegMetric).
 #   python tools/test.py configs/xdecoder/xdecoder_toy_shapesworld-refcoco-test.py <ckpt>
 _base_ = ['./xdecoder_toy_shapesworld-joint.py']
-model = dict(task='ref-seg')
+model = dict(task='referring')
 test_dataloader = dict(
     _delete_=True,
     batch_size=4,

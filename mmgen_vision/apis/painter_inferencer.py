@@ -8,13 +8,12 @@ import cv2
 import mmcv
 import numpy as np
 import torch
-from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from mmengine.structures import BaseDataElement
 
 from mmgen_vision.registry import INFERENCERS, MODELS
-from mmgen_vision.utils import register_all_modules
+from mmgen_vision.utils import load_config, register_all_modules
 from mmgen_vision.utils.checkpoint import check_state_dict_matches, load_local_checkpoint
 from mmgen_vision.utils.image_io import ImageReadError, expand_image_inputs, read_image
 from mmgen_vision.visualization.painter_vis import painter_side_by_side
@@ -61,7 +60,7 @@ class PainterInferencer:
         if isinstance(model, torch.nn.Module):
             self.model = model
         else:
-            cfg = Config.fromfile(model) if isinstance(model, str) else model
+            cfg = load_config(model) if isinstance(model, str) else model
             model_cfg = dict(cfg.model)
             model_cfg['init_cfg'] = None
             self.model = MODELS.build(model_cfg)

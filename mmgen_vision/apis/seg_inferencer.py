@@ -16,7 +16,7 @@ from torch import nn
 
 from mmgen_vision.models.common.batching import predict_by_shape
 from mmgen_vision.registry import INFERENCERS
-from mmgen_vision.utils import register_all_modules
+from mmgen_vision.utils import load_config, register_all_modules
 from mmgen_vision.utils.checkpoint import check_state_dict_matches
 from mmgen_vision.utils.image_io import ImageReadError, expand_image_inputs, read_image
 from mmgen_vision.visualization import default_palette, overlay_label_map
@@ -66,6 +66,8 @@ class SegInferencer(BaseInferencer):
         self._weights_name = weights
         if isinstance(weights, str) and weights.lower() == 'none':
             weights = None
+        if isinstance(model, str) and osp.isfile(model):
+            model = load_config(model)  # the tools' checks: misspelt keys, stale variables
         super().__init__(model=model, weights=weights, device=device, scope=scope,
                          show_progress=show_progress)
         self.dataset_meta = self._dataset_meta(self.cfg)

@@ -15,7 +15,7 @@ from .seg_inferencer import InputType, SegInferencer
 
 #: Per-task extra inputs (metainfo keys the model reads).
 TASK_INPUTS = {
-    'semseg': (), 'instance': (), 'panoptic': (), 'ref-seg': ('text', ),
+    'semantic': (), 'instance': (), 'panoptic': (), 'referring': ('text', ),
     'retrieval': ('texts', ), 'caption': (), 'vqa': ('question', 'answer_candidates'),
     'ref-caption': ('text', ), 'region-retrieval': ('text', )
 }
@@ -29,8 +29,8 @@ class XDecoderInferencer(SegInferencer):
 
     Example:
         >>> inferencer = XDecoderInferencer('configs/xdecoder/<config>.py', 'ckpt.pth')
-        >>> inferencer('scene.jpg', task='semseg', classes=['red circle', 'sky'])
-        >>> inferencer('scene.jpg', task='ref-seg', text='the star on the left')
+        >>> inferencer('scene.jpg', task='semantic', classes=['red circle', 'sky'])
+        >>> inferencer('scene.jpg', task='referring', text='the star on the left')
         >>> inferencer('scene.jpg', task='retrieval', texts=['a red star', 'a dog'])
         >>> inferencer('scene.jpg', task='caption', out_dir='vis/')
 
@@ -56,7 +56,7 @@ class XDecoderInferencer(SegInferencer):
     visualize_kwargs = {'out_dir', 'alpha'}
     postprocess_kwargs = {'return_datasamples'}
 
-    def preprocess(self, inputs: List[InputType], batch_size: int = 1, task: str = 'semseg',
+    def preprocess(self, inputs: List[InputType], batch_size: int = 1, task: str = 'semantic',
                    classes: Optional[Sequence[str]] = None, **extra):
         """Load the images through the test pipeline and tag them with the task inputs."""
         from mmgen_vision.models.xdecoder.xdecoder import XDecoder
@@ -79,7 +79,7 @@ class XDecoderInferencer(SegInferencer):
         rule to the semantic results."""
         preds = super().forward(inputs, **kwargs)
         for pred in preds:
-            if pred.metainfo.get('task') == 'semseg' and 'pred_sem_seg' in pred:
+            if pred.metainfo.get('task') == 'semantic' and 'pred_sem_seg' in pred:
                 self._apply_background(pred, background)
         return preds
 
@@ -126,7 +126,7 @@ class XDecoderInferencer(SegInferencer):
         for index, (item, pred) in enumerate(zip(inputs, preds)):
             task = pred.metainfo['task']
             image = self._image(item, pred.ori_shape)
-            if task == 'semseg':
+            if task == 'semantic':
                 labels = pred.pred_sem_seg.data[0].cpu().numpy()
                 if 'background_index' in pred.metainfo:  # a named background is not painted
                     labels = np.where(labels == pred.background_index, self.IGNORE_INDEX, labels)
@@ -139,7 +139,7 @@ class XDecoderInferencer(SegInferencer):
                 vis = draw_named_masks(image, inst.masks.cpu().numpy()[keep],
                                        [names[int(i)] for i in inst.labels.cpu()[keep]],
                                        alpha=alpha)
-            elif task in ('ref-seg', 'ref-caption', 'region-retrieval'):
+            elif task in ('referring', 'ref-caption', 'region-retrieval'):
                 from mmgen_vision.models.xdecoder import split_phrases
                 vis = draw_named_masks(image, pred.pred_instances.masks.cpu().numpy(),
                                        split_phrases(pred.metainfo['text']), alpha=alpha)
@@ -172,7 +172,7 @@ class XDecoderInferencer(SegInferencer):
     def _to_dict(self, pred) -> dict:
         task = pred.metainfo['task']
         out = dict(task=task)
-        if 'pred_sem_seg' in pred and task in ('semseg', 'panoptic'):
+        if 'pred_sem_seg' in pred and task in ('semantic', 'panoptic'):
             out.update(sem_seg=pred.pred_sem_seg.data[0].cpu().numpy().astype(np.int64),
                        classes=self._class_names(pred))
             for key in ('background', 'background_index'):

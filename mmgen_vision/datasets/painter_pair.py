@@ -351,7 +351,7 @@ class PainterInContextDataset(Dataset):
 RELEASE_CODECS: Dict[str, dict] = dict(
     depth=dict(type='DepthCodec', max_depth=10.),
     ade20k=dict(type='ADE20KSemanticCodec'),
-    coco_semseg=dict(type='COCOPanopticSemanticCodec'),
+    coco_semantic=dict(type='COCOPanopticSemanticCodec'),
     coco_instance=dict(type='InstanceCodec'),
     coco_pose=dict(type='KeypointCodec'),
     sidd=dict(type='RestorationCodec'),

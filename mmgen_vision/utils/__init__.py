@@ -11,8 +11,12 @@ from .checkpoint import (CheckpointError, CheckpointMismatchError, UnsafeCheckpo
 from .clip_tokenizer import CLIPTokenizer
 from .collect_env import benchmark_environment, collect_env
 from .compat import setup_compat
+from .compile import (CompileCounter, compile_model_steps, compile_options, enable_compile,
+                      plain_param_groups)
 from .config_check import (ConfigKeyError, check_override_keys, check_top_level_keys,
                            load_config, set_work_dir)
+from .config_variables import StaleVariableError, check_variable_overrides
+from .deprecation import TASK_ALIASES, TASK_NAMES, canonical_task, renamed_arguments
 from .image_io import (ImageNotFoundError, ImageReadError, expand_image_inputs,
                        image_array_to_uint8, read_image, read_image_file)
 from .launch import enable_amp, prepare_distributed
@@ -32,3 +36,7 @@ __all__ = [
 __all__ += ['ImageReadError', 'ImageNotFoundError', 'read_image', 'read_image_file',
             'image_array_to_uint8', 'expand_image_inputs']
 __all__ += ['setup_compat', 'CLIPTokenizer', 'CheckpointMismatchError', 'check_state_dict_matches']
+__all__ += ['StaleVariableError', 'check_variable_overrides']
+__all__ += ['renamed_arguments', 'canonical_task', 'TASK_NAMES', 'TASK_ALIASES']
+__all__ += ['CompileCounter', 'compile_model_steps', 'compile_options', 'enable_compile',
+            'plain_param_groups']

@@ -379,10 +379,14 @@ def load_config(filename: str,
             (see :func:`check_override_keys`). Defaults to ().
 
     Raises:
-        ConfigKeyError: A misspelt top-level key, or an override that would change nothing
-            (see :func:`check_override_keys`).
+        ConfigKeyError: A misspelt top-level key, an override that would change nothing
+            (see :func:`check_override_keys`), or a base's variable that the file (or one of
+            its bases) sets but that no setting reads any more (``StaleVariableError``, see
+            :func:`~mmgen_vision.utils.config_variables.check_variable_overrides`).
     """
+    from .config_variables import check_variable_overrides  # builds on this module
     cfg = Config.fromfile(filename)
+    check_variable_overrides(filename, extra_keys)
     check_override_keys(cfg, cfg_options, extra_keys)
     if cfg_options:
         prepare_new_subdicts(cfg, cfg_options)

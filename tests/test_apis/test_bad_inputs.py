@@ -141,22 +141,22 @@ def test_seg_inferencer_arrays(seg_inferencer, tmp_path):
 def test_xdecoder_inferencer_and_demo(inputs, tmp_path, capsys):
     torch.manual_seed(0)
     inferencer = XDecoderInferencer(XDECODER_CONFIG, 'none', device='cpu')
-    result = inferencer([inputs['folder'], inputs['missing']], task='semseg',
+    result = inferencer([inputs['folder'], inputs['missing']], task='semantic',
                         classes=['red circle', 'sky'], out_dir=str(tmp_path / 'api'))
     _check_failures(result['failures'], inputs)
     assert [p['sem_seg'].shape for p in result['predictions']] == list(GOOD.values())
-    _check_outputs(tmp_path / 'api', ['semseg'])
+    _check_outputs(tmp_path / 'api', ['semantic'])
     capsys.readouterr()
     with pytest.raises(SystemExit) as exit_:
         _demo('xdecoder_demo').main([
-            inputs['folder'], inputs['missing'], XDECODER_CONFIG, 'none', '--task', 'semseg',
+            inputs['folder'], inputs['missing'], XDECODER_CONFIG, 'none', '--task', 'semantic',
             '--classes', 'red circle', 'sky', '--out-dir', str(tmp_path / 'cli'), '--device',
             'cpu'
         ])
     assert isinstance(exit_.value.code, str)  # printed to stderr, exit status 1
     captured = capsys.readouterr()
     _check_report(captured.out + captured.err + exit_.value.code, inputs)
-    _check_outputs(tmp_path / 'cli', ['semseg'])
+    _check_outputs(tmp_path / 'cli', ['semantic'])
     assert captured.out.count('saved ') == 2
 
 
@@ -185,11 +185,11 @@ def test_groupvit_demo(inputs, tmp_path, capsys):
 def _tiny_painter_cfg():
     return dict(
         type='Painter',
-        backbone=dict(type='PainterViT', img_size=(32, 16), patch_size=4, embed_dim=32, depth=5,
-                      num_heads=2, drop_path_rate=0., pretrain_img_size=16, merge_index=1,
-                      out_indices=(1, 2, 3, 4)),
-        head=dict(type='PainterHead', in_channels=32, num_taps=4, patch_size=4, embed_dim=8),
-        codecs=dict(semseg=dict(type='SemanticCodec', num_classes=7)))
+        backbone=dict(type='PainterViT', img_size=(32, 16), patch_size=4, embed_dims=32,
+                      num_layers=5, num_heads=2, drop_path_rate=0., pretrain_img_size=16,
+                      merge_index=1, out_indices=(1, 2, 3, 4)),
+        head=dict(type='PainterHead', in_channels=32, num_taps=4, patch_size=4, embed_dims=8),
+        codecs=dict(semantic=dict(type='SemanticCodec', num_classes=7)))
 
 
 @pytest.fixture(scope='module')

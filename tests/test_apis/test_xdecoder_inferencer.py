@@ -35,10 +35,10 @@ def image(tmp_path_factory):
 
 
 CASES = [
-    ('semseg', dict(classes=['red circle', 'sky', 'ground'])),
+    ('semantic', dict(classes=['red circle', 'sky', 'ground'])),
     ('instance', dict()),
     ('panoptic', dict()),
-    ('ref-seg', dict(text='the red circle.the sky')),
+    ('referring', dict(text='the red circle.the sky')),
     ('retrieval', dict(texts=['a red circle', 'a dog', 'a blue star'])),
     ('caption', dict()),
     ('vqa', dict(question='what is red?', answer_candidates=['circle', 'star'])),
@@ -55,7 +55,7 @@ def test_every_task(inferencer, image, tmp_path, task, kwargs):
     assert pred['task'] == task
     assert vis.shape[1] == 96 and vis.shape[0] >= 80 and vis.dtype == np.uint8
     assert osp.isfile(tmp_path / f'scene_{task}.png')
-    if task == 'semseg':
+    if task == 'semantic':
         assert pred['sem_seg'].shape == (80, 96) and pred['classes'][0] == 'red circle'
         assert set(np.unique(pred['sem_seg'])) <= {0, 1, 2, 255}
     elif task in ('instance', 'panoptic'):
@@ -63,7 +63,7 @@ def test_every_task(inferencer, image, tmp_path, task, kwargs):
         assert all(n in inferencer.model.class_names for n in pred['names'])
         if task == 'panoptic':
             assert pred['panoptic_seg'].shape == (80, 96)
-    elif task == 'ref-seg':
+    elif task == 'referring':
         assert pred['masks'].shape == (2, 80, 96) and pred['masks'].dtype == bool
     elif task == 'retrieval':
         assert sorted(pred['ranking']) == sorted(kwargs['texts'])
@@ -77,7 +77,7 @@ def test_every_task(inferencer, image, tmp_path, task, kwargs):
 
 def test_missing_task_input_is_named(inferencer, image):
     with pytest.raises(ValueError, match='needs `text`'):
-        inferencer(image, task='ref-seg')
+        inferencer(image, task='referring')
     with pytest.raises(ValueError, match='unknown X-Decoder task'):
         inferencer(image, task='depth')
 
@@ -86,22 +86,22 @@ def test_background_is_explicit(inferencer, image):
     """Semantic results state their background rule; a named class is reported, never chosen
     unasked; a threshold leaves the pixels below it to no class (255)."""
     classes = ['red circle', 'sky', 'ground']
-    plain = inferencer(image, task='semseg', classes=classes)['predictions'][0]
+    plain = inferencer(image, task='semantic', classes=classes)['predictions'][0]
     assert plain['background'].startswith('none') and 'background_index' not in plain
     assert set(np.unique(plain['sem_seg'])) <= {0, 1, 2}  # every pixel gets a class
-    named = inferencer(image, task='semseg', classes=classes,
+    named = inferencer(image, task='semantic', classes=classes,
                        background='sky')['predictions'][0]
     assert named['background_index'] == 1 and "'sky'" in named['background']
     np.testing.assert_array_equal(named['sem_seg'], plain['sem_seg'])
     with pytest.raises(ValueError, match="'grass' is none of the classes"):
-        inferencer(image, task='semseg', classes=classes, background='grass')
+        inferencer(image, task='semantic', classes=classes, background='grass')
     with pytest.raises(ValueError, match='positive score threshold'):
-        inferencer(image, task='semseg', classes=classes, background=-1.0)
+        inferencer(image, task='semantic', classes=classes, background=-1.0)
     # a threshold above the best probability of some pixels: those (and only those) get 255
-    data = inferencer(image, task='semseg', classes=classes, return_datasamples=True)
+    data = inferencer(image, task='semantic', classes=classes, return_datasamples=True)
     best = data['predictions'][0].seg_logits.data.max(dim=0).values
     threshold = float(best.median())
-    thr = inferencer(image, task='semseg', classes=classes,
+    thr = inferencer(image, task='semantic', classes=classes,
                      background=threshold)['predictions'][0]
     below = (best < threshold).numpy()
     assert below.any() and (thr['sem_seg'][below] == 255).all()
@@ -124,11 +124,11 @@ def test_demo_cli(image, tmp_path, capsys):
     spec = importlib.util.spec_from_file_location('xdecoder_demo', DEMO)
     demo = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(demo)
-    demo.main([image, CONFIG, 'none', '--task', 'semseg', '--classes', 'red circle', 'sky',
+    demo.main([image, CONFIG, 'none', '--task', 'semantic', '--classes', 'red circle', 'sky',
                '--out-dir', str(tmp_path), '--device', 'cpu'])
     out = capsys.readouterr().out
-    assert 'saved' in out and osp.isfile(tmp_path / 'scene_semseg.png')
+    assert 'saved' in out and osp.isfile(tmp_path / 'scene_semantic.png')
     assert 'background: none' in out  # the rule is always stated
-    demo.main([image, CONFIG, 'none', '--task', 'semseg', '--classes', 'red circle', 'sky',
+    demo.main([image, CONFIG, 'none', '--task', 'semantic', '--classes', 'red circle', 'sky',
                '--background', 'sky', '--out-dir', str(tmp_path), '--device', 'cpu'])
     assert "background: class 1 'sky'" in capsys.readouterr().out

@@ -30,6 +30,7 @@ SHAPESWORLD_BASES = {
     'xdecoder_shapesworld_joint.py': 'xdecoder_coco_panoptic.py',
     'xdecoder_shapesworld_refcoco.py': 'xdecoder_refcocog.py',
     'xdecoder_shapesworld_caption.py': 'xdecoder_coco_caption.py',
+    'shapesworld_voc_zeroshot.py': 'voc12_zeroshot.py',
 }
 RESTORATION = ('sidd-denoise', 'rain-derain', 'lol-enhance')
 
@@ -63,8 +64,8 @@ def test_shapesworld_base_inherits_the_real_dataset(name):
     cfg, real_cfg = Config.fromfile(path), Config.fromfile(real)
     # the real base's keys all survive; what differs is the data, not the layout of the config
     assert set(real_cfg.keys()) <= set(cfg.keys())
-    assert cfg.data_root.startswith('data/shapesworld/'), cfg.data_root
-    for loader in ('train_dataloader', 'val_dataloader'):
+    assert cfg.get('data_root', 'data/shapesworld/').startswith('data/shapesworld/')
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         if loader in real_cfg:
             dataset = cfg[loader].dataset
             roots = [dataset.get('data_root')] + [
@@ -109,3 +110,26 @@ def test_toy_painter_tests_paint_with_the_model_codecs(task):
         assert prompt.codec == codecs[name], name
     train = {d.task: d.codec for d in cfg.train_dataloader.dataset.datasets}
     assert train == {name: codecs[name] for name in train}
+
+
+def test_toy_zero_shot_and_tiny_configs_only_shrink_the_real_ones():
+    """The GroupViT toy zero-shot test is the VOC protocol on ShapesWorld; the tiny Peekaboo
+    configs are the SD configs with a 64 px centred square (and the tiny guide)."""
+    groupvit = osp.join(REPO_ROOT, 'configs', 'groupvit')
+    real = Config.fromfile(osp.join(groupvit, 'groupvit_gcc-yfcc_zeroshot_voc.py'))
+    toy = Config.fromfile(osp.join(groupvit, 'groupvit_toy_shapesworld-voc-zeroshot.py'))
+    assert toy.test_evaluator == real.test_evaluator and toy.test_cfg == real.test_cfg
+    assert toy.default_hooks.visualization == real.default_hooks.visualization
+    assert toy.visualizer == real.visualizer
+    assert toy.test_dataloader.dataset.pipeline == real.test_dataloader.dataset.pipeline
+    assert toy.test_dataloader.dataset.data_root.startswith('data/shapesworld/')
+    assert toy.train_dataloader is None and toy.val_dataloader is None
+    peekaboo = osp.join(REPO_ROOT, 'configs', 'peekaboo')
+    for task, sd in (('refcoco', 'refcoco'), ('voc', 'voc12')):
+        tiny = Config.fromfile(osp.join(peekaboo, f'peekaboo_tiny-sd_shapesworld-{task}.py'))
+        full = Config.fromfile(osp.join(peekaboo, f'peekaboo_sd14-fourier-bilateral_{sd}.py'))
+        shrunk = [dict(step, size=64) if step['type'] == 'CenterCropSquare' else step
+                  for step in full.test_dataloader.dataset.pipeline]
+        assert tiny.test_dataloader.dataset.pipeline == shrunk
+        assert tiny.model.image_size == 64 and tiny.model.guide.pretrained_path == 'data/tiny_sd'
+        assert tiny.test_evaluator == full.test_evaluator

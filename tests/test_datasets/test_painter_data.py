@@ -36,14 +36,14 @@ def _sidd_dataset(root, split='train', pack=False):
 
 
 def test_pair_dataset_stitches_two_encoded_samples(shapesworld_root):
-    ds = DATASETS.build(dict(type='PainterPairDataset', task='semseg',
+    ds = DATASETS.build(dict(type='PainterPairDataset', task='semantic',
                              codec=dict(type='SemanticCodec', num_classes=7), img_size=(48, 48),
                              dataset=_semseg_dataset(shapesworld_root)))
     item = ds.pair(3, 7)  # no augmentation: plain resizing
     img, sample = item['inputs'], item['data_samples']
     assert img.shape == (3, 96, 48) and img.dtype == torch.uint8
     assert sample.target.shape == (3, 96, 48) and sample.valid.shape == (3, 96, 48)
-    assert sample.task == 'semseg' and sample.img_path.endswith('00000004.jpg')
+    assert sample.task == 'semantic' and sample.img_path.endswith('00000004.jpg')
     # the bottom half's target decodes to the (resized) label map of sample 3
     codec = TASK_UTILS.build(dict(type='SemanticCodec', num_classes=7))
     raw = ds.dataset[3]
@@ -92,7 +92,7 @@ def test_pair_dataset_augments_jointly_and_not_for_instances(shapesworld_root):
 
 def test_in_context_dataset_packs_the_stock_sample(shapesworld_root):
     ds = DATASETS.build(dict(
-        type='PainterInContextDataset', task='semseg',
+        type='PainterInContextDataset', task='semantic',
         codec=dict(type='SemanticCodec', num_classes=7), img_size=(48, 48),
         prompt=dict(dataset=_semseg_dataset(shapesworld_root), index=2),
         dataset=_semseg_dataset(shapesworld_root, 'validation', pack=True)))
@@ -100,7 +100,7 @@ def test_in_context_dataset_packs_the_stock_sample(shapesworld_root):
     sample = item['data_samples']
     assert type(sample).__name__ == 'SegDataSample'
     assert sample.gt_sem_seg.data.shape == (1, 96, 96)  # ground truth at the original size
-    assert sample.task == 'semseg' and tuple(sample.ori_shape) == (96, 96)
+    assert sample.task == 'semantic' and tuple(sample.ori_shape) == (96, 96)
     assert item['inputs'].shape == (3, 96, 48)
     # top and bottom of the target canvas are the prompt's target; top of the image the prompt
     assert torch.equal(sample.target[:, :48], sample.target[:, 48:])
@@ -112,14 +112,14 @@ def test_in_context_dataset_packs_the_stock_sample(shapesworld_root):
 def test_multi_task_sampler_follows_weights(shapesworld_root):
     concat = DATASETS.build(dict(
         type='ConcatDataset', ignore_keys=['task'], datasets=[
-            dict(type='PainterPairDataset', task='semseg',
+            dict(type='PainterPairDataset', task='semantic',
                  codec=dict(type='SemanticCodec', num_classes=7),
                  dataset=_semseg_dataset(shapesworld_root)),
             dict(type='PainterPairDataset', task='denoise', codec=dict(type='RestorationCodec'),
                  dataset=_sidd_dataset(shapesworld_root))]))
     a = concat.datasets[0]
     sampler = DATA_SAMPLERS.build(dict(type='MultiTaskWeightedSampler',
-                                       weights=dict(semseg=0.2, denoise=0.8), seed=0),
+                                       weights=dict(semantic=0.2, denoise=0.8), seed=0),
                                   default_args=dict(dataset=concat))
     it = iter(sampler)
     draws = [next(it) for _ in range(4000)]
@@ -127,7 +127,7 @@ def test_multi_task_sampler_follows_weights(shapesworld_root):
     assert abs(share - 0.8) < 0.03
     assert min(draws) >= 0 and max(draws) < len(concat)
     with pytest.raises(KeyError, match='unknown tasks'):
-        DATA_SAMPLERS.build(dict(type='MultiTaskWeightedSampler', weights=dict(semseg=1., x=1.)),
+        DATA_SAMPLERS.build(dict(type='MultiTaskWeightedSampler', weights=dict(semantic=1., x=1.)),
                             default_args=dict(dataset=concat))
 
 
@@ -203,7 +203,7 @@ def test_in_context_dataset_with_several_prompts(shapesworld_root):
         pipeline=[dict(type='LoadImageFromFile'),
                   dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True)])
     prompts = dict(
-        semseg=dict(codec=dict(type='SemanticCodec', num_classes=7),
+        semantic=dict(codec=dict(type='SemanticCodec', num_classes=7),
                     prompt=dict(dataset=_semseg_dataset(shapesworld_root), index=0)),
         instance=dict(codec=dict(type='InstanceCodec'), prompt=dict(dataset=inst_prompt,
                                                                     index=0)))
@@ -213,7 +213,7 @@ def test_in_context_dataset_with_several_prompts(shapesworld_root):
     item = ds[1]
     img, sample = item['inputs'], item['data_samples']
     assert img.shape == (2, 3, 96, 48) and sample.target.shape == (2, 3, 96, 48)
-    assert sample.task == 'panoptic' and sample.prompt_tasks == ('semseg', 'instance')
+    assert sample.task == 'panoptic' and sample.prompt_tasks == ('semantic', 'instance')
     assert torch.equal(img[0, :, 48:], img[1, :, 48:])  # the same query under both prompts
     assert not torch.equal(sample.target[0, :, :48], sample.target[1, :, :48])
     for k, task in enumerate(sample.prompt_tasks):
@@ -225,7 +225,7 @@ def test_in_context_dataset_with_several_prompts(shapesworld_root):
     colours = {tuple(c) for c in ds.prompt_pairs['instance'][1].reshape(-1, 3)} - {(0, 0, 0)}
     assert colours and colours <= {tuple(c) for c in inst_codec.palette}
     # prompts are replaced by name
-    ds.set_prompt(task='semseg', dataset=_semseg_dataset(shapesworld_root), index=3)
+    ds.set_prompt(task='semantic', dataset=_semseg_dataset(shapesworld_root), index=3)
     assert not torch.equal(ds[1]['inputs'][0, :, :48], img[0, :, :48])
     assert torch.equal(ds[1]['inputs'][1], img[1])
     with pytest.raises(KeyError, match='name the prompt'):
@@ -233,6 +233,6 @@ def test_in_context_dataset_with_several_prompts(shapesworld_root):
     with pytest.raises(ValueError, match='not both'):
         DATASETS.build(dict(cfg, codec=dict(type='InstanceCodec')))
     with pytest.raises(KeyError, match='needs'):
-        DATASETS.build(dict(cfg, prompts=dict(semseg=dict(codec=dict(type='InstanceCodec')))))
+        DATASETS.build(dict(cfg, prompts=dict(semantic=dict(codec=dict(type='InstanceCodec')))))
     with pytest.raises(ValueError, match='needs `codec` and `prompt`'):
         DATASETS.build(dict(cfg, prompts=None))

@@ -174,12 +174,12 @@ def xdecoder():
 
 
 XDECODER_CASES = [
-    ('semseg', dict(classes=['red block', 'sky', 'ground', 'blue block', 'tree']),
+    ('semantic', dict(classes=['red block', 'sky', 'ground', 'blue block', 'tree']),
      ['pred_sem_seg.data'],
      ['seg_logits.data']),
     ('panoptic', dict(), ['pred_panoptic_seg.sem_seg', 'pred_instances.masks',
                           'pred_instances.labels'], ['pred_instances.scores']),
-    ('ref-seg', dict(text='the red block.the sky'), ['pred_instances.masks',
+    ('referring', dict(text='the red block.the sky'), ['pred_instances.masks',
                                                       'pred_sem_seg.data'],
      ['pred_instances.scores']),
 ]
@@ -318,10 +318,10 @@ def test_painter(images):
     inferencer = PainterInferencer(model)
     prompt, target = images[0][:40, :40], images[0][40:, 60:100]
     rgb = [img[..., ::-1].copy() for img in images]
-    batched = inferencer(prompt, target, rgb, task='semseg', batch_size=len(rgb))
+    batched = inferencer(prompt, target, rgb, task='semantic', batch_size=len(rgb))
     assert_varied(batched['data_samples'], 'pred_sem_seg.data')
     for i, img in enumerate(rgb):
-        alone = inferencer(prompt, target, [img], task='semseg', batch_size=1)
+        alone = inferencer(prompt, target, [img], task='semantic', batch_size=1)
         np.testing.assert_array_equal(alone['predictions'][0], batched['predictions'][i])
         assert_same(alone['data_samples'][0], batched['data_samples'][i],
                     exact=['pred_sem_seg.data'])

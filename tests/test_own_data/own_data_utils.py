@@ -6,10 +6,18 @@ start with background, and star / person are dropped (their pixels become 255, i
 
     ShapesWorld  circle  square  triangle  sky      ground
     own data     ball    crate   pyramid   heavens  floor
+
+GroupViT's zero-shot run uses a 4-class variant that merges sky and ground into one class
+named ``backdrop`` (listed last, picked by ``background='backdrop'``): a model trained on
+captions can prompt the shapes, while sky and ground are the background of its threshold rule.
+Its captions are renamed the same way (``make_caption_csv``).
 """
+import csv
 import glob
+import json
 import os
 import os.path as osp
+import shutil
 
 import numpy as np
 from PIL import Image
@@ -18,12 +26,19 @@ from PIL import Image
 OWN_CLASSES = ('ball', 'crate', 'pyramid', 'heavens', 'floor')
 #: ShapesWorld ADE label (1..7, 0 unlabelled) -> own class index (255 = ignore).
 ADE_TO_OWN = {1: 0, 2: 1, 3: 2, 6: 3, 7: 4}
+#: GroupViT's variant: the shapes, then sky and ground merged into ``backdrop``.
+BACKDROP_CLASSES = ('ball', 'crate', 'pyramid', 'backdrop')
+ADE_TO_BACKDROP = {1: 0, 2: 1, 3: 2, 6: 3, 7: 3}
+#: Caption words renamed like the classes (plurals follow: circles -> balls).
+CAPTION_RENAME = (('circle', 'ball'), ('square', 'crate'), ('triangle', 'pyramid'))
 
 
-def remap_ade_mask(ade_mask: np.ndarray, zero_is_background: bool) -> np.ndarray:
-    """A ShapesWorld ADE annotation as an own-data index mask."""
+def remap_ade_mask(ade_mask: np.ndarray, zero_is_background: bool,
+                   label_map: dict = ADE_TO_OWN) -> np.ndarray:
+    """A ShapesWorld ADE annotation as an own-data index mask (``label_map``: ADE label ->
+    own index; any other label becomes 255, or 0 with ``zero_is_background``)."""
     out = np.full(ade_mask.shape, 255, dtype=np.uint8)
-    for ade, own in ADE_TO_OWN.items():
+    for ade, own in label_map.items():
         out[ade_mask == ade] = own + 1 if zero_is_background else own
     if zero_is_background:
         # unlabelled / dropped classes are the background 0 that the dataset ignores
@@ -32,25 +47,63 @@ def remap_ade_mask(ade_mask: np.ndarray, zero_is_background: bool) -> np.ndarray
 
 
 def make_seg_folder(shapesworld_root: str, out: str, zero_is_background: bool = False,
-                    write_classes_txt: bool = True) -> str:
+                    write_classes_txt: bool = True, classes: tuple = OWN_CLASSES,
+                    label_map: dict = ADE_TO_OWN, splits: tuple = ('train', 'val')) -> str:
     """Write ``out/{images,masks}/{train,val}/`` (+ ``classes.txt``) from ShapesWorld's ADE data.
+
+    ``classes`` / ``label_map``: the class list and the ADE label -> index map (defaults: the
+    5 renamed classes; ``BACKDROP_CLASSES`` / ``ADE_TO_BACKDROP`` for GroupViT's variant);
+    ``splits``: the splits written (a zero-shot test needs only ``('val', )``).
 
     Returns:
         str: ``out``.
     """
     ade = osp.join(shapesworld_root, 'ade', 'ADEChallengeData2016')
     for split, ade_split in (('train', 'training'), ('val', 'validation')):
+        if split not in splits:
+            continue
         os.makedirs(osp.join(out, 'images', split), exist_ok=True)
         os.makedirs(osp.join(out, 'masks', split), exist_ok=True)
         for img_path in sorted(glob.glob(osp.join(ade, 'images', ade_split, '*.jpg'))):
             stem = osp.splitext(osp.basename(img_path))[0]
             Image.open(img_path).save(osp.join(out, 'images', split, f'own_{stem}.png'))
             mask = np.asarray(Image.open(osp.join(ade, 'annotations', ade_split, f'{stem}.png')))
-            Image.fromarray(remap_ade_mask(mask, zero_is_background)).save(
+            Image.fromarray(remap_ade_mask(mask, zero_is_background, label_map)).save(
                 osp.join(out, 'masks', split, f'own_{stem}.png'))
     if write_classes_txt:
         with open(osp.join(out, 'classes.txt'), 'w') as f:
-            f.write('\n'.join(OWN_CLASSES) + '\n')
+            f.write('\n'.join(classes) + '\n')
+    return out
+
+
+def make_caption_csv(coco_root: str, out: str) -> str:
+    """Write ``out/captions.csv`` (``image,caption`` rows) + ``out/images/`` from ShapesWorld's
+    COCO captions: one row per training image with its first caption (the scene description,
+    the caption ShapesWorld's image-text shards carry), the shape words renamed
+    (``CAPTION_RENAME``).
+
+    Returns:
+        str: ``out``.
+    """
+    with open(osp.join(coco_root, 'annotations', 'captions_train2017.json')) as f:
+        captions = json.load(f)
+    files = {img['id']: img['file_name'] for img in captions['images']}
+    os.makedirs(osp.join(out, 'images'), exist_ok=True)
+    seen = set()
+    with open(osp.join(out, 'captions.csv'), 'w', newline='') as f:
+        writer = csv.writer(f)
+        writer.writerow(['image', 'caption'])
+        for ann in captions['annotations']:
+            name = files[ann['image_id']]
+            if name in seen:
+                continue
+            seen.add(name)
+            shutil.copyfile(osp.join(coco_root, 'train2017', name),
+                            osp.join(out, 'images', name))
+            text = ann['caption']
+            for old, new in CAPTION_RENAME:
+                text = text.replace(old, new)
+            writer.writerow([name, text])
     return out
 
 

@@ -157,7 +157,7 @@ def _painter_child(own_seg, dataset_classes: int, model_classes: int) -> str:
             "own = dict(_delete_=True, type='SegFolderDataset', "
             f"data_root='{own_seg}', img_dir='images/val', mask_dir='masks/val', "
             "pipeline=load)\n"
-            f"model = dict(codecs=dict(semseg=dict(num_classes={model_classes})))\n"
+            f"model = dict(codecs=dict(semantic=dict(num_classes={model_classes})))\n"
             "test_dataloader = dict(num_workers=0, persistent_workers=False, dataset=dict("
             f"codec=dict(num_classes={dataset_classes}), prompt=dict(dataset=own, index=0), "
             "dataset=dict(own, pipeline=load + [dict(type='mmseg.PackSegInputs')])))\n")
@@ -169,7 +169,7 @@ def test_painter_dataset_codec_and_model_codec_must_agree(own_seg, tmp_path):
     with pytest.raises(ClassMismatchError) as err:
         check_classes(cfg, dataset, 'test_dataloader.dataset')
     assert 'test_dataloader.dataset.codec.num_classes=5' in str(err.value)
-    assert 'model.codecs.semseg.num_classes=7' in str(err.value)
+    assert 'model.codecs.semantic.num_classes=7' in str(err.value)
     # the dataset codec against its own dataset's classes
     cfg = Config.fromfile(_write_config(tmp_path, _painter_child(own_seg, 7, 7)))
     dataset = DATASETS.build(cfg.test_dataloader.dataset)

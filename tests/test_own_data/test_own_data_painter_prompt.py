@@ -73,11 +73,11 @@ def test_inferencer_and_demo_encode_a_mask_prompt_and_say_so(tmp_path):
     register_all_modules()
     cfg = dict(
         type='Painter',
-        backbone=dict(type='PainterViT', img_size=(32, 16), patch_size=4, embed_dim=32, depth=5,
-                      num_heads=2, drop_path_rate=0., pretrain_img_size=16, merge_index=1,
-                      out_indices=(1, 2, 3, 4)),
-        head=dict(type='PainterHead', in_channels=32, num_taps=4, patch_size=4, embed_dim=8),
-        codecs=dict(semseg=dict(type='SemanticCodec', num_classes=5)))
+        backbone=dict(type='PainterViT', img_size=(32, 16), patch_size=4, embed_dims=32,
+                      num_layers=5, num_heads=2, drop_path_rate=0., pretrain_img_size=16,
+                      merge_index=1, out_indices=(1, 2, 3, 4)),
+        head=dict(type='PainterHead', in_channels=32, num_taps=4, patch_size=4, embed_dims=8),
+        codecs=dict(semantic=dict(type='SemanticCodec', num_classes=5)))
     config = tmp_path / 'painter_tiny.py'
     config.write_text(f"default_scope = 'mmgen_vision'\nmodel = {cfg!r}\n")
     torch.manual_seed(0)
@@ -87,16 +87,16 @@ def test_inferencer_and_demo_encode_a_mask_prompt_and_say_so(tmp_path):
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (16, 16, 3), np.uint8)).save(img)
     Image.fromarray(_mask()).save(mask)
     inferencer = PainterInferencer(str(config), checkpoint)
-    from_mask = inferencer(img, mask, img, task='semseg')
+    from_mask = inferencer(img, mask, img, task='semantic')
     assert from_mask['prompt_target_encoding'] == (
         'encoded from a label mask by SemanticCodec(num_classes=5)')
     painting, _ = CODEC.encode(dict(gt_seg_map=_mask().astype(np.int64)))
-    from_painting = inferencer(img, painting, img, task='semseg')
+    from_painting = inferencer(img, painting, img, task='semantic')
     assert 'used as is' in from_painting['prompt_target_encoding']
     # the mask prompt and its painting prompt the model identically
     np.testing.assert_array_equal(from_mask['predictions'][0], from_painting['predictions'][0])
     proc = run_tool(['demo/painter_demo.py', str(config), checkpoint, '--prompt-img', img,
-                     '--prompt-target', mask, '--queries', img, '--task', 'semseg',
+                     '--prompt-target', mask, '--queries', img, '--task', 'semantic',
                      '--out-dir', str(tmp_path / 'demo')])
     assert 'prompt target: encoded from a label mask by SemanticCodec(num_classes=5)' in \
         proc.stdout

@@ -39,7 +39,7 @@ def _toy_pretrained(path: str) -> None:
 
 def test_table_and_readme_section(tmp_path):
     tool = _load_script()
-    results = {'semseg': {'none': dict(value=10.), 'encoder': dict(value=20.5)},
+    results = {'semantic': {'none': dict(value=10.), 'encoder': dict(value=20.5)},
                'depth': {'none': dict(value=3.25)}}
     table = tool.format_table(results, 'setup line')
     lines = table.splitlines()
@@ -69,8 +69,8 @@ def test_ablation_runs_end_to_end(tmp_path):
     shutil.copy(osp.join(REPO_ROOT, 'configs', 'glid', 'README.md'), readme)
     results = tool.main([
         '--work-dir', str(tmp_path / 'work'), '--data-root', root, '--pretrained', ckpt,
-        '--tasks', 'semseg', '--loads', 'encoder+decoder+queries', '--max-iters', '2',
+        '--tasks', 'semantic', '--loads', 'encoder+decoder+queries', '--max-iters', '2',
         '--readme', str(readme)])
-    value = results['semseg']['encoder+decoder+queries']['value']
+    value = results['semantic']['encoder+decoder+queries']['value']
     assert 0. <= value <= 100.
     assert f'| encoder+decoder+queries | {value:.3f} |' in readme.read_text()

@@ -45,7 +45,7 @@ def _panoptic_cfg(root: str) -> Config:
     ds = cfg.test_dataloader.dataset
     ds.img_size = PANOPTIC_SIZE
     ds.dataset.data_root = osp.join(root, 'coco')
-    ds.prompts.semseg.prompt.dataset.data_root = osp.join(root, ADE)
+    ds.prompts.semantic.prompt.dataset.data_root = osp.join(root, ADE)
     ds.prompts.instance.prompt.dataset.data_root = osp.join(root, 'coco')
     cfg.test_evaluator.ann_file = osp.join(root, 'coco/annotations/panoptic_val2017.json')
     cfg.test_evaluator.seg_prefix = osp.join(root, 'coco/annotations/panoptic_val2017/')
@@ -108,7 +108,7 @@ def _evaluate(cfg: Config, dataset, model, table, batch_size: int = 4) -> Tuple[
 def _panoptic_table(dataset, swap: bool = False) -> Dict[Tuple[bytes, bytes], np.ndarray]:
     """(query, prompt target) -> the query's encoded semantic / instance ground truth (taken
     from the packed stock sample's ``gt_sem_seg`` / ``gt_instances``)."""
-    sem_codec = dataset.codecs['semseg']
+    sem_codec = dataset.codecs['semantic']
     inst_codec = dataset.codecs['instance']
     table = {}
     for i in range(len(dataset)):
@@ -118,9 +118,9 @@ def _panoptic_table(dataset, swap: bool = False) -> Dict[Tuple[bytes, bytes], np
         masks = sample.gt_instances.masks.to_ndarray()
         sem, _ = sem_codec.encode(dict(gt_seg_map=seg))
         inst, _ = inst_codec.encode(dict(gt_masks=masks, img_shape=seg.shape))
-        answers = dict(semseg=sem, instance=inst)
+        answers = dict(semantic=sem, instance=inst)
         if swap:
-            answers = dict(semseg=inst, instance=sem)
+            answers = dict(semantic=inst, instance=sem)
         for k, task in enumerate(sample.prompt_tasks):
             canvas = item['inputs'][k].permute(1, 2, 0).numpy()
             target = sample.target[k].permute(1, 2, 0).numpy()
@@ -186,7 +186,7 @@ def test_panoptic_with_prompt_cache(shapesworld_root):
     with torch.no_grad():
         outputs = model.predict(data['inputs'], data['data_samples'])
     assert outputs[0].pred_panoptic_seg.sem_seg.shape == (1, 96, 96)
-    assert set(outputs[0].pred_painting.keys()) == {'semseg', 'instance'}
+    assert set(outputs[0].pred_painting.keys()) == {'semantic', 'instance'}
 
 
 # ----------------------------------------------------------------------------- keypoints
@@ -283,7 +283,7 @@ def test_tools_test_panoptic_toy_config(shapesworld_root, random_checkpoint, tmp
     coco, ade = osp.join(shapesworld_root, 'coco'), osp.join(shapesworld_root, ADE)
     run_tool(['tools/test.py', PANOPTIC_CONFIG, random_checkpoint, '--work-dir', str(tmp_path),
               '--cfg-options', f'test_dataloader.dataset.dataset.data_root={coco}',
-              f'test_dataloader.dataset.prompts.semseg.prompt.dataset.data_root={ade}',
+              f'test_dataloader.dataset.prompts.semantic.prompt.dataset.data_root={ade}',
               f'test_dataloader.dataset.prompts.instance.prompt.dataset.data_root={coco}',
               f'test_evaluator.ann_file={coco}/annotations/panoptic_val2017.json',
               f'test_evaluator.seg_prefix={coco}/annotations/panoptic_val2017/'] + _no_workers(),

@@ -90,9 +90,10 @@ def test_restoration_converter(tmp_path):
 def test_layer_decay_constructor():
     model = MODELS.build(dict(
         type='Painter',
-        backbone=dict(type='PainterViT', img_size=(16, 8), patch_size=4, embed_dim=16, depth=2,
-                      num_heads=2, pretrain_img_size=8, merge_index=0, out_indices=(0, 1)),
-        head=dict(type='PainterHead', in_channels=16, num_taps=2, patch_size=4, embed_dim=4)))
+        backbone=dict(type='PainterViT', img_size=(16, 8), patch_size=4, embed_dims=16,
+                      num_layers=2, num_heads=2, pretrain_img_size=8, merge_index=0,
+                      out_indices=(0, 1)),
+        head=dict(type='PainterHead', in_channels=16, num_taps=2, patch_size=4, embed_dims=4)))
     ctor = OPTIM_WRAPPER_CONSTRUCTORS.build(dict(
         type='LayerDecayOptimWrapperConstructor',
         optim_wrapper_cfg=dict(type='OptimWrapper',
@@ -139,10 +140,10 @@ def test_paper_config_reads_like_the_paper():
     assert cfg.train_cfg.max_iters == 54000 and cfg.param_scheduler[0].end == 5400
     assert cfg.model.backbone.drop_path_rate == 0.1
     w = cfg.train_dataloader.sampler.weights
-    assert w == dict(nyuv2_depth=0.1, ade20k_sem=0.2, coco_inst=0.15, coco_sem=0.25,
+    assert w == dict(nyuv2_depth=0.1, ade20k_semantic=0.2, coco_instance=0.15, coco_semantic=0.25,
                      coco_pose=0.2, sidd_denoise=0.15, derain=0.05, lol_enhance=0.05)
     toy = Config.fromfile(TOY)
-    assert toy.model.backbone.depth == 4 and toy.model.head.embed_dim == 32
+    assert toy.model.backbone.num_layers == 4 and toy.model.head.embed_dims == 32
 
 
 def test_benchmark_script_runs(tmp_path):

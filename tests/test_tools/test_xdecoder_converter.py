@@ -20,14 +20,14 @@ Q = 6
 
 TINY = dict(
     type='XDecoder',
-    backbone=dict(type='FocalNet', embed_dim=8, depths=(2, 1, 2, 1), focal_levels=2,
+    backbone=dict(type='FocalNet', embed_dims=8, depths=(2, 1, 2, 1), focal_levels=2,
                   focal_windows=3),
     pixel_decoder=dict(type='XDecoderPixelDecoder', in_channels=(8, 16, 32, 64),
-                       conv_dim=16, mask_dim=16, num_encoder_layers=2, num_heads=2, ffn_dim=32,
-                       norm_cfg=dict(type='GN', num_groups=4)),
-    decoder=dict(type='XDecoderTransformerDecoder', in_channels=16, hidden_dim=16,
-                 num_queries=Q, num_heads=2, ffn_dim=32, num_layers=2, mask_dim=16,
-                 proj_dim=16, context_length=77),
+                       feat_channels=16, out_channels=16, num_encoder_layers=2, num_heads=2,
+                       feedforward_channels=32, norm_cfg=dict(type='GN', num_groups=4)),
+    decoder=dict(type='XDecoderTransformerDecoder', in_channels=16, embed_dims=16,
+                 num_queries=Q, num_heads=2, feedforward_channels=32, num_layers=2,
+                 mask_channels=16, proj_dim=16, context_length=77),
     lang_encoder=dict(type='XDecoderLanguageEncoder', width=16, layers=2, heads=2,
                       proj_dim=16))
 

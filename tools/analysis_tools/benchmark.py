@@ -23,10 +23,12 @@ those of the architecture and the data pipeline, not of a particular checkpoint.
 """
 import argparse
 import copy
+import itertools
 import json
 import os
 import os.path as osp
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -47,15 +49,76 @@ if REPO_ROOT not in sys.path:
 
 from mmgen_vision.registry import RUNNERS  # noqa: E402
 from mmgen_vision.utils import (  # noqa: E402
-    benchmark_environment, enable_amp, load_config, register_all_modules)
+    CompileCounter, benchmark_environment, compile_model_steps, enable_amp, load_config,
+    register_all_modules)
+from mmgen_vision.utils.compile import eager_update_params  # noqa: E402
 
 MODES = ('train', 'inference', 'both')
+
+#: The configs of the table: method -> size -> (training config, inference config, paper data).
+#: ``None`` marks a phase the method does not have (Peekaboo is training-free); paper configs
+#: run on ShapesWorld through :func:`on_shapesworld` (their model, pipeline and input size).
+METHODS = {
+    'painter': dict(
+        toy=('painter/painter_vit-tiny-p4_toy-shapesworld-4tasks_96x48.py',
+             'painter/painter_vit-tiny-p4_toy-shapesworld_semseg.py'),
+        paper=('painter/painter_vit-large-p16_8tasks_896x448.py',
+               'painter/painter_vit-large-p16_8tasks_896x448_ade20k-semseg.py')),
+    'xdecoder': dict(
+        toy=('xdecoder/xdecoder_toy_shapesworld-joint.py',
+             'xdecoder/xdecoder_toy_shapesworld-joint.py'),
+        paper=('xdecoder/xdecoder_focalt_8xb4-50e_coco-joint.py',
+               'xdecoder/xdecoder_focalt_8xb4-50e_coco-joint.py')),
+    'glid': dict(
+        toy=('glid/glid_toy_shapesworld-ade-semseg.py', 'glid/glid_toy_shapesworld-ade-semseg.py'),
+        paper=('glid/glid_swin-b_8xb2-160k_ade20k-512x512-semseg.py',
+               'glid/glid_swin-b_8xb2-160k_ade20k-512x512-semseg.py')),
+    'peekaboo': dict(
+        toy=(None, 'peekaboo/peekaboo_tiny-sd_shapesworld-voc.py'),
+        paper=(None, 'peekaboo/peekaboo_sd14-fourier-bilateral_voc12.py')),
+    'groupvit': dict(
+        toy=('groupvit/groupvit_toy_shapesworld.py',
+             'groupvit/groupvit_toy_shapesworld-voc-zeroshot.py'),
+        paper=('groupvit/groupvit_gcc-yfcc_30e_paper.py',
+               'groupvit/groupvit_gcc-yfcc_zeroshot_voc.py')),
+}
+SIZES = ('toy', 'paper')
+#: Variant -> (amp, compile backend).
+VARIANTS = {
+    'fp32': (False, None),
+    'compile': (False, 'inductor'),
+    'bf16': (True, None),
+    'compile+bf16': (True, 'inductor'),
+}
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Benchmark training throughput, inference latency and peak memory')
-    parser.add_argument('config', help='config file path')
+    parser.add_argument('config', nargs='?', help='config file path (or --methods)')
+    parser.add_argument(
+        '--methods',
+        nargs='+',
+        choices=('all', ) + tuple(METHODS),
+        help='instead of CONFIG: the table over these methods x --sizes x --variants, each '
+        'cell and phase in its own process')
+    parser.add_argument(
+        '--sizes', nargs='+', choices=SIZES, default=['toy'], help='sizes of --methods')
+    parser.add_argument(
+        '--variants',
+        nargs='+',
+        choices=('all', ) + tuple(VARIANTS),
+        default=['all'],
+        help='precision / compilation variants of --methods')
+    parser.add_argument('--markdown', help='with --methods: write the table to this file')
+    parser.add_argument(
+        '--peekaboo-sd',
+        metavar='DIR',
+        help='with --methods peekaboo --sizes paper: a Stable Diffusion 1.x directory (e.g. '
+        'the random one of benchmark_peekaboo.py --random-sd DIR --random-sd-arch sd-v1); '
+        'without it the paper Peekaboo cell is skipped')
+    parser.add_argument(
+        '--cell-timeout', type=float, default=3600, help='seconds per phase of a cell')
     parser.add_argument('--mode', choices=MODES, default='both', help='what to measure')
     parser.add_argument('--num-iters', type=int, default=20, help='timed iterations per phase')
     parser.add_argument('--warmup', type=int, default=5, help='untimed iterations before them')
@@ -70,14 +133,29 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='mixed precision: AmpOptimWrapper (float16) on CUDA, CPUAmpOptimWrapper (bfloat16) '
         'on CPU; inference runs under the same autocast')
     parser.add_argument(
+        '--compile',
+        nargs='?',
+        const='inductor',
+        metavar='BACKEND',
+        help='torch.compile train_step and test_step (as the runner does with compile=True; '
+        'the data preprocessor and the optimizer update stay eager); the backend defaults to '
+        'inductor. The warm-up iterations include the compilation')
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
         help='override settings of the config, key=value, nested keys with dots')
+    parser.add_argument(
+        '--shapesworld',
+        metavar='ROOT',
+        help='run on ShapesWorld: rewrite the real datasets\' paths of the config (data/coco, '
+        'data/ade, data/VOCdevkit, ...) under ROOT (e.g. data/shapesworld), for paper configs')
     parser.add_argument('--out', help='write the measurements as JSON to this file')
     args = parser.parse_args(argv)
     if args.num_iters < 1 or args.warmup < 0:
         parser.error('--num-iters must be >= 1 and --warmup >= 0')
+    if (args.config is None) == (args.methods is None):
+        parser.error('give either CONFIG or --methods')
     return args
 
 
@@ -128,10 +206,16 @@ def _stats(values: List[float]) -> dict:
 
 def _time_loop(batches: Iterator, step: Callable, num_iters: int, warmup: int, device: str,
                default_batch_size: Optional[int]) -> dict:
-    """Run ``step(data)`` on ``warmup + num_iters`` batches and time the last ``num_iters``."""
+    """Run ``step(data)`` on ``warmup + num_iters`` batches and time the last ``num_iters``.
+
+    ``graphs_warmup`` / ``graphs_timed`` count the graphs Dynamo compiled during the warm-up and
+    the timed iterations (a compiled step that recompiles shows ``graphs_timed > 0``).
+    """
+    counter = CompileCounter()
     for _ in range(warmup):
         step(next(batches))
     _sync(device)
+    compiled_warmup = counter.snapshot()
     _reset_peak_memory(device)
     data_times, step_times, samples = [], [], 0
     start = time.perf_counter()
@@ -146,7 +230,11 @@ def _time_loop(batches: Iterator, step: Callable, num_iters: int, warmup: int, d
         step_times.append(t2 - t1)
         samples += _batch_size(data, default_batch_size)
     total = time.perf_counter() - start
+    compiled_timed = counter.snapshot()
     return dict(
+        graphs_warmup=compiled_warmup['graphs'],
+        graphs_timed=compiled_timed['graphs'],
+        graph_breaks=compiled_warmup['graph_breaks'] + compiled_timed['graph_breaks'],
         iters=num_iters,
         samples=samples,
         batch_size=samples / num_iters,
@@ -176,7 +264,8 @@ def benchmark(cfg: Config,
               num_iters: int = 20,
               warmup: int = 5,
               device: Optional[str] = None,
-              amp: bool = False) -> dict:
+              amp: bool = False,
+              compile: Optional[str] = None) -> dict:
     """Measure a config's training throughput, inference latency and peak memory.
 
     Args:
@@ -186,6 +275,9 @@ def benchmark(cfg: Config,
         warmup (int): Untimed iterations run before the timed ones.
         device (str, optional): ``'cpu'`` or ``'cuda'``; default CUDA when available.
         amp (bool): Mixed precision (see :func:`set_amp`); inference under autocast.
+        compile (str, optional): A ``torch.compile`` backend (``'inductor'``, ``'aot_eager'``,
+            ...): ``train_step`` and ``test_step`` are compiled as the runner compiles them with
+            ``compile=dict(backend=...)`` (:func:`mmgen_vision.utils.compile_model_steps`).
 
     Returns:
         dict: ``config``, ``mode``, ``amp``, ``num_iters``, ``warmup``, ``env`` (see
@@ -193,7 +285,8 @@ def benchmark(cfg: Config,
         training is measured) and, per measured phase, a ``train`` / ``inference`` dict with
         ``iter_per_s``, ``samples_per_s``, ``batch_size``, ``step_time_ms`` and
         ``data_time_ms`` (mean/std/min/max; for inference the step time is the latency, also
-        under ``latency_ms``), ``total_time_s`` and ``peak_memory_mib``.
+        under ``latency_ms``), ``total_time_s``, ``peak_memory_mib`` and the graphs Dynamo
+        compiled (``graphs_warmup``, ``graphs_timed``: recompilations, ``graph_breaks``).
     """
     if mode not in MODES:
         raise ValueError(f'mode must be one of {MODES}, got {mode!r}')
@@ -203,13 +296,14 @@ def benchmark(cfg: Config,
     if device == 'cuda' and not torch.cuda.is_available():
         raise RuntimeError('--device cuda was asked for, but CUDA is not available')
     cfg = copy.deepcopy(cfg)  # Config.copy is shallow: set_amp must not touch the caller's
-    if amp:
-        enable_amp(cfg, device)
+    if amp and mode != 'inference':  # inference runs under autocast; training-free
+        enable_amp(cfg, device)  # configs (Peekaboo) have no optimizer wrapper
 
     result = dict(
         config=cfg.filename,
         mode=mode,
         amp=amp,
+        compile=compile,
         num_iters=num_iters,
         warmup=warmup,
         env=benchmark_environment(device),
@@ -217,9 +311,13 @@ def benchmark(cfg: Config,
     with tempfile.TemporaryDirectory(prefix='benchmark_') as work_dir:
         runner = _build_runner(cfg, work_dir)
         model = runner.model.to(device)  # the runner puts it on the default device
+        if compile:
+            compile_model_steps(model, ('train_step', 'test_step'), dict(backend=compile))
         if mode in ('train', 'both'):
             optim_wrapper = runner.build_optim_wrapper(runner.cfg.optim_wrapper)
             result['optim_wrapper'] = type(optim_wrapper).__name__
+            if compile:
+                eager_update_params(optim_wrapper)
             dataloader = runner.build_dataloader(runner.cfg.train_dataloader, seed=runner.seed)
             model.train()
             batches = _cycle(dataloader)
@@ -248,7 +346,7 @@ def benchmark(cfg: Config,
 def format_table(result: dict) -> str:
     """The measurements as a plain-text table."""
     rows = [('phase', 'batch', 'it/s', 'samples/s', 'step ms (mean ± std)', 'data ms',
-             'peak mem MiB')]
+             'peak mem MiB', 'graphs (warm-up / timed)')]
     for phase in ('train', 'inference'):
         if phase not in result:
             continue
@@ -256,7 +354,8 @@ def format_table(result: dict) -> str:
         rows.append((phase, f'{r["batch_size"]:g}', f'{r["iter_per_s"]:.2f}',
                      f'{r["samples_per_s"]:.2f}',
                      f'{r["step_time_ms"]["mean"]:.1f} ± {r["step_time_ms"]["std"]:.1f}',
-                     f'{r["data_time_ms"]["mean"]:.1f}', f'{r["peak_memory_mib"]:.0f}'))
+                     f'{r["data_time_ms"]["mean"]:.1f}', f'{r["peak_memory_mib"]:.0f}',
+                     f'{r["graphs_warmup"]} / {r["graphs_timed"]}'))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     line = '+' + '+'.join('-' * (w + 2) for w in widths) + '+'
 
@@ -266,19 +365,191 @@ def format_table(result: dict) -> str:
     env = result['env']
     head = (f'config: {result["config"]}\n'
             f'device: {env["device"]} ({env["device_name"]}), torch {env["torch"]}, '
-            f'{env["torch_threads"]} threads, amp: {result["amp"]}\n'
+            f'{env["torch_threads"]} threads, amp: {result["amp"]}, '
+            f'compile: {result.get("compile") or False}\n'
             f'{result["num_iters"]} timed iterations after {result["warmup"]} warm-up; '
             f'memory: {result["memory_kind"]}')
     return '\n'.join([head, line, fmt(rows[0]), line] + [fmt(r) for r in rows[1:]] + [line])
 
 
-def main(argv: Optional[List[str]] = None) -> dict:
+# ------------------------------------------------------------------ the real data on ShapesWorld
+#: Real datasets' roots in the paper configs -> the ShapesWorld folder written in their format.
+SHAPESWORLD_ROOTS = (
+    ('data/ade/', 'ade/'),
+    ('data/coco/', 'coco/'),
+    ('data/nyu', 'nyu'),
+    ('data/restoration/', 'restoration/'),
+    ('data/imagenet', 'imagenet'),
+    ('data/refcoco/', 'refcoco/'),
+    ('data/VOCdevkit/', 'voc/VOCdevkit/'),
+    ('data/image_text/gcc3m', 'shards'),
+    ('data/image_text/gcc12m', 'shards'),
+    ('data/image_text/yfcc14m', 'shards'),
+)
+
+
+def on_shapesworld(cfg: Config, root: str) -> Config:
+    """Point every real dataset path of ``cfg`` at the ShapesWorld folder of the same format.
+
+    Every string that starts with a root of :data:`SHAPESWORLD_ROOTS` (``data/coco/...``,
+    ``data/VOCdevkit/...``) is rewritten under ``root``, so that a paper config (its model,
+    pipeline and input size) runs on ShapesWorld without the real data. Changed in place.
+    """
+    def rewrite(value):
+        if isinstance(value, str):
+            for real, ours in SHAPESWORLD_ROOTS:
+                if value.startswith(real) or value == real.rstrip('/'):
+                    return osp.join(root, ours + value[len(real):])
+            return value
+        if isinstance(value, dict):
+            for key in list(value.keys()):
+                value[key] = rewrite(value[key])
+            return value
+        if isinstance(value, list):
+            return [rewrite(v) for v in value]
+        if isinstance(value, tuple):
+            return tuple(rewrite(v) for v in value)
+        return value
+
+    for key in list(cfg.keys()):
+        cfg[key] = rewrite(cfg[key])
+    return cfg
+
+
+# ---------------------------------------------------------------------------- the table
+def _cell_command(config: str, phase: str, size: str, variant: str, args,
+                  out: str) -> List[str]:
+    amp, backend = VARIANTS[variant]
+    cmd = [sys.executable, osp.realpath(__file__), osp.join(REPO_ROOT, 'configs', config),
+           '--mode', phase, '--num-iters', str(args.num_iters), '--warmup', str(args.warmup),
+           '--device', args.device, '--out', out]
+    if amp:
+        cmd.append('--amp')
+    if backend:
+        cmd += ['--compile', backend]
+    if size == 'paper':
+        cmd += ['--shapesworld', osp.join(REPO_ROOT, 'data', 'shapesworld')]
+    options = dict(args.cfg_options or {})
+    if config.startswith('peekaboo/') and size == 'paper':
+        options['model.guide.pretrained_path'] = args.peekaboo_sd
+    if options:
+        cmd += ['--cfg-options'] + [f'{k}={v}' for k, v in options.items()]
+    return cmd
+
+
+def run_table(args) -> List[dict]:
+    """Every (method, size, variant) cell, each phase in a fresh process (its own peak RSS,
+    compile caches and threads); a failed phase is recorded with the end of its error."""
+    methods = list(METHODS) if 'all' in args.methods else args.methods
+    variants = list(VARIANTS) if 'all' in args.variants else args.variants
+    rows = []
+    with tempfile.TemporaryDirectory(prefix='benchmark_table_') as tmp:
+        for method, size, variant in itertools.product(methods, args.sizes, variants):
+            row = dict(method=method, size=size, variant=variant)
+            for phase, config in zip(('train', 'inference'), METHODS[method][size]):
+                if config is None:
+                    row[phase] = dict(skipped='training-free')
+                    continue
+                if method == 'peekaboo' and size == 'paper' and not args.peekaboo_sd:
+                    row[phase] = dict(skipped='needs --peekaboo-sd')
+                    continue
+                out = osp.join(tmp, f'{method}_{size}_{variant}_{phase}.json')
+                cmd = _cell_command(config, phase, size, variant, args, out)
+                print(f'[{method} | {size} | {variant} | {phase}] {" ".join(cmd[1:])}',
+                      flush=True)
+                try:
+                    proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True,
+                                          timeout=args.cell_timeout)
+                except subprocess.TimeoutExpired:
+                    row[phase] = dict(error=f'timeout after {args.cell_timeout:g} s')
+                    continue
+                if proc.returncode != 0:
+                    lines = (proc.stderr or proc.stdout).strip().splitlines()
+                    row[phase] = dict(error=lines[-1] if lines else f'exit {proc.returncode}')
+                    print(f'  failed: {row[phase]["error"]}', flush=True)
+                    continue
+                with open(out) as f:
+                    measured = json.load(f)
+                row[phase] = measured[phase]
+                row.setdefault('env', measured['env'])
+            rows.append(row)
+    return rows
+
+
+def _cell(row: dict, phase: str, key: str) -> str:
+    r = row.get(phase, {})
+    if 'skipped' in r:
+        return '–'
+    if 'error' in r:
+        return 'failed'
+    if key == 's_per_iter':
+        return f'{1 / r["iter_per_s"]:.3f}'
+    if key == 'samples_per_s':
+        return f'{r["samples_per_s"]:.1f}'
+    if key == 'latency_ms':
+        return f'{r["latency_ms"]["mean"]:.1f}'
+    if key == 'peak_memory_mib':
+        return f'{r["peak_memory_mib"]:.0f}'
+    return f'{r["graphs_warmup"]} / {r["graphs_timed"]}'
+
+
+def format_markdown(rows: List[dict], args) -> str:
+    """The table as Markdown, with the command, the environment and the errors under it."""
+    header = ('| method | size | variant | train s/iter | train samples/s | inference ms/batch '
+              '| peak mem MiB (train / inference) | graphs warm-up / timed (train; inference) |')
+    lines = [header, '|' + ' --- |' * 8]
+    notes = []
+    for row in rows:
+        lines.append(
+            f'| {row["method"]} | {row["size"]} | {row["variant"]} '
+            f'| {_cell(row, "train", "s_per_iter")} | {_cell(row, "train", "samples_per_s")} '
+            f'| {_cell(row, "inference", "latency_ms")} '
+            f'| {_cell(row, "train", "peak_memory_mib")} / '
+            f'{_cell(row, "inference", "peak_memory_mib")} '
+            f'| {_cell(row, "train", "graphs")}; {_cell(row, "inference", "graphs")} |')
+        for phase in ('train', 'inference'):
+            r = row.get(phase, {})
+            if 'error' in r or r.get('skipped', 'training-free') != 'training-free':
+                notes.append(f'* {row["method"]} {row["size"]} {row["variant"]} {phase}: '
+                             f'{r.get("error") or r.get("skipped")}')
+    env = next((row['env'] for row in rows if 'env' in row), None)
+    head = [f'`{" ".join(["python", "tools/analysis_tools/benchmark.py"] + _argv_of(args))}`', '']
+    if env is not None:
+        head += [f'{env["device"]} ({env["device_name"]}), torch {env["torch"]}, '
+                 f'{env["torch_threads"]} threads; {args.num_iters} timed iterations after '
+                 f'{args.warmup} warm-up per phase', '']
+    return '\n'.join(head + lines + ([''] + notes if notes else [])) + '\n'
+
+
+def _argv_of(args) -> List[str]:
+    argv = ['--methods'] + args.methods + ['--sizes'] + args.sizes + ['--variants'] + \
+        args.variants + ['--num-iters', str(args.num_iters), '--warmup', str(args.warmup),
+                         '--device', args.device]
+    return argv + (['--markdown', args.markdown] if args.markdown else [])
+
+
+def main(argv: Optional[List[str]] = None):
     args = parse_args(argv)
+    if args.methods is not None:
+        rows = run_table(args)
+        table = format_markdown(rows, args)
+        print(table)
+        if args.markdown:
+            os.makedirs(osp.dirname(osp.abspath(args.markdown)), exist_ok=True)
+            with open(args.markdown, 'w') as f:
+                f.write(table)
+        if args.out:
+            with open(args.out, 'w') as f:
+                json.dump(rows, f, indent=2)
+        return rows
     register_all_modules(init_default_scope=False)
     cfg = load_config(args.config, args.cfg_options)
+    if args.shapesworld:
+        on_shapesworld(cfg, args.shapesworld)
     if 'log_level' not in (args.cfg_options or {}):
         cfg.log_level = 'WARNING'  # keep the runner's start-up report out of the table
-    result = benchmark(cfg, args.mode, args.num_iters, args.warmup, args.device, args.amp)
+    result = benchmark(cfg, args.mode, args.num_iters, args.warmup, args.device, args.amp,
+                       args.compile)
     print(format_table(result))
     if args.out:
         out_dir = osp.dirname(osp.abspath(args.out))

@@ -10,7 +10,7 @@ first. The table is printed, saved as json and, unless ``--no-readme``, written 
 Example::
 
     python tools/analysis_tools/glid_partial_loading_ablation.py \
-        --work-dir work_dirs/glid_ablation --tasks semseg depth
+        --work-dir work_dirs/glid_ablation --tasks semantic depth
 """
 import argparse
 import glob
@@ -30,13 +30,21 @@ README_END = '<!-- glid-partial-loading-ablation:end -->'
 
 # task -> (toy config, ShapesWorld format, metric key, metric label, higher is better)
 TASKS = {
-    'semseg': ('glid_toy_shapesworld-ade-semseg.py', 'ade', 'mIoU', 'mIoU', True),
+    'semantic': ('glid_toy_shapesworld-ade-semseg.py', 'ade', 'mIoU', 'mIoU', True),
     'depth': ('glid_toy_shapesworld-nyu-depth.py', 'nyu', 'rmse', 'RMSE (m)', False),
-    'det': ('glid_toy_shapesworld-coco-det.py', 'coco', 'coco/bbox_mAP_50', 'box AP50', True),
+    'detection': ('glid_toy_shapesworld-coco-det.py', 'coco', 'coco/bbox_mAP_50', 'box AP50', True),
     'pose': ('glid_toy_shapesworld-coco-pose.py', 'coco', 'coco/AP', 'keypoint AP', True),
 }
-ANN_FILES = {'det': 'annotations/instances_val2017.json',
+ANN_FILES = {'detection': 'annotations/instances_val2017.json',
              'pose': 'annotations/person_keypoints_val2017.json'}
+
+
+def _task_name(task: str) -> str:
+    """The project's task name (an older spelling is mapped with a warning)."""
+    if REPO_ROOT not in sys.path:
+        sys.path.insert(0, REPO_ROOT)
+    from mmgen_vision.utils.deprecation import canonical_task
+    return canonical_task(task, owner='--tasks')
 
 
 def parse_args(argv=None):
@@ -46,7 +54,8 @@ def parse_args(argv=None):
     parser.add_argument('--num-train', type=int, default=256)
     parser.add_argument('--num-val', type=int, default=32)
     parser.add_argument('--pretrained', help='GLIDPretrainer checkpoint; else pre-train first')
-    parser.add_argument('--tasks', nargs='+', default=['semseg', 'depth'], choices=list(TASKS))
+    parser.add_argument('--tasks', nargs='+', default=['semantic', 'depth'], choices=list(TASKS),
+                        type=_task_name, help='older spellings (semseg, det) are mapped')
     parser.add_argument('--loads', nargs='+', default=list(LOAD_CHOICES), choices=LOAD_CHOICES)
     parser.add_argument('--max-iters', type=int, help='override the toy fine-tuning length')
     parser.add_argument('--pretrain-iters', type=int, help='override the toy pre-training length')

@@ -2,7 +2,7 @@
 """Painter train step with the explicit-attention training path vs SDPA everywhere.
 
     python tools/analysis_tools/painter_attention_benchmark.py [--pairs 7] [--threads 1] \
-        [--depth 24] [--embed-dim 768] [--num-heads 12] [--canvas 448 224] [--batch-size 1]
+        [--num-layers 24] [--embed-dims 768] [--num-heads 12] [--canvas 448 224] [--batch-size 1]
 
 Builds a ViT-B-sized Painter (24 blocks x 768, 12 heads, 448 x 224 canvas by default, random
 canvases, AdamW) and times whole train steps (forward, loss, backward, optimizer step) with
@@ -28,8 +28,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--pairs', type=int, default=7, help='timed before/after pairs')
     parser.add_argument('--warmup', type=int, default=1, help='untimed steps per path')
     parser.add_argument('--threads', type=int, default=1)
-    parser.add_argument('--depth', type=int, default=24)
-    parser.add_argument('--embed-dim', type=int, default=768)
+    parser.add_argument('--num-layers', type=int, default=24)
+    parser.add_argument('--embed-dims', type=int, default=768)
     parser.add_argument('--num-heads', type=int, default=12)
     parser.add_argument('--patch-size', type=int, default=16)
     parser.add_argument('--canvas', type=int, nargs=2, default=(448, 224), metavar=('H', 'W'))
@@ -42,15 +42,15 @@ def build_painter(args: argparse.Namespace):
     from mmgen_vision.registry import MODELS
     from mmgen_vision.utils import register_all_modules
     register_all_modules()
-    depth = args.depth
+    num_layers = args.num_layers
     return MODELS.build(
         dict(
             type='Painter',
             backbone=dict(
                 type='PainterViT', img_size=tuple(args.canvas), patch_size=args.patch_size,
-                embed_dim=args.embed_dim, depth=depth, num_heads=args.num_heads,
-                merge_index=2, out_indices=[depth // 4 * (i + 1) - 1 for i in range(4)]),
-            head=dict(type='PainterHead', in_channels=args.embed_dim, num_taps=4,
+                embed_dims=args.embed_dims, num_layers=num_layers, num_heads=args.num_heads,
+                merge_index=2, out_indices=[num_layers // 4 * (i + 1) - 1 for i in range(4)]),
+            head=dict(type='PainterHead', in_channels=args.embed_dims, num_taps=4,
                       patch_size=args.patch_size)))
 
 
@@ -93,8 +93,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
         print(f'pair {i}: before {pair["before"]:.3f} s  after {pair["after"]:.3f} s  '
               f'ratio {ratios[-1]:.3f}', flush=True)
     result = dict(
-        config=dict(depth=args.depth, embed_dim=args.embed_dim, num_heads=args.num_heads,
-                    canvas=list(args.canvas), batch_size=b, threads=args.threads),
+        config=dict(num_layers=args.num_layers, embed_dims=args.embed_dims,
+                    num_heads=args.num_heads, canvas=list(args.canvas), batch_size=b,
+                    threads=args.threads),
         before_median_s=statistics.median(times['before']),
         after_median_s=statistics.median(times['after']),
         ratio_median=statistics.median(ratios),

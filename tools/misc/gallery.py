@@ -440,7 +440,7 @@ def collect_xdecoder(cfg, checkpoint: str, num: int, device: str) -> Gallery:
     truths = [scene_truth(dataset, i) for i in select_scenes(dataset, num)]
     inferencer = XDecoderInferencer(cfg, checkpoint, device=device)
     paths = [t['path'] for t in truths]
-    semseg = inferencer(paths, task='semseg')['predictions']
+    semseg = inferencer(paths, task='semantic')['predictions']
     captions = inferencer(paths, task='caption')['predictions']
     classes = list(semseg[0]['classes'])
     # the test phrases name ShapesWorld's classes in the dataset's order

@@ -90,7 +90,7 @@ def paper_model_cfg(multi_label: int = 3) -> dict:
     return dict(
         type='GroupViT',
         image_encoder=dict(
-            type='GroupViTImageEncoder', img_size=224, patch_size=16, embed_dim=384,
+            type='GroupViTImageEncoder', img_size=224, patch_size=16, embed_dims=384,
             depths=(6, 3, 3), num_heads=6, num_group_tokens=(64, 8, 0),
             num_output_groups=(64, 8), hard_assignment=True, drop_path_rate=0.1),
         text_encoder=dict(type='GroupViTTextEncoder', context_length=77, vocab_size=49408,

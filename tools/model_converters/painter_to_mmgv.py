@@ -84,11 +84,11 @@ def paper_model_cfg() -> dict:
     return dict(
         type='Painter',
         backbone=dict(
-            type='PainterViT', img_size=(896, 448), patch_size=16, embed_dim=1024, depth=24,
+            type='PainterViT', img_size=(896, 448), patch_size=16, embed_dims=1024, num_layers=24,
             num_heads=16, mlp_ratio=4., drop_path_rate=0.1, pretrain_img_size=224,
             merge_index=2),
         head=dict(type='PainterHead', in_channels=1024, num_taps=4, patch_size=16,
-                  embed_dim=64))
+                  embed_dims=64))
 
 
 def main() -> None:

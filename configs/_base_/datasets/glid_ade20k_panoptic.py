@@ -1,5 +1,6 @@
 # ADE20K panoptic (100 things + 50 stuff, mmdet's converted COCO-style annotations) for GLID
 # panoptic / instance / multi-task segmentation fine-tuning.
+_base_ = ['./default_dataloaders.py']
 dataset_type = 'mmdet.ADE20KPanopticDataset'
 data_root = 'data/ADEChallengeData2016/'
 image_size = (640, 640)
@@ -23,10 +24,7 @@ test_pipeline = [
          meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]
 train_dataloader = dict(
-    batch_size=2,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
+    sampler=dict(type='InfiniteSampler'),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
@@ -35,19 +33,12 @@ train_dataloader = dict(
         pipeline=train_pipeline,
         backend_args=backend_args))
 val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
+        train_dataloader['dataset'],  # the same dataset on the validation split
         ann_file='ade20k_panoptic_val.json',
         data_prefix=dict(img='images/validation/', seg='ade20k_panoptic_val/'),
         test_mode=True,
-        pipeline=test_pipeline,
-        backend_args=backend_args))
+        pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(
     type='mmdet.CocoPanopticMetric',

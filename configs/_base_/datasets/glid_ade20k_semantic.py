@@ -1,4 +1,5 @@
 # ADE20K semantic segmentation (150 classes, 512 x 512 crops) for GLID fine-tuning.
+_base_ = ['./default_dataloaders.py']
 dataset_type = 'mmseg.ADE20KDataset'
 data_root = 'data/ade/ADEChallengeData2016'
 crop_size = (512, 512)
@@ -18,23 +19,17 @@ test_pipeline = [
     dict(type='mmseg.PackSegInputs'),
 ]
 train_dataloader = dict(
-    batch_size=2,
     num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
+    sampler=dict(type='InfiniteSampler'),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
         data_prefix=dict(img_path='images/training', seg_map_path='annotations/training'),
         pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=1,
     num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
+        train_dataloader['dataset'],  # the same dataset on the validation split
         data_prefix=dict(img_path='images/validation', seg_map_path='annotations/validation'),
         pipeline=test_pipeline))
 test_dataloader = val_dataloader

@@ -1,4 +1,5 @@
 # COCO 2017 object detection (DETR-style multi-scale training) for GLID fine-tuning.
+_base_ = ['./default_dataloaders.py']
 dataset_type = 'mmdet.CocoDataset'
 data_root = 'data/coco/'
 backend_args = None
@@ -23,10 +24,6 @@ test_pipeline = [
         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]
 train_dataloader = dict(
-    batch_size=2,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
     batch_sampler=dict(type='mmdet.AspectRatioBatchSampler'),
     dataset=dict(
         type=dataset_type,
@@ -37,11 +34,6 @@ train_dataloader = dict(
         pipeline=train_pipeline,
         backend_args=backend_args))
 val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,

@@ -1,5 +1,6 @@
 # NYU Depth v2 (mmseg's NYUDataset layout: images/{train,test}, annotations/{train,test}, depth
 # PNGs in millimetres) for GLID fine-tuning; depths are read in metres.
+_base_ = ['./default_dataloaders.py']
 dataset_type = 'mmseg.NYUDataset'
 data_root = 'data/nyu'
 crop_size = (480, 480)
@@ -25,21 +26,16 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=8,
     num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
+    sampler=dict(type='InfiniteSampler'),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
         data_prefix=dict(img_path='images/train', depth_map_path='annotations/train'),
         pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=1,
     num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
+        train_dataloader['dataset'],  # the same dataset on the test split
         test_mode=True,
         data_prefix=dict(img_path='images/test', depth_map_path='annotations/test'),
         pipeline=test_pipeline))

@@ -24,18 +24,18 @@ nyuv2_depth = dict(
         data_root='data/nyu',  # tools/dataset_converters/painter_nyuv2.py
         data_prefix=dict(img_path='train/rgb', depth_map_path='train/depth'),
         pipeline=[load_img, dict(type='mmseg.LoadDepthAnnotation', depth_rescale_factor=1e-3)]))
-ade20k_sem = dict(
+ade20k_semantic = dict(
     pair,
-    task='ade20k_sem',
+    task='ade20k_semantic',
     codec=dict(type='ADE20KSemanticCodec'),
     dataset=dict(
         type='mmseg.ADE20KDataset',
         data_root='data/ade/ADEChallengeData2016',
         data_prefix=dict(img_path='images/training', seg_map_path='annotations/training'),
         pipeline=[load_img, dict(type='mmseg.LoadAnnotations', reduce_zero_label=True)]))
-coco_sem = dict(
+coco_semantic = dict(
     pair,
-    task='coco_sem',
+    task='coco_semantic',
     codec=dict(type='COCOPanopticSemanticCodec'),
     dataset=dict(
         # panoptic -> contiguous semantic PNGs: tools/dataset_converters/coco_panoptic_to_semseg.py
@@ -47,9 +47,9 @@ coco_sem = dict(
         seg_map_suffix='.png',
         reduce_zero_label=False,
         pipeline=[load_img, dict(type='mmseg.LoadAnnotations')]))
-coco_inst = dict(
+coco_instance = dict(
     pair,
-    task='coco_inst',
+    task='coco_instance',
     codec=dict(type='InstanceCodec'),  # no augmentation (codec.augment is False)
     dataset=dict(
         type='mmdet.CocoDataset',
@@ -104,9 +104,9 @@ lol_enhance = dict(
 # the paper's task sampling weights
 task_weights = dict(
     nyuv2_depth=0.1,
-    ade20k_sem=0.2,
-    coco_inst=0.15,
-    coco_sem=0.25,
+    ade20k_semantic=0.2,
+    coco_instance=0.15,
+    coco_semantic=0.25,
     coco_pose=0.2,
     sidd_denoise=0.15,
     derain=0.05,
@@ -120,6 +120,21 @@ train_dataloader = dict(
         type='ConcatDataset',
         ignore_keys=['task'],  # one task per wrapped dataset
         datasets=[
-            nyuv2_depth, ade20k_sem, coco_inst, coco_sem, coco_pose, sidd_denoise, derain,
-            lol_enhance
+            nyuv2_depth, ade20k_semantic, coco_instance, coco_semantic, coco_pose, sidd_denoise,
+            derain, lol_enhance
         ]))
+# the queries of the in-context panoptic evaluation (the semantic and instance prompts come
+# from the training data above; see *_coco-panoptic.py)
+coco_panoptic_val = dict(
+    type='mmdet.CocoPanopticDataset',
+    data_root='data/coco/',
+    ann_file='annotations/panoptic_val2017.json',
+    data_prefix=dict(img='val2017/', seg='annotations/panoptic_val2017/'),
+    test_mode=True,
+    pipeline=[
+        dict(type='LoadImageFromFile'),
+        dict(type='mmdet.LoadPanopticAnnotations'),
+        dict(
+            type='mmdet.PackDetInputs',
+            meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
+    ])

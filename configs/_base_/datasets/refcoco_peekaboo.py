@@ -11,23 +11,19 @@
 # Layout (as mmdet's RefCOCO configs): data/coco/train2014/*.jpg, data/coco/refcoco/instances.json,
 # data/coco/refcoco/refs(unc).p. Splits: val (default), testA, testB:
 #   --cfg-options test_dataloader.dataset.split=testA
+_base_ = ['./peekaboo_protocol.py']
 dataset_type = 'RefCocoSegDataset'
 data_root = 'data/coco/'
-img_size = 512
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    _base_.test_pipeline[0],  # noqa: F821 (mmengine base variable) LoadImageFromFile
     dict(type='LoadReferringAnnotations'),
-    dict(type='CenterCropSquare', as_original=True, size=img_size),
+    _base_.test_pipeline[1],  # noqa: F821 CenterCropSquare
     dict(
-        type='mmseg.PackSegInputs',
+        _base_.test_pipeline[2],  # noqa: F821 PackSegInputs
         meta_keys=('img_path', 'img_id', 'ori_shape', 'img_shape', 'scale_factor', 'crop_bbox',
                    'text', 'ref_id', 'ann_id', 'sent_id')),
 ]
 val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,

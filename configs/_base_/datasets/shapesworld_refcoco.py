@@ -11,14 +11,7 @@ img_scale = (96, 96)
 
 # No flip: expressions such as "the star on the left" would become false.
 train_pipeline = [
-    *_base_.train_pipeline[:2],  # noqa: F821 (mmengine base variable) image, referred masks
-    dict(
-        type='mmdet.RandomResize',
-        scale=img_scale,
-        ratio_range=(0.75, 1.25),
-        keep_ratio=True,
-        # built in the caller's scope: name mmdet's Resize (boxes, masks) explicitly
-        resize_type='mmdet.Resize'),
+    *_base_.train_pipeline[:3],  # noqa: F821 (mmengine base variable) image, masks, resize
     dict(
         type='mmdet.PackDetInputs',
         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'text')),

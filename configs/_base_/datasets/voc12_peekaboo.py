@@ -6,23 +6,19 @@
 # short side); the image is then resized to 512 x 512 for the model, the label stays at the
 # crop's native resolution, the prediction is returned at that resolution (the crop's size is
 # the sample's `ori_shape`) and scored by mmseg's IoUMetric over the 21 classes, 255 ignored.
+_base_ = ['./peekaboo_protocol.py']
 dataset_type = 'mmseg.PascalVOCDataset'
 data_root = 'data/VOCdevkit/VOC2012'
-img_size = 512
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    _base_.test_pipeline[0],  # noqa: F821 (mmengine base variable) LoadImageFromFile
     dict(type='mmseg.LoadAnnotations'),
-    dict(type='CenterCropSquare', as_original=True, size=img_size),
+    _base_.test_pipeline[1],  # noqa: F821 CenterCropSquare
     dict(
-        type='mmseg.PackSegInputs',
+        _base_.test_pipeline[2],  # noqa: F821 PackSegInputs
         meta_keys=('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'scale_factor',
                    'crop_bbox', 'reduce_zero_label')),
 ]
 val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,

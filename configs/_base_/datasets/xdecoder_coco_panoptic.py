@@ -6,6 +6,7 @@
 #   data/coco/annotations/instances_val2017.json (instance segmentation evaluation)
 # See docs/dataset_prepare.md ("X-Decoder"). Packed samples as in
 # xdecoder_shapesworld_panoptic.py; class names come from the dataset's metainfo.
+_base_ = ['./default_dataloaders.py']
 dataset_type = 'mmdet.CocoPanopticDataset'
 data_root = 'data/coco/'
 image_size = (1024, 1024)
@@ -56,19 +57,8 @@ val_dataset = dict(
     pipeline=test_pipeline,
     backend_args=backend_args)
 # 32 images per iteration over 8 GPUs in the paper's recipe
-train_dataloader = dict(
-    batch_size=4,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=train_dataset)
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=val_dataset)
+train_dataloader = dict(batch_size=4, num_workers=4, dataset=train_dataset)
+val_dataloader = dict(dataset=val_dataset)
 test_dataloader = val_dataloader
 val_evaluator = [
     dict(

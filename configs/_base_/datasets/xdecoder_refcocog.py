@@ -5,6 +5,7 @@
 # Training: stock mmdet.RefCocoDataset, one sample per image with every expression of every
 # referred object (1024 px, no flip: "left" / "right" would become false). Evaluation:
 # RefCocoSegDataset, one sample per expression, cIoU / mIoU (ReferringSegMetric).
+_base_ = ['./default_dataloaders.py']
 data_root = 'data/refcoco/'
 image_size = (1024, 1024)
 context_length = 77
@@ -58,19 +59,8 @@ val_dataset = dict(
     split='val',
     test_mode=True,
     pipeline=test_pipeline)
-train_dataloader = dict(
-    batch_size=4,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=train_dataset)
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=val_dataset)
+train_dataloader = dict(batch_size=4, num_workers=4, dataset=train_dataset)
+val_dataloader = dict(dataset=val_dataset)
 test_dataloader = val_dataloader
 val_evaluator = dict(type='ReferringSegMetric')
 test_evaluator = val_evaluator

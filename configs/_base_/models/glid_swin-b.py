@@ -25,6 +25,6 @@ model = dict(encoder_decoder=dict(
         embed_dims=256,
         num_layers=6,
         num_heads=8,
-        ffn_ratio=4.,
+        mlp_ratio=4.,
         memory_levels=(1, 2, 3),
         with_cp=False)))

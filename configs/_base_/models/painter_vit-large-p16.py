@@ -8,8 +8,8 @@ model = dict(
         type='PainterViT',
         img_size=canvas_size,
         patch_size=16,
-        embed_dim=1024,
-        depth=24,
+        embed_dims=1024,
+        num_layers=24,
         num_heads=16,
         mlp_ratio=4.,
         qkv_bias=True,
@@ -23,16 +23,16 @@ model = dict(
         window_block_indexes=(),  # the release's list never matches: all blocks are global
         prompt_isolation=False,
         with_cp=False),
-    head=dict(type='PainterHead', in_channels=1024, num_taps=4, patch_size=16, embed_dim=64),
+    head=dict(type='PainterHead', in_channels=1024, num_taps=4, patch_size=16, embed_dims=64),
     loss=dict(type='PainterLoss', beta=0.01, min_visible_sum=300.),
     # the release masks 784 of the 1568 canvas patches (the paper text says 75%), blocks of
     # 16..392 patches; 10% of the samples mask exactly the query half (in-context layout)
     mask_generator=dict(ratio=0.5, min_block=16, max_block=392, half_prob=0.1),
     codecs=dict(
         nyuv2_depth=dict(type='DepthCodec', max_depth=10.),
-        ade20k_sem=dict(type='ADE20KSemanticCodec'),
-        coco_sem=dict(type='COCOPanopticSemanticCodec'),
-        coco_inst=dict(type='InstanceCodec', dist_thr=19., nms_sigma=2., max_per_img=100),
+        ade20k_semantic=dict(type='ADE20KSemanticCodec'),
+        coco_semantic=dict(type='COCOPanopticSemanticCodec'),
+        coco_instance=dict(type='InstanceCodec', dist_thr=19., nms_sigma=2., max_per_img=100),
         coco_pose=dict(
             type='KeypointCodec',
             sigma=3.,

@@ -15,7 +15,7 @@ class SemSegToInstances(BaseTransform):
     Mask-classification models (X-Decoder, Mask2Former-style heads) learn from
     ``gt_instances.masks`` / ``labels``; an mmseg semantic map (``mmseg.LoadAnnotations`` on a
     ``SegFolderDataset``) has neither. Put this transform after the geometric transforms and
-    before the packer (``PackXDecoderInputs(task='semseg')``): every class ``c`` present in the
+    before the packer (``PackXDecoderInputs(task='semantic')``): every class ``c`` present in the
     map becomes the mask ``seg == c`` with label ``c`` and its bounding box; ``ignore_index``
     pixels belong to no mask. ``gt_seg_map`` itself is kept (packed as ``gt_sem_seg``).
 

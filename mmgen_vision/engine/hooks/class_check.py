@@ -19,6 +19,7 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
 from mmgen_vision.registry import HOOKS
+from mmgen_vision.utils.deprecation import TASK_ALIASES
 
 #: Model sub-trees whose ``num_classes`` is not the dataset's (backbones with an ImageNet head,
 #: Painter's codecs, which are checked against their own dataset, text towers).
@@ -135,7 +136,7 @@ def check_model_classes(model_cfg: Mapping, classes: Sequence[str], where: str) 
     names = model_cfg.get('class_names')
     # X-Decoder's referring / caption / retrieval tasks do not classify the dataset's classes
     task = model_cfg.get('task')
-    per_class = task is None or task in ('semseg', 'instance', 'panoptic')
+    per_class = task is None or TASK_ALIASES.get(task, task) in ('semantic', 'instance', 'panoptic')
     if per_class and isinstance(names, (list, tuple)) and names:
         if len(names) != num:
             raise ClassMismatchError(
@@ -266,7 +267,7 @@ def check_class_variables(cfg: Mapping, classes: Sequence[str], where: str) -> N
             f'num_classes = {value} but {where} has {len(classes)} classes '
             f'({_names(classes)}). num_classes {knob}')
     task = (cfg.get('model') or {}).get('task')
-    per_class = task in (None, 'semseg', 'instance', 'panoptic')
+    per_class = TASK_ALIASES.get(task, task) in (None, 'semantic', 'instance', 'panoptic')
     names = cfg.get('classes') if per_class and 'classes' in own else None
     if isinstance(names, (list, tuple)) and names and tuple(names) != tuple(classes):
         raise ClassMismatchError(

@@ -9,6 +9,8 @@ from mmgen_vision.engine.hooks.class_check import ClassConsistencyHook
 from mmgen_vision.registry import RUNNERS
 from mmgen_vision.utils.checkpoint import (CheckpointMismatchError, check_state_dict_matches,
                                            state_dict_of)
+from mmgen_vision.utils.compile import (compile_model_steps, compile_options,
+                                        eager_update_params, plain_param_groups)
 
 __all__ = ['CheckedRunner', 'CheckpointMismatchError', 'check_state_dict_matches']
 
@@ -25,6 +27,10 @@ class CheckedRunner(Runner):
     compares the dataset's classes with every class-sized setting (heads, loss weights, codecs,
     class names) before the first iteration. Select it with
     ``runner_type = 'CheckedRunner'`` (set in ``configs/_base_/default_runtime.py``).
+
+    With ``compile`` in the config (``True`` or ``torch.compile`` options), ``val_step`` and
+    ``test_step`` are compiled as well as MMEngine's ``train_step``, and the optimizer gets
+    plain-``dict`` parameter groups that Dynamo can trace (:mod:`mmgen_vision.utils.compile`).
     """
 
     def __init__(self, *args, **kwargs) -> None:
@@ -49,3 +55,33 @@ class CheckedRunner(Runner):
         self._has_loaded = True
         self.logger.info(f'Load checkpoint from {filename}')
         return checkpoint
+
+    def build_optim_wrapper(self, optim_wrapper):
+        optim_wrapper = super().build_optim_wrapper(optim_wrapper)
+        optimizers = getattr(optim_wrapper, 'optim_wrappers', {'': optim_wrapper})
+        for wrapper in optimizers.values():  # OptimWrapperDict holds one wrapper per module
+            plain_param_groups(wrapper.optimizer)
+        if compile_options(self.cfg.get('compile')) is not None:
+            eager_update_params(optim_wrapper)
+        return optim_wrapper
+
+    def _maybe_compile(self, target: str) -> None:
+        """Compile ``model.<target>`` once with the config's ``compile`` options (MMEngine
+        calls it for ``train_step``); the data preprocessor stays eager
+        (:func:`~mmgen_vision.utils.compile.eager_data_preprocessor`)."""
+        if compile_options(self.cfg.get('compile')) is not None:
+            compile_model_steps(self.model, (target, ), self.cfg.get('compile'))
+            self.logger.info(f'{target} is compiled with torch.compile '
+                             f'({self.cfg.compile}); the first iterations are slow')
+
+    def train(self):
+        self._maybe_compile('val_step')
+        return super().train()
+
+    def val(self) -> dict:
+        self._maybe_compile('val_step')
+        return super().val()
+
+    def test(self) -> dict:
+        self._maybe_compile('test_step')
+        return super().test()

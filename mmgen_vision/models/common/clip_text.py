@@ -3,7 +3,7 @@
 
 Pre-norm blocks (``x + attn(ln1(x))``, ``x + ffn(ln2(x))``) with a QuickGELU MLP, a causal
 attention mask and a final LayerNorm. Unlike :class:`GroupViTTextEncoder` it returns the whole
-sequence ``[B, L, width]`` (captioning and referring queries need the tokens), and the
+sequence ``(B, L, width)`` (captioning and referring queries need the tokens), and the
 LayerNorm epsilon and the head count are arguments (X-Decoder: eps 1e-12, 8 heads).
 """
 import torch
@@ -47,14 +47,14 @@ class CLIPTextBlock(nn.Module):
         self.ffn = Mlp(dim, dim * mlp_ratio, act_layer=QuickGELU)
 
     def forward(self, x: Tensor) -> Tensor:
-        """``x [B, L, C]`` -> ``[B, L, C]``; token ``i`` attends to tokens ``<= i``."""
+        """``x (B, L, C)`` -> ``(B, L, C)``; token ``i`` attends to tokens ``<= i``."""
         x = x + self.attn(self.ln1(x), is_causal=True)
         return x + self.ffn(self.ln2(x))
 
 
 @MODELS.register_module()
 class CLIPTextTransformer(nn.Module):
-    """Causal CLIP text transformer: ids ``[B, L]`` -> token features ``[B, L, width]``.
+    """Causal CLIP text transformer: ids ``(B, L)`` -> token features ``(B, L, width)``.
 
     Args:
         context_length (int): Maximum sequence length. Defaults to 77.
@@ -95,7 +95,7 @@ class CLIPTextTransformer(nn.Module):
             nn.init.normal_(block.ffn.fc2.weight, std=proj_std)
 
     def forward(self, ids: Tensor) -> Tensor:
-        """``ids [B, L]`` (``L <= context_length``) -> token features ``[B, L, width]``."""
+        """``ids (B, L)`` (``L <= context_length``) -> token features ``(B, L, width)``."""
         if ids.shape[-1] > self.context_length:
             raise ValueError(f'{ids.shape[-1]} tokens exceed context_length '
                              f'{self.context_length}')
@@ -109,7 +109,7 @@ class CLIPTextTransformer(nn.Module):
 
     @staticmethod
     def eot_pool(features: Tensor, ids: Tensor) -> Tensor:
-        """Feature at the first end-of-text token (the largest id): ``[B, L, C]`` -> ``[B, C]``.
+        """Feature at the first end-of-text token (the largest id): ``(B, L, C)`` -> ``(B, C)``.
         """
         index = ids.argmax(dim=-1)
         return features[torch.arange(features.shape[0], device=features.device), index]

@@ -15,6 +15,7 @@ from timm.layers import Mlp
 from mmgen_vision.models.common.attention import MultiheadAttention
 from mmgen_vision.models.common.pos_embed import sine_pos_embed_2d
 from mmgen_vision.registry import MODELS
+from mmgen_vision.utils.deprecation import renamed_arguments
 
 # a decoder layer's FFN key of checkpoints written while the FFN was an ``nn.Sequential``
 _LEGACY_FFN_KEY = re.compile(r'^(.*layers\.\d+\.ffn\.)([02])\.(weight|bias)$')
@@ -48,14 +49,14 @@ class GLIDDecoderLayer(nn.Module):
     still load: :func:`rename_legacy_ffn_keys` renames them on ``load_state_dict``.
     """
 
-    def __init__(self, dim: int, num_heads: int, ffn_ratio: float = 4.) -> None:
+    def __init__(self, dim: int, num_heads: int, mlp_ratio: float = 4.) -> None:
         super().__init__()
         self.norm_self = nn.LayerNorm(dim)
         self.self_attn = MultiheadAttention(dim, num_heads, fused_qkv=False)
         self.norm_cross = nn.LayerNorm(dim)
         self.cross_attn = MultiheadAttention(dim, num_heads, fused_qkv=False)
         self.norm_ffn = nn.LayerNorm(dim)
-        self.ffn = Mlp(dim, int(dim * ffn_ratio))
+        self.ffn = Mlp(dim, int(dim * mlp_ratio))
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
         rename_legacy_ffn_keys(state_dict, prefix)
@@ -80,7 +81,7 @@ class GLIDTransformerDecoder(BaseModule):
         embed_dims (int): Width C (the BiFPN width).
         num_layers (int): Decoder depth (the paper's ablation: 3 / 6 / 9). Defaults to 6.
         num_heads (int): Attention heads. Defaults to 8.
-        ffn_ratio (float): FFN hidden width / C. Defaults to 4.
+        mlp_ratio (float): FFN hidden channels / C. Defaults to 4.
         memory_levels (Sequence[int]): Indices of the BiFPN levels the queries attend to
             (0 = 1/4 scale). Defaults to (1, 2, 3): the 1/8-1/32 levels, as Mask2Former, so
             the 1/4 map stays the heads' dot-product target and attention stays affordable.
@@ -88,8 +89,9 @@ class GLIDTransformerDecoder(BaseModule):
         init_cfg (dict, optional): Initialisation config.
     """
 
+    @renamed_arguments(ffn_ratio='mlp_ratio')
     def __init__(self, embed_dims: int, num_layers: int = 6, num_heads: int = 8,
-                 ffn_ratio: float = 4., memory_levels: Sequence[int] = (1, 2, 3),
+                 mlp_ratio: float = 4., memory_levels: Sequence[int] = (1, 2, 3),
                  with_cp: bool = False, init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         if num_layers < 1:
@@ -98,7 +100,7 @@ class GLIDTransformerDecoder(BaseModule):
         self.memory_levels = tuple(memory_levels)
         self.with_cp = with_cp
         self.layers = nn.ModuleList(
-            GLIDDecoderLayer(embed_dims, num_heads, ffn_ratio) for _ in range(num_layers))
+            GLIDDecoderLayer(embed_dims, num_heads, mlp_ratio) for _ in range(num_layers))
         self.level_embed = nn.Parameter(torch.zeros(len(self.memory_levels), embed_dims))
         self.memory_norm = nn.LayerNorm(embed_dims)
         self.post_norm = nn.LayerNorm(embed_dims)

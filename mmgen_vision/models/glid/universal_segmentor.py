@@ -12,6 +12,7 @@ from mmdet.models.utils import preprocess_panoptic_gt
 from mmengine.structures import InstanceData, PixelData
 
 from mmgen_vision.registry import MODELS
+from mmgen_vision.utils.deprecation import canonical_task
 from .finetune_base import GLIDFinetuneModel
 from .segmentor import crop_and_resize
 
@@ -66,7 +67,12 @@ class GLIDUniversalSegmentor(GLIDFinetuneModel, BaseDetector):
                  fusion_cfg: Optional[dict] = None, loss_weights: Optional[dict] = None,
                  no_object_weight: float = 0.1, **kwargs) -> None:
         super().__init__(**kwargs)
-        tasks = list(tasks)
+        owner = 'GLIDUniversalSegmentor task'
+        tasks = [canonical_task(task, owner=owner) for task in tasks]
+        if isinstance(test_task, str):
+            test_task = canonical_task(test_task, owner=owner)
+        elif test_task is not None:
+            test_task = [canonical_task(task, owner=owner) for task in test_task]
         if not tasks or set(tasks) - set(TASKS) or len(set(tasks)) != len(tasks):
             raise KeyError(f'GLIDUniversalSegmentor tasks must be distinct names among '
                            f'{TASKS}, got {tasks}')

@@ -46,17 +46,17 @@ def all_gather_no_grad(x: Tensor) -> Tensor:
 
 
 def same_text_targets(own_ids: Tensor, all_ids: Tensor) -> Tensor:
-    """Multi-hot matrix ``[B, N]``: entry ``(i, n)`` is 1 when text ``n`` of ``all_ids``
-    (``[N, L]``) is token-identical to one of image ``i``'s own texts (``own_ids``
-    ``[B, K, L]``)."""
-    equal = (own_ids[:, :, None, :] == all_ids[None, None]).all(dim=-1)  # [B, K, N]
+    """Multi-hot matrix ``(B, N)``: entry ``(i, n)`` is 1 when text ``n`` of ``all_ids``
+    (``(N, L)``) is token-identical to one of image ``i``'s own texts (``own_ids``
+    ``(B, K, L)``)."""
+    equal = (own_ids[:, :, None, :] == all_ids[None, None]).all(dim=-1)  # (B, K, N)
     return equal.any(dim=1).to(torch.float32)
 
 
 def same_noun_targets(prompt_noun_ids: Tensor, caption_noun_ids: Tensor, own: Tensor) -> Tensor:
-    """Multi-hot matrix ``[B, N]``: entry ``(i, n)`` is 1 when the noun of prompt ``n``
+    """Multi-hot matrix ``(B, N)``: entry ``(i, n)`` is 1 when the noun of prompt ``n``
     (``prompt_noun_ids`` ``[N]``, -1 for a prompt that is no noun) is one of image ``i``'s
-    caption nouns (``caption_noun_ids`` ``[B, M]``, -1 padded), or when ``own[i, n]`` (the
+    caption nouns (``caption_noun_ids`` ``(B, M)``, -1 padded), or when ``own[i, n]`` (the
     prompt was drawn from image ``i``'s caption)."""
     hit = (prompt_noun_ids[None, :, None] == caption_noun_ids[:, None, :]).any(dim=-1)
     hit &= (prompt_noun_ids >= 0)[None, :]
@@ -114,9 +114,9 @@ class GroupViT(BaseModel):
 
     ``forward(inputs, data_samples, mode)`` is the mmengine API (data samples carrying
     ``text_ids`` / ``multi_label_ids``, see :meth:`forward`); the raw-tensor form
-    ``forward(image, text, mode)`` stays: ``'loss'`` takes ``text`` ids ``[B, 1 + K, L]`` (or
-    ``[B, L]`` when ``multi_label == 0``) and returns the losses; ``'predict'`` takes class
-    embeddings ``[N, D]`` (:meth:`build_text_embedding`) and returns zero-shot logits;
+    ``forward(image, text, mode)`` stays: ``'loss'`` takes ``text`` ids ``(B, 1 + K, L)`` (or
+    ``(B, L)`` when ``multi_label == 0``) and returns the losses; ``'predict'`` takes class
+    embeddings ``(N, D)`` (:meth:`build_text_embedding`) and returns zero-shot logits;
     ``'tensor'`` returns the projected image embeddings.
     """
 
@@ -137,7 +137,7 @@ class GroupViT(BaseModel):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.image_encoder = _build(image_encoder, GroupViTImageEncoder)
         self.text_encoder = _build(text_encoder, GroupViTTextEncoder)
-        self.image_projector = ProjectionMLP(self.image_encoder.embed_dim, output_dim,
+        self.image_projector = ProjectionMLP(self.image_encoder.embed_dims, output_dim,
                                              proj_hidden_channels)
         self.text_projector = ProjectionMLP(self.text_encoder.width, output_dim,
                                             proj_hidden_channels)
@@ -167,8 +167,8 @@ class GroupViT(BaseModel):
 
     def encode_image(self, image: Tensor, return_feat: bool = False,
                      return_attn: bool = False) -> Dict[str, Tensor]:
-        """``image_x`` ``[B, D]`` (not normalised); with ``return_feat`` also ``image_feat``
-        ``[B, S, D]`` (projected segment tokens); with ``return_attn`` ``attn_dicts`` and
+        """``image_x`` ``(B, D)`` (not normalised); with ``return_feat`` also ``image_feat``
+        ``(B, S, D)`` (projected segment tokens); with ``return_attn`` ``attn_dicts`` and
         ``hw``."""
         out = self.image_encoder(image, return_attn=return_attn)
         result = dict(image_x=self.image_projector(out['x']))
@@ -180,8 +180,8 @@ class GroupViT(BaseModel):
         return result
 
     def encode_text(self, text: Tensor) -> Union[Tensor, Tuple[Tensor, Tensor]]:
-        """``[B, L]`` ids -> ``[B, D]``; ``[B, 1 + K, L]`` -> (caption ``[B, D]``, prompts
-        ``[B, K, D]``)."""
+        """``(B, L)`` ids -> ``(B, D)``; ``(B, 1 + K, L)`` -> (caption ``(B, D)``, prompts
+        ``(B, K, D)``)."""
         if text.dim() == 2:
             return self.text_projector(self.text_encoder(text))
         b, n, length = text.shape
@@ -206,14 +206,14 @@ class GroupViT(BaseModel):
                                      text_ids: Optional[Tensor] = None,
                                      noun_ids: Optional[Tensor] = None,
                                      caption_noun_ids: Optional[Tensor] = None) -> Tensor:
-        """Soft-target contrastive loss of images ``[B, D]`` with their ``K`` prompt texts
-        ``[B, K, D]`` (uniform ``1/K`` targets on the image side).
+        """Soft-target contrastive loss of images ``(B, D)`` with their ``K`` prompt texts
+        ``(B, K, D)`` (uniform ``1/K`` targets on the image side).
 
-        With ``multi_label_same_text_positive``, ``text_ids`` (``[B, K, L]``, the prompts'
+        With ``multi_label_same_text_positive``, ``text_ids`` (``(B, K, L)``, the prompts'
         token ids) decide the positives: every gathered prompt identical to one of image
         ``i``'s prompts is a positive of image ``i`` (and vice versa); targets are uniform
         over the positives of each row. With ``multi_label_same_noun_positive``, ``noun_ids``
-        (``[B, K]``) and ``caption_noun_ids`` (``[B, M]``) decide them instead (see
+        (``(B, K)``) and ``caption_noun_ids`` (``(B, M)``) decide them instead (see
         :func:`same_noun_targets`).
         """
         rank, _ = _dist_info()
@@ -229,16 +229,16 @@ class GroupViT(BaseModel):
             if noun_ids is None or caption_noun_ids is None:
                 raise ValueError('multi_label_same_noun_positive needs noun_ids and '
                                  'caption_noun_ids (ExtractNouns adds them)')
-            all_noun_ids = all_gather_no_grad(noun_ids)  # [B_all, K]
-            all_caption_ids = all_gather_no_grad(caption_noun_ids)  # [B_all, M]
+            all_noun_ids = all_gather_no_grad(noun_ids)  # (B_all, K)
+            all_caption_ids = all_gather_no_grad(caption_noun_ids)  # (B_all, M)
             b_all = all_noun_ids.shape[0]
             device = image_x.device
             # owner[n]: the gathered image each gathered prompt was drawn from
             owner = torch.arange(b_all, device=device).repeat_interleave(k)
             local = torch.arange(b, device=device) + rank * b
-            own_image = local[:, None] == owner[None, :]  # [B, B_all K]
+            own_image = local[:, None] == owner[None, :]  # (B, B_all K)
             own_text = owner[rank * b * k:(rank + 1) * b * k, None] == torch.arange(
-                b_all, device=device)[None, :]  # [B K, B_all]
+                b_all, device=device)[None, :]  # (B K, B_all)
             target_image = same_noun_targets(all_noun_ids.flatten(), caption_noun_ids,
                                              own_image)
             target_text = same_noun_targets(noun_ids.flatten(), all_caption_ids,
@@ -248,7 +248,7 @@ class GroupViT(BaseModel):
         elif self.multi_label_same_text_positive:
             if text_ids is None:
                 raise ValueError('multi_label_same_text_positive needs the prompt token ids')
-            all_ids = all_gather_no_grad(text_ids)  # [B_all, K, L]
+            all_ids = all_gather_no_grad(text_ids)  # (B_all, K, L)
             # image i vs every gathered prompt; prompt p vs every gathered image
             target_image = same_text_targets(text_ids, all_ids.flatten(0, 1))
             target_text = same_text_targets(all_ids, text_ids.flatten(0, 1)).t()
@@ -270,7 +270,7 @@ class GroupViT(BaseModel):
              caption_noun_ids: Optional[Tensor] = None) -> Dict[str, Tensor]:
         """``loss`` (image-text contrastive) and ``multi_label_loss`` (when ``multi_label``).
 
-        ``noun_ids`` ``[B, K]`` / ``caption_noun_ids`` ``[B, M]``: the noun identities of the
+        ``noun_ids`` ``(B, K)`` / ``caption_noun_ids`` ``(B, M)``: the noun identities of the
         prompts and captions, for ``multi_label_same_noun_positive``."""
         image_x = self.encode_image(image)['image_x']
         if self.multi_label > 0:
@@ -287,7 +287,7 @@ class GroupViT(BaseModel):
 
     # ------------------------------------------------------------------ zero shot
     def build_text_embedding(self, text: Tensor) -> Tensor:
-        """Class embeddings ``[N, D]`` from ids ``[N, T, L]`` (``T`` templates) or ``[N, L]``:
+        """Class embeddings ``(N, D)`` from ids ``(N, T, L)`` (``T`` templates) or ``(N, L)``:
         mean of the projected texts over templates, L2-normalised."""
         if text.dim() == 2:
             text = text[:, None]
@@ -296,14 +296,14 @@ class GroupViT(BaseModel):
         return F.normalize(x.reshape(n, t, -1).mean(dim=1), dim=-1)
 
     def zero_shot_pred(self, image: Tensor, text_embedding: Tensor) -> Tensor:
-        """Cosine similarities ``[B, N]`` of images and class embeddings (no logit scale)."""
+        """Cosine similarities ``(B, N)`` of images and class embeddings (no logit scale)."""
         image_x = F.normalize(self.encode_image(image)['image_x'], dim=-1)
         return image_x @ text_embedding.t()
 
     def get_attn_maps(self, image: Tensor, rescale: bool = True) -> List[Tensor]:
         """Token -> group maps of every grouping stage from the SOFT assignments, stage ``i``
-        being the product of stages ``0..i`` (``[B, N, S_i]``), reshaped to the token grid and
-        (``rescale``) bilinearly resized to the image: ``[B, H, W, S_i]`` each."""
+        being the product of stages ``0..i`` (``(B, N, S_i)``), reshaped to the token grid and
+        (``rescale``) bilinearly resized to the image: ``(B, H, W, S_i)`` each."""
         out = self.image_encoder(image, return_attn=True)
         return self._attn_maps(out['attn_dicts'], out['hw'], image.shape[-2:], rescale)
 
@@ -311,7 +311,7 @@ class GroupViT(BaseModel):
     def _attn_maps(attn_dicts, hw, size, rescale: bool) -> List[Tensor]:
         maps, current = [], None
         for attn in attn_dicts:
-            soft = attn['soft'][:, 0].transpose(1, 2)  # [B, N_in, S]
+            soft = attn['soft'][:, 0].transpose(1, 2)  # (B, N_in, S)
             current = soft if current is None else current @ soft
             b, _, s = current.shape
             grid = current.reshape(b, hw[0], hw[1], s)
@@ -333,7 +333,7 @@ class GroupViT(BaseModel):
         """
         enc = self.encode_image(image, return_feat=True, return_attn=True)
         maps = self._attn_maps(enc['attn_dicts'], enc['hw'], image.shape[-2:], rescale=True)
-        group_map = maps[-1]  # [B, H, W, S]
+        group_map = maps[-1]  # (B, H, W, S)
         s = self.scale()
         text_embedding = text_embedding.to(group_map.dtype)
         num_classes = text_embedding.shape[0]
@@ -341,7 +341,7 @@ class GroupViT(BaseModel):
         for i in range(image.shape[0]):
             groups = F.normalize(enc['image_feat'][i], dim=-1)
             pooled = F.normalize(enc['image_x'][i:i + 1], dim=-1)
-            aff = s * groups @ text_embedding.t()  # [S, N]
+            aff = s * groups @ text_embedding.t()  # (S, N)
             pre = aff.softmax(dim=-1)
             avg = (s * pooled @ text_embedding.t()).softmax(dim=-1)[0]
             keep = avg.topk(min(topk, num_classes)).indices
@@ -349,7 +349,7 @@ class GroupViT(BaseModel):
             mask[:, keep] = 0.
             aff = (aff + mask).softmax(dim=-1) * pre
             onehot = F.one_hot(group_map[i].argmax(dim=-1), group_map.shape[-1]).to(aff.dtype)
-            logits = (onehot @ aff).permute(2, 0, 1)  # [N, H, W]
+            logits = (onehot @ aff).permute(2, 0, 1)  # (N, H, W)
             if with_bg:
                 thresh = torch.clamp(aff.max(), max=bg_thresh)
                 bg = (logits.max(dim=0, keepdim=True).values < thresh).to(logits.dtype)
@@ -361,8 +361,8 @@ class GroupViT(BaseModel):
     def texts_from_data_samples(self, data_samples: Sequence[BaseDataElement],
                                 device: Optional[torch.device] = None) -> Tensor:
         """Stack the ``text_ids`` (``[L]``) and, when the multi-label loss is on, the
-        ``multi_label_ids`` (``[K, L]``) of the data samples into the ``text`` argument of
-        :meth:`loss`: ``[B, 1 + K, L]`` (or ``[B, L]`` with ``multi_label == 0``). Sequences
+        ``multi_label_ids`` (``(K, L)``) of the data samples into the ``text`` argument of
+        :meth:`loss`: ``(B, 1 + K, L)`` (or ``(B, L)`` with ``multi_label == 0``). Sequences
         of different lengths are right-padded with 0 (the ``pad_token='zero'`` id)."""
         if not data_samples:
             raise ValueError('no data samples')
@@ -393,8 +393,8 @@ class GroupViT(BaseModel):
     def noun_ids_from_data_samples(self, data_samples: Sequence[BaseDataElement],
                                    device: Optional[torch.device] = None) -> Dict[str, Tensor]:
         """Stack the ``multi_label_noun_ids`` (``[K]``) and ``caption_noun_ids`` (``[M]``)
-        of the data samples (``ExtractNouns`` adds them) into ``noun_ids`` ``[B, K]`` and
-        ``caption_noun_ids`` ``[B, M]``."""
+        of the data samples (``ExtractNouns`` adds them) into ``noun_ids`` ``(B, K)`` and
+        ``caption_noun_ids`` ``(B, M)``."""
         out = {}
         for key, name in (('multi_label_noun_ids', 'noun_ids'),
                           ('caption_noun_ids', 'caption_noun_ids')):
@@ -413,16 +413,16 @@ class GroupViT(BaseModel):
                 mode: str = 'tensor'):
         """Runner API and raw-tensor API.
 
-        ``inputs`` are normalised images ``[B, 3, H, W]`` (the output of the data
+        ``inputs`` are normalised images ``(B, 3, H, W)`` (the output of the data
         preprocessor). ``data_samples`` is either
 
         - a list of data elements with ``text_ids`` ``[L]`` (and ``multi_label_ids``
-          ``[K, L]``), as the image-text datasets produce: ``'loss'`` returns the loss dict,
+          ``(K, L)``), as the image-text datasets produce: ``'loss'`` returns the loss dict,
           ``'predict'`` returns the samples with ``image_embedding`` (L2-normalised ``[D]``)
-          set, ``'tensor'`` the projected image embeddings ``[B, D]``;
-        - a tensor (raw API): ``'loss'`` takes text ids ``[B, 1 + K, L]`` (``[B, L]`` without
-          multi-label), ``'predict'`` class embeddings ``[N, D]`` and returns the zero-shot
-          logits ``[B, N]``, ``'tensor'`` ignores it.
+          set, ``'tensor'`` the projected image embeddings ``(B, D)``;
+        - a tensor (raw API): ``'loss'`` takes text ids ``(B, 1 + K, L)`` (``(B, L)`` without
+          multi-label), ``'predict'`` class embeddings ``(N, D)`` and returns the zero-shot
+          logits ``(B, N)``, ``'tensor'`` ignores it.
         """
         if mode not in ('loss', 'predict', 'tensor'):
             raise ValueError(f'unknown mode {mode!r}')

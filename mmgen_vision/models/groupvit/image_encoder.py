@@ -13,11 +13,12 @@ from torch import Tensor, nn
 from mmgen_vision.models.common.attention import MultiheadAttention
 from mmgen_vision.models.common.pos_embed import resize_pos_embed
 from mmgen_vision.registry import MODELS
+from mmgen_vision.utils.deprecation import renamed_arguments
 
 
 class TokenMixer(Mlp):
-    """timm's ``Mlp`` (``fc1 -> GELU -> fc2``) over the TOKEN axis: ``[B, S_in, C]`` tokens
-    -> ``[B, S_out, C]``."""
+    """timm's ``Mlp`` (``fc1 -> GELU -> fc2``) over the TOKEN axis: ``(B, S_in, C)`` tokens
+    -> ``(B, S_out, C)``."""
 
     def forward(self, x: Tensor) -> Tensor:
         return super().forward(x.transpose(1, 2)).transpose(1, 2)
@@ -71,23 +72,24 @@ class AssignAttention(MultiheadAttention):
     """One-head assignment of image tokens to groups (the projections ``q``, ``k``, ``v``,
     ``proj`` of a one-head :class:`MultiheadAttention`, its own normalisation).
 
-    Logits ``q(groups) k(tokens)^T / sqrt(C)`` are normalised over the GROUP axis (each token
+    Logits ``q(groups) k(tokens)^T * qk_scale`` (``qk_scale`` defaults to ``C ** -0.5``, as
+    the release's ``qk_scale=None``) are normalised over the GROUP axis (each token
     distributes over the groups). With ``hard=True`` the assignment is the straight-through
     one-hot of the argmax (Gumbel noise added to the logits in training when ``gumbel``).
     Each group then averages its tokens: ``A / (A.sum(tokens) + eps)``.
 
     Returns:
-        tuple: the output ``proj(A @ v(x))`` ``[B, S, C]`` and a dict with ``soft`` (plain
+        tuple: the output ``proj(A @ v(x))`` ``(B, S, C)`` and a dict with ``soft`` (plain
         softmax over groups) and ``hard`` (the assignment used, before the eps division),
-        both ``[B, 1, S, N]``.
+        both ``(B, 1, S, N)``.
     """
 
     def __init__(self, dim: int, qkv_bias: bool = True, hard: bool = True, gumbel: bool = True,
                  gumbel_tau: float = 1., assign_eps: float = 1., attn_drop: float = 0.,
-                 proj_drop: float = 0.) -> None:
+                 proj_drop: float = 0., qk_scale: Optional[float] = None) -> None:
         super().__init__(dim, 1, qkv_bias, fused_qkv=False, attn_drop=attn_drop,
                          proj_drop=proj_drop)
-        self.scale = dim**-0.5
+        self.scale = qk_scale or dim**-0.5
         self.hard = hard
         self.gumbel = gumbel
         self.gumbel_tau = gumbel_tau
@@ -113,7 +115,8 @@ class GroupingBlock(nn.Module):
     def __init__(self, dim: int, num_heads: int, num_group_tokens: int, num_output_groups: int,
                  token_mlp_ratio: float = 0.5, channel_mlp_ratio: float = 4.,
                  qkv_bias: bool = True, hard: bool = True, gumbel: bool = True,
-                 gumbel_tau: float = 1., assign_eps: float = 1.) -> None:
+                 gumbel_tau: float = 1., assign_eps: float = 1.,
+                 qk_scale: Optional[float] = None) -> None:
         super().__init__()
         self.norm_tokens = nn.LayerNorm(dim)
         self.token_mlp = TokenMixer(num_group_tokens, int(dim * token_mlp_ratio),
@@ -122,7 +125,8 @@ class GroupingBlock(nn.Module):
         self.norm_x = nn.LayerNorm(dim)
         self.pre_assign_attn = PostNormCrossAttnBlock(dim, num_heads, channel_mlp_ratio,
                                                       qkv_bias)
-        self.assign = AssignAttention(dim, qkv_bias, hard, gumbel, gumbel_tau, assign_eps)
+        self.assign = AssignAttention(dim, qkv_bias, hard, gumbel, gumbel_tau, assign_eps,
+                                      qk_scale=qk_scale)
         self.norm_new_x = nn.LayerNorm(dim)
         self.channel_mlp = Mlp(dim, int(dim * channel_mlp_ratio))
 
@@ -212,7 +216,7 @@ class GroupViTImageEncoder(nn.Module):
             ``img_size // patch_size``; other grids get it resized bicubically. Defaults to 224.
         patch_size (int): Defaults to 16.
         in_channels (int): Defaults to 3.
-        embed_dim (int): Width of every stage. Defaults to 384.
+        embed_dims (int): Width of every stage. Defaults to 384.
         depths (Sequence[int]): Transformer blocks per stage. Defaults to (6, 3, 3).
         num_heads (int | Sequence[int]): Heads per stage. Defaults to 6.
         num_group_tokens (Sequence[int]): Group tokens per stage (0: no grouping, only in the
@@ -223,6 +227,9 @@ class GroupViTImageEncoder(nn.Module):
         gumbel (bool): Gumbel noise on the assignment logits in training. Defaults to True.
         gumbel_tau (float): Defaults to 1.
         assign_eps (float): Added to each group's token count. Defaults to 1.
+        assign_qk_scale (float, optional): Scale of the assignment logits (the release's
+            ``qk_scale`` of ``AssignAttention``); None: ``embed_dims ** -0.5``. Defaults to
+            None.
         mlp_ratio (float): Defaults to 4.
         qkv_bias (bool): Defaults to True.
         drop_rate, attn_drop_rate (float): Defaults to 0.
@@ -230,11 +237,12 @@ class GroupViTImageEncoder(nn.Module):
         patch_norm (bool): LayerNorm after the patch embedding. Defaults to True.
     """
 
+    @renamed_arguments(embed_dim='embed_dims')
     def __init__(self,
                  img_size: int = 224,
                  patch_size: int = 16,
                  in_channels: int = 3,
-                 embed_dim: int = 384,
+                 embed_dims: int = 384,
                  depths: Sequence[int] = (6, 3, 3),
                  num_heads=6,
                  num_group_tokens: Sequence[int] = (64, 8, 0),
@@ -243,6 +251,7 @@ class GroupViTImageEncoder(nn.Module):
                  gumbel: bool = True,
                  gumbel_tau: float = 1.,
                  assign_eps: float = 1.,
+                 assign_qk_scale: Optional[float] = None,
                  mlp_ratio: float = 4.,
                  qkv_bias: bool = True,
                  drop_rate: float = 0.,
@@ -260,30 +269,30 @@ class GroupViTImageEncoder(nn.Module):
                              f'has none (0), got {list(num_group_tokens)}')
         if len(num_output_groups) != num_stages - 1:
             raise ValueError(f'num_output_groups needs {num_stages - 1} entries')
-        self.embed_dim = embed_dim
+        self.embed_dims = embed_dims
         self.patch_size = patch_size
-        self.patch_embed = PatchEmbed(in_channels, embed_dim, kernel_size=patch_size,
+        self.patch_embed = PatchEmbed(in_channels, embed_dims, kernel_size=patch_size,
                                       stride=patch_size, padding=0,
                                       norm_cfg=dict(type='LN') if patch_norm else None)
         grid = img_size // patch_size
         self.pos_grid = grid
-        self.pos_embed = nn.Parameter(torch.zeros(1, grid * grid, embed_dim))
+        self.pos_embed = nn.Parameter(torch.zeros(1, grid * grid, embed_dims))
         self.pos_drop = nn.Dropout(drop_rate)
         dpr = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
         grouping_cfg = dict(hard=hard_assignment, gumbel=gumbel, gumbel_tau=gumbel_tau,
-                            assign_eps=assign_eps)
+                            assign_eps=assign_eps, qk_scale=assign_qk_scale)
         self.stages = nn.ModuleList()
         for i in range(num_stages):
             self.stages.append(
                 GroupViTStage(
-                    embed_dim, depths[i], num_heads[i], num_group_tokens[i],
+                    embed_dims, depths[i], num_heads[i], num_group_tokens[i],
                     num_output_groups[i] if i < num_stages - 1 else 0,
                     prev_group_tokens=num_group_tokens[i - 1] if i > 0 else 0,
                     mlp_ratio=mlp_ratio, qkv_bias=qkv_bias, drop=drop_rate,
                     attn_drop=attn_drop_rate,
                     drop_path=dpr[sum(depths[:i]):sum(depths[:i + 1])],
                     grouping_cfg=grouping_cfg))
-        self.norm = nn.LayerNorm(embed_dim)
+        self.norm = nn.LayerNorm(embed_dims)
         self.init_weights()
 
     def init_weights(self) -> None:
@@ -302,16 +311,16 @@ class GroupViTImageEncoder(nn.Module):
 
     def interpolate_pos_embed(self, hw: Tuple[int, int]) -> Tensor:
         """The position embedding for an ``h x w`` token grid (bicubic resize of the stored
-        square grid, ``align_corners=False``), ``[1, h*w, C]``."""
+        square grid, ``align_corners=False``), ``(1, h*w, C)``."""
         return resize_pos_embed(self.pos_embed, hw)
 
     def forward(self, x: Tensor, return_attn: bool = False, return_intermediates: bool = False):
-        """Encode images ``[B, 3, H, W]``.
+        """Encode images ``(B, 3, H, W)``.
 
         Returns:
-            dict: ``x`` pooled ``[B, C]``, ``feat`` final segment tokens after the norm
-            ``[B, S_last, C]``, ``hw`` the token grid; with ``return_attn`` ``attn_dicts`` (one
-            dict with ``soft``/``hard`` ``[B, 1, S, N]`` per grouping stage); with
+            dict: ``x`` pooled ``(B, C)``, ``feat`` final segment tokens after the norm
+            ``(B, S_last, C)``, ``hw`` the token grid; with ``return_attn`` ``attn_dicts`` (one
+            dict with ``soft``/``hard`` ``(B, 1, S, N)`` per grouping stage); with
             ``return_intermediates`` ``intermediates`` (``patch_embed``, ``embed_tokens``,
             ``stage{i}_*``).
         """

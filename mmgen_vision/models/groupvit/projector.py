@@ -9,8 +9,8 @@ from mmgen_vision.registry import MODELS
 class ProjectionMLP(nn.Module):
     """Two-layer projection MLP over the channel axis with batch norm.
 
-    Accepts ``[B, C]`` (one vector per sample) or ``[B, L, C]`` (tokens, normalised as the
-    length axis of a ``Conv1d`` input) and returns ``[B, D]`` or ``[B, L, D]``.
+    Accepts ``(B, C)`` (one vector per sample) or ``(B, L, C)`` (tokens, normalised as the
+    length axis of a ``Conv1d`` input) and returns ``(B, D)`` or ``(B, L, D)``.
 
     Args:
         in_channels (int): ``C``.

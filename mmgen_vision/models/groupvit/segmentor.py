@@ -183,14 +183,14 @@ class GroupViTSegmentor(BatchInvariantMixin, GroupViT, BaseSegmentor):
         return self._tokenizer(list(texts))
 
     def prompt_ids(self) -> Tensor:
-        """Token ids ``[N, T, L]`` of every (class, template) prompt."""
+        """Token ids ``(N, T, L)`` of every (class, template) prompt."""
         names = self.prompt_class_names
         ids = self.tokenize([t.format(n) for n in names for t in self.templates])
         return ids.reshape(len(names), len(self.templates), -1)
 
     @torch.no_grad()
     def text_embedding(self) -> Tensor:
-        """Cached class embeddings ``[N, D]`` (computed in eval mode on first use)."""
+        """Cached class embeddings ``(N, D)`` (computed in eval mode on first use)."""
         device = self.logit_scale.device
         if self._text_embedding is None or self._text_embedding.device != device:
             was_training = self.training
@@ -221,7 +221,7 @@ class GroupViTSegmentor(BatchInvariantMixin, GroupViT, BaseSegmentor):
         return F.interpolate(inputs, size=size, mode='bilinear', align_corners=False)
 
     def window_logits(self, inputs: Tensor) -> Tensor:
-        """Scores ``[B, C, h, w]`` of whole windows (:meth:`GroupViT.seg_logits`)."""
+        """Scores ``(B, C, h, w)`` of whole windows (:meth:`GroupViT.seg_logits`)."""
         index = self.background_index
         logits = self.seg_logits(inputs, self.text_embedding(), with_bg=index is not None,
                                  bg_thresh=self.bg_thresh, topk=self.topk)
@@ -231,7 +231,7 @@ class GroupViTSegmentor(BatchInvariantMixin, GroupViT, BaseSegmentor):
         return logits
 
     def inference(self, inputs: Tensor, batch_img_metas: Optional[List[dict]] = None) -> Tensor:
-        """Scores ``[B, C, H, W]`` at the size of ``inputs``: whole windows
+        """Scores ``(B, C, H, W)`` at the size of ``inputs``: whole windows
         (:meth:`encode_decode`) or, in slide mode, their average over overlapping
         ``crop_size`` windows (mmseg ``EncoderDecoder.slide_inference``)."""
         size = inputs.shape[-2:]
@@ -246,7 +246,7 @@ class GroupViTSegmentor(BatchInvariantMixin, GroupViT, BaseSegmentor):
         return logits
 
     def group_map(self, inputs: Tensor) -> Tensor:
-        """Index ``[B, H, W]`` of the final group each pixel is assigned to (whole image)."""
+        """Index ``(B, H, W)`` of the final group each pixel is assigned to (whole image)."""
         maps = self.get_attn_maps(inputs, rescale=True)
         return maps[-1].argmax(dim=-1)
 
@@ -256,7 +256,7 @@ class GroupViTSegmentor(BatchInvariantMixin, GroupViT, BaseSegmentor):
 
     def encode_decode(self, inputs: Tensor, batch_img_metas: Optional[List[dict]] = None
                       ) -> Tensor:
-        """Scores ``[B, C, h, w]`` of whole windows (:meth:`window_logits`)."""
+        """Scores ``(B, C, h, w)`` of whole windows (:meth:`window_logits`)."""
         return self.window_logits(inputs)
 
     def _forward(self, inputs: Tensor, data_samples=None) -> Tensor:

@@ -34,5 +34,5 @@ class GroupViTTextEncoder(CLIPTextTransformer):
         self.heads = heads
 
     def forward(self, ids: Tensor) -> Tensor:
-        """``ids [B, L]`` (``L <= context_length``) -> pooled features ``[B, width]``."""
+        """``ids (B, L)`` (``L <= context_length``) -> pooled features ``(B, width)``."""
         return self.eot_pool(super().forward(ids), ids)

@@ -75,8 +75,13 @@ class PainterMaskGenerator:
             count += added
         return mask
 
+    @torch.compiler.disable
     def __call__(self, batch_size: int, rng: Optional[random.Random] = None) -> Tensor:
-        """``(B, Hp * Wp)`` bool masks, True = masked."""
+        """``(B, Hp * Wp)`` bool masks, True = masked.
+
+        Drawn with Python's RNG and data-dependent loops, so ``torch.compile`` runs it eagerly
+        (one graph break per training step) instead of tracing every draw into a guard.
+        """
         rng = rng or random
         masks = [self.half_mask() if rng.random() < self.half_prob else self.block_mask(rng)
                  for _ in range(batch_size)]

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmgen_vision.registry import MODELS
+from mmgen_vision.utils.deprecation import renamed_arguments
 from ..common.patchify import unpatchify
 
 #: ImageNet mean / std in [0, 1] units: every canvas (image and target) is normalised with them.
@@ -41,21 +42,22 @@ class PainterHead(nn.Module):
         in_channels (int): Channels of one tapped feature ``C``.
         num_taps (int): Number of tapped features.
         patch_size (int): Patch side ``p``.
-        embed_dim (int): Pixel feature channels ``D`` (64 in the release).
+        embed_dims (int): Pixel feature channels ``D`` (64 in the release).
         out_channels (int): Output channels.
         norm_eps (float): LayerNorm2d epsilon.
     """
 
+    @renamed_arguments(embed_dim='embed_dims')
     def __init__(self, in_channels: int = 1024, num_taps: int = 4, patch_size: int = 16,
-                 embed_dim: int = 64, out_channels: int = 3, norm_eps: float = 1e-6) -> None:
+                 embed_dims: int = 64, out_channels: int = 3, norm_eps: float = 1e-6) -> None:
         super().__init__()
         self.patch_size = patch_size
-        self.embed_dim = embed_dim
-        self.decoder_embed = nn.Linear(in_channels * num_taps, patch_size**2 * embed_dim)
-        self.conv = nn.Conv2d(embed_dim, embed_dim, 3, padding=1)
-        self.norm = LayerNorm2d(embed_dim, eps=norm_eps)
+        self.embed_dims = embed_dims
+        self.decoder_embed = nn.Linear(in_channels * num_taps, patch_size**2 * embed_dims)
+        self.conv = nn.Conv2d(embed_dims, embed_dims, 3, padding=1)
+        self.norm = LayerNorm2d(embed_dims, eps=norm_eps)
         self.act = nn.GELU()
-        self.conv_out = nn.Conv2d(embed_dim, out_channels, 1)
+        self.conv_out = nn.Conv2d(embed_dims, out_channels, 1)
         nn.init.xavier_uniform_(self.decoder_embed.weight)
         nn.init.zeros_(self.decoder_embed.bias)
 
@@ -63,7 +65,7 @@ class PainterHead(nn.Module):
         """Tapped ``(B, Hp, Wp, C)`` features -> pixel features ``(B, D, Hp p, Wp p)``."""
         x = self.decoder_embed(torch.cat(list(feats), dim=-1))
         b, hp, wp, _ = x.shape
-        return unpatchify(x.reshape(b, hp * wp, -1), self.patch_size, (hp, wp), self.embed_dim)
+        return unpatchify(x.reshape(b, hp * wp, -1), self.patch_size, (hp, wp), self.embed_dims)
 
     def forward(self, feats: Sequence[Tensor]) -> Tensor:
         """Tapped features -> predicted canvas ``(B, 3, H, W)`` (normalised space)."""

@@ -27,14 +27,15 @@ from torch import Tensor, nn
 from mmgen_vision.models.common.attention import MultiheadAttention
 from mmgen_vision.models.common.pos_embed import decomposed_rel_pos_bias, resize_pos_embed
 from mmgen_vision.registry import MODELS
+from mmgen_vision.utils.deprecation import renamed_arguments
 
 
 class GridPatchEmbed(PatchEmbed):
     """mmcv's ``PatchEmbed`` (non-overlapping ``p x p`` conv ``projection``, no norm) returning
     the token grid: ``(B, 3, H, W)`` -> ``(B, H/p, W/p, C)``."""
 
-    def __init__(self, patch_size: int = 16, in_channels: int = 3, embed_dim: int = 1024) -> None:
-        super().__init__(in_channels, embed_dim, kernel_size=patch_size, stride=patch_size,
+    def __init__(self, patch_size: int = 16, in_channels: int = 3, embed_dims: int = 1024) -> None:
+        super().__init__(in_channels, embed_dims, kernel_size=patch_size, stride=patch_size,
                          padding=0)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -194,8 +195,8 @@ class PainterViT(nn.Module):
         img_size (tuple[int, int]): Canvas ``(H, W)`` (two stacked square images: ``H = 2 W``).
         patch_size (int): Patch side ``p``.
         in_channels (int): Canvas channels.
-        embed_dim (int): Token channels ``C``.
-        depth (int): Number of blocks.
+        embed_dims (int): Token channels ``C``.
+        num_layers (int): Number of blocks.
         num_heads (int): Attention heads.
         mlp_ratio (float): FFN width ratio.
         qkv_bias (bool): Bias in ``qkv``.
@@ -217,12 +218,13 @@ class PainterViT(nn.Module):
         with_cp (bool): Activation checkpointing of the blocks while training.
     """
 
+    @renamed_arguments(embed_dim='embed_dims', depth='num_layers')
     def __init__(self,
                  img_size: Sequence[int] = (896, 448),
                  patch_size: int = 16,
                  in_channels: int = 3,
-                 embed_dim: int = 1024,
-                 depth: int = 24,
+                 embed_dims: int = 1024,
+                 num_layers: int = 24,
                  num_heads: int = 16,
                  mlp_ratio: float = 4.,
                  qkv_bias: bool = True,
@@ -243,37 +245,37 @@ class PainterViT(nn.Module):
             raise ValueError(f'img_size {img_size} is not a multiple of patch_size {patch_size}')
         self.img_size = img_size
         self.patch_size = patch_size
-        self.embed_dim = embed_dim
+        self.embed_dims = embed_dims
         self.grid = (img_size[0] // patch_size, img_size[1] // patch_size)
         if self.grid[0] % 2:
             raise ValueError(f'the canvas grid {self.grid} has no top/bottom halves')
-        if not 0 <= merge_index < depth:
-            raise ValueError(f'merge_index {merge_index} outside the {depth} blocks')
+        if not 0 <= merge_index < num_layers:
+            raise ValueError(f'merge_index {merge_index} outside the {num_layers} blocks')
         self.merge_index = merge_index
         self.out_indices = tuple(out_indices) if out_indices is not None else tuple(
-            depth // 4 * (i + 1) - 1 for i in range(4))
+            num_layers // 4 * (i + 1) - 1 for i in range(4))
         if len(set(self.out_indices)) != len(self.out_indices):
             raise ValueError(f'out_indices {self.out_indices} repeat a block')
-        if any(not merge_index <= i < depth for i in self.out_indices):
+        if any(not merge_index <= i < num_layers for i in self.out_indices):
             raise ValueError(f'out_indices {self.out_indices} must lie in [merge_index '
-                             f'{merge_index}, {depth}): taps are taken after the merge')
+                             f'{merge_index}, {num_layers}): taps are taken after the merge')
         self.prompt_isolation = prompt_isolation
         self.with_cp = with_cp
 
-        self.patch_embed = GridPatchEmbed(patch_size, in_channels, embed_dim)
-        self.mask_token = nn.Parameter(torch.zeros(1, 1, 1, embed_dim))
-        self.segment_token_x = nn.Parameter(torch.zeros(1, 1, 1, embed_dim))
-        self.segment_token_y = nn.Parameter(torch.zeros(1, 1, 1, embed_dim))
+        self.patch_embed = GridPatchEmbed(patch_size, in_channels, embed_dims)
+        self.mask_token = nn.Parameter(torch.zeros(1, 1, 1, embed_dims))
+        self.segment_token_x = nn.Parameter(torch.zeros(1, 1, 1, embed_dims))
+        self.segment_token_y = nn.Parameter(torch.zeros(1, 1, 1, embed_dims))
         slots = (pretrain_img_size // patch_size)**2 + int(pretrain_use_cls_token)
         self.pretrain_use_cls_token = pretrain_use_cls_token
-        self.pos_embed = nn.Parameter(torch.zeros(1, slots, embed_dim))
-        dpr = [drop_path_rate * i / max(depth - 1, 1) for i in range(depth)]
+        self.pos_embed = nn.Parameter(torch.zeros(1, slots, embed_dims))
+        dpr = [drop_path_rate * i / max(num_layers - 1, 1) for i in range(num_layers)]
         self.blocks = nn.ModuleList([
-            PainterBlock(embed_dim, num_heads, mlp_ratio, qkv_bias, dpr[i], norm_eps, use_rel_pos,
+            PainterBlock(embed_dims, num_heads, mlp_ratio, qkv_bias, dpr[i], norm_eps, use_rel_pos,
                          self.grid, window_size if i in tuple(window_block_indexes) else 0)
-            for i in range(depth)
+            for i in range(num_layers)
         ])
-        self.norm = nn.LayerNorm(embed_dim, eps=norm_eps)
+        self.norm = nn.LayerNorm(embed_dims, eps=norm_eps)
         self._init_weights()
 
     def _init_weights(self) -> None:

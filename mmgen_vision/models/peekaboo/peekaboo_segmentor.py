@@ -14,6 +14,7 @@ from torch import Tensor
 
 from mmgen_vision.models.common.batching import BatchInvariantMixin
 from mmgen_vision.registry import LOOPS, MODELS
+from mmgen_vision.utils.deprecation import canonical_task
 from .losses import gravity_loss, intersection_loss
 
 MODES = ('semantic', 'referring')
@@ -104,6 +105,10 @@ class PeekabooSegmentor(BatchInvariantMixin, BaseSegmentor):
     #: Nothing is learned: ``tools/test.py CONFIG none`` evaluates it without a checkpoint.
     training_free = True
 
+    #: ``compile=True`` compiles one optimisation step, not the loop that builds an optimiser
+    #: and fresh alphas per batch (see :func:`mmgen_vision.utils.compile_model_steps`).
+    compile_instead = dict(val_step=('problem_step', ), test_step=('problem_step', ))
+
     def __init__(self,
                  guide: dict,
                  alpha: dict,
@@ -129,8 +134,7 @@ class PeekabooSegmentor(BatchInvariantMixin, BaseSegmentor):
                  loop: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        if mode not in MODES:
-            raise ValueError(f'mode must be one of {MODES}, got {mode!r}')
+        mode = canonical_task(mode, MODES, 'Peekaboo mode')
         if mode == 'semantic':
             if not class_names:
                 raise ValueError('semantic mode needs class_names (all labels, in order)')

@@ -38,7 +38,7 @@ def build_self_attn_mask(num_queries: int, num_grounding_queries: int = 0,
         causal (bool): Causal text queries (captioning) or bidirectional (VQA).
 
     Returns:
-        Tensor: Bool ``[L, L]``, ``L`` the sum of the four numbers.
+        Tensor: Bool ``(L, L)``, ``L`` the sum of the four numbers.
     """
     q, g, t, p = num_queries, num_grounding_queries, num_text, num_grounding_tokens
     size = q + g + t + p
@@ -62,10 +62,10 @@ def build_self_attn_mask(num_queries: int, num_grounding_queries: int = 0,
 
 def expand_self_attn_mask(mask: Tensor, batch_size: int, num_heads: int,
                           key_padding: Optional[Tensor] = None) -> Tensor:
-    """Per batch and head copy ``[B * h, L, L]`` of ``mask [L, L]``.
+    """Per batch and head copy ``(B * h, L, L)`` of ``mask (L, L)``.
 
     Args:
-        key_padding (Tensor, optional): Bool ``[B, L]``, ``True`` for padded rows/keys (e.g.
+        key_padding (Tensor, optional): Bool ``(B, L)``, ``True`` for padded rows/keys (e.g.
             padded phrase tokens) that nobody may attend to (a row keeps its own key so that it
             is never empty).
     """

@@ -19,6 +19,7 @@ from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
 from mmgen_vision.registry import MODELS
+from mmgen_vision.utils.deprecation import renamed_arguments
 
 
 def _channels_last_conv(conv: nn.Module, x: Tensor) -> Tensor:
@@ -58,7 +59,7 @@ class FocalModulation(nn.Module):
                     nn.GELU()))
 
     def forward(self, x: Tensor) -> Tensor:
-        """``x [B, H, W, C]`` -> ``[B, H, W, C]``."""
+        """``x (B, H, W, C)`` -> ``(B, H, W, C)``."""
         c = self.dim
         x = self.f(x).permute(0, 3, 1, 2)
         q, ctx, gates = torch.split(x, (c, c, self.focal_level + 1), dim=1)
@@ -75,7 +76,7 @@ class FocalModulation(nn.Module):
 
 
 class FocalNetBlock(nn.Module):
-    """One ``focal_dw`` FocalNet block on ``[B, H, W, C]`` features."""
+    """One ``focal_dw`` FocalNet block on ``(B, H, W, C)`` features."""
 
     def __init__(self, dim: int, mlp_ratio: float = 4., drop: float = 0.,
                  drop_path: float = 0., focal_level: int = 2, focal_window: int = 3,
@@ -102,7 +103,7 @@ class FocalNetBlock(nn.Module):
         self.gamma2 = nn.Parameter(torch.full((dim, ), scale), requires_grad=use_layerscale)
 
     def forward(self, x: Tensor) -> Tensor:
-        """``x [B, H, W, C]`` -> ``[B, H, W, C]``."""
+        """``x (B, H, W, C)`` -> ``(B, H, W, C)``."""
         x = x + _channels_last_conv(self.dw1, x)
         if self.use_postln:
             x = self.norm1(x + self.drop_path(self.gamma1 * self.modulation(x)))
@@ -123,7 +124,7 @@ class ConvPatchEmbed(nn.Module):
     3x3/2 kernel (or 2x2/2).
     """
 
-    def __init__(self, in_channels: int, embed_dim: int, stride: int, use_conv_embed: bool,
+    def __init__(self, in_channels: int, embed_dims: int, stride: int, use_conv_embed: bool,
                  is_stem: bool, norm: bool = True) -> None:
         super().__init__()
         self.stride = stride
@@ -131,11 +132,11 @@ class ConvPatchEmbed(nn.Module):
             kernel, padding = (7, 3) if is_stem else (3, 1)
         else:
             kernel, padding = stride, 0
-        self.projection = nn.Conv2d(in_channels, embed_dim, kernel, stride, padding)
-        self.norm = nn.LayerNorm(embed_dim) if norm else nn.Identity()
+        self.projection = nn.Conv2d(in_channels, embed_dims, kernel, stride, padding)
+        self.norm = nn.LayerNorm(embed_dims) if norm else nn.Identity()
 
     def forward(self, x: Tensor) -> Tensor:
-        """``x [B, C, H, W]`` -> ``[B, H', W', D]``."""
+        """``x (B, C, H, W)`` -> ``[B, H', W', D]``."""
         h, w = x.shape[-2:]
         if h % self.stride or w % self.stride:
             x = F.pad(x, (0, (-w) % self.stride, 0, (-h) % self.stride))
@@ -147,7 +148,7 @@ class FocalNet(BaseModule):
     """FocalNet backbone returning multi-scale NCHW features.
 
     Args:
-        embed_dim (int): Channels of the first stage (doubled per stage). Defaults to 96.
+        embed_dims (int): Channels of the first stage (doubled per stage). Defaults to 96.
         depths (Sequence[int]): Blocks per stage. Defaults to (2, 2, 6, 2) (Focal-T).
         focal_levels (int | Sequence[int]): Context levels per stage. Defaults to 3.
         focal_windows (int | Sequence[int]): First kernel per stage. Defaults to 3.
@@ -166,7 +167,8 @@ class FocalNet(BaseModule):
         init_cfg (dict, optional): MMEngine initialisation config.
     """
 
-    def __init__(self, embed_dim: int = 96, depths: Sequence[int] = (2, 2, 6, 2),
+    @renamed_arguments(embed_dim='embed_dims')
+    def __init__(self, embed_dims: int = 96, depths: Sequence[int] = (2, 2, 6, 2),
                  focal_levels: Union[int, Sequence[int]] = 3,
                  focal_windows: Union[int, Sequence[int]] = 3, mlp_ratio: float = 4.,
                  drop_rate: float = 0., drop_path_rate: float = 0.3,
@@ -189,8 +191,8 @@ class FocalNet(BaseModule):
         self.out_indices = tuple(out_indices)
         self.frozen_stages = frozen_stages
         self.with_cp = with_cp
-        self.num_features = [embed_dim * 2**i for i in range(num_stages)]
-        self.patch_embed = ConvPatchEmbed(in_channels, embed_dim, 4, use_conv_embed, True)
+        self.num_features = [embed_dims * 2**i for i in range(num_stages)]
+        self.patch_embed = ConvPatchEmbed(in_channels, embed_dims, 4, use_conv_embed, True)
         self.pos_drop = nn.Dropout(drop_rate)
         rates = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
         self.stages = nn.ModuleList()
@@ -226,7 +228,7 @@ class FocalNet(BaseModule):
         return self
 
     def forward(self, x: Tensor) -> Dict[str, Tensor]:
-        """``x [B, 3, H, W]`` -> ``{'res2': [B, C, H/4, W/4], ..., 'res5': [B, 8C, H/32,
+        """``x (B, 3, H, W)`` -> ``{'res2': (B, C, H/4, W/4), ..., 'res5': [B, 8C, H/32,
         W/32]}`` (the stages in ``out_indices``)."""
         x = self.pos_drop(self.patch_embed(x))
         outs = {}

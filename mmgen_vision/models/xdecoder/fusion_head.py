@@ -24,7 +24,7 @@ DEFAULT_TEST_CFG = dict(
 
 
 def resize_to_original(masks: Tensor, meta: dict) -> Tensor:
-    """Mask logits ``[N, h, w]`` of the padded batch -> ``[N, H_ori, W_ori]``.
+    """Mask logits ``(N, h, w)`` of the padded batch -> ``(N, H_ori, W_ori)``.
 
     Bicubic (antialiased) to ``batch_input_shape``, crop to ``img_shape``, bicubic to
     ``ori_shape`` (the release's post-processing).
@@ -34,8 +34,9 @@ def resize_to_original(masks: Tensor, meta: dict) -> Tensor:
     ori_h, ori_w = meta.get('ori_shape', meta['img_shape'])[:2]
     if masks.shape[0] == 0:
         return masks.new_zeros(0, ori_h, ori_w)
-    x = F.interpolate(masks[None], size=(pad_h, pad_w), mode='bicubic', align_corners=False,
-                      antialias=True)[:, :, :img_h, :img_w]
+    # float: antialiased bicubic has no bfloat16 CPU kernel (autocast, --amp)
+    x = F.interpolate(masks[None].float(), size=(pad_h, pad_w), mode='bicubic',
+                      align_corners=False, antialias=True)[:, :, :img_h, :img_w]
     if (img_h, img_w) != (ori_h, ori_w):
         x = F.interpolate(x, size=(ori_h, ori_w), mode='bicubic', align_corners=False,
                           antialias=True)
@@ -46,7 +47,7 @@ def resize_to_original(masks: Tensor, meta: dict) -> Tensor:
 class XDecoderFusionHead(BaseModule):
     """Writes each task's result into the data samples (no parameters).
 
-    - ``semseg``: ``prob[c] = sum_q softmax(logits_q)[c] * sigmoid(mask_q)`` (background
+    - ``semantic``: ``prob[c] = sum_q softmax(logits_q)[c] * sigmoid(mask_q)`` (background
       column dropped after the softmax) -> ``seg_logits`` and ``pred_sem_seg`` (argmax,
       ``ignore_index`` where no class exceeds ``mask_thr`` when ``use_thr_for_mc``);
     - ``instance``: mmdet ``MaskFormerFusionHead.instance_postprocess`` (top
@@ -57,7 +58,7 @@ class XDecoderFusionHead(BaseModule):
       its probability >= 0.5, dropped when its arg-max area is below ``overlap_thr`` of its
       mask) -> ``pred_panoptic_seg`` (``label + id * INSTANCE_OFFSET`` for things, ``label``
       for stuff, ``num_classes`` for void);
-    - ``ref-seg``: per phrase the grounding query with the highest logit -> ``pred_instances``
+    - ``referring``: per phrase the grounding query with the highest logit -> ``pred_instances``
       (one mask per phrase) and ``pred_sem_seg`` (1 = referred by the first phrase).
 
     Args:
@@ -76,10 +77,10 @@ class XDecoderFusionHead(BaseModule):
         """Generic segmentation of a batch.
 
         Args:
-            logits (Tensor): ``[B, Q, K + 1]`` class logits (background last).
-            masks (Tensor): ``[B, Q, h, w]`` mask logits of the padded batch.
+            logits (Tensor): ``(B, Q, K + 1)`` class logits (background last).
+            masks (Tensor): ``(B, Q, h, w)`` mask logits of the padded batch.
             data_samples (list): One per image; results are written into them.
-            task (str): ``'semseg'``, ``'instance'`` or ``'panoptic'``.
+            task (str): ``'semantic'``, ``'instance'`` or ``'panoptic'``.
             class_names (Sequence[str]): The ``K`` classes.
             thing_classes (Sequence[str]): Thing classes of panoptic segmentation.
 
@@ -88,7 +89,7 @@ class XDecoderFusionHead(BaseModule):
         """
         for b, sample in enumerate(data_samples):
             mask_pred = resize_to_original(masks[b], sample.metainfo)
-            if task in ('semseg', 'panoptic'):
+            if task in ('semantic', 'panoptic'):
                 self.semantic(logits[b], mask_pred, sample)
                 self.alias_gt_sem_seg(sample)
             if task in ('instance', 'panoptic'):
@@ -108,8 +109,8 @@ class XDecoderFusionHead(BaseModule):
             gt.set_data(dict(data=gt.sem_seg))
 
     def semantic(self, logits: Tensor, mask_pred: Tensor, sample) -> None:
-        """``logits [Q, K + 1]`` and resized mask logits ``[Q, H, W]`` (the global query
-        last) -> ``seg_logits`` ``[K, H, W]`` and ``pred_sem_seg`` ``[1, H, W]``."""
+        """``logits (Q, K + 1)`` and resized mask logits ``(Q, H, W)`` (the global query
+        last) -> ``seg_logits`` ``(K, H, W)`` and ``pred_sem_seg`` ``(1, H, W)``."""
         cfg = self.test_cfg
         if not cfg['semseg_with_global_query']:
             logits, mask_pred = logits[:-1], mask_pred[:-1]
@@ -128,7 +129,7 @@ class XDecoderFusionHead(BaseModule):
                           iou_thr=cfg['overlap_thr'], filter_low_score=True))
 
     def instance(self, logits: Tensor, mask_pred: Tensor, sample) -> None:
-        """``logits [Q, K + 1]`` and resized mask logits ``[Q, H, W]`` of the object queries
+        """``logits (Q, K + 1)`` and resized mask logits ``(Q, H, W)`` of the object queries
         -> ``pred_instances`` (masks, labels over all ``K`` classes, scores, bboxes)."""
         num_classes = logits.shape[-1] - 1
         k = min(self.test_cfg['max_per_image'], logits.shape[0] * num_classes)
@@ -137,7 +138,7 @@ class XDecoderFusionHead(BaseModule):
 
     def panoptic(self, logits: Tensor, mask_pred: Tensor, sample, class_names: Sequence[str],
                  thing_classes: Sequence[str]) -> None:
-        """``logits [Q, K + 1]`` and resized mask logits ``[Q, H, W]`` of the object queries
+        """``logits (Q, K + 1)`` and resized mask logits ``(Q, H, W)`` of the object queries
         -> ``pred_panoptic_seg``. Things are the ``thing_classes`` metainfo, else
         ``thing_classes`` (the classes are put things-first for mmdet and mapped back)."""
         things = set(sample.metainfo.get('thing_classes') or thing_classes)
@@ -159,13 +160,13 @@ class XDecoderFusionHead(BaseModule):
         """One image's referring result.
 
         Args:
-            grd_logits (Tensor): ``[Qg, P]`` grounding-query x phrase logits.
-            grd_masks (Tensor): ``[Qg, h, w]`` grounding mask logits (padded batch).
+            grd_logits (Tensor): ``(Qg, P)`` grounding-query x phrase logits.
+            grd_masks (Tensor): ``(Qg, h, w)`` grounding mask logits (padded batch).
             sample: Its data sample (``img_shape``, ``ori_shape``, ``batch_input_shape``).
 
         Returns:
             dict: per phrase: ``query`` (the matched grounding query), ``pred_logits``
-            ``[P, P]``, ``low_res`` ``[P, h, w]``, ``mask_pred`` ``[P, H, W]`` (logits at the
+            ``(P, P)``, ``low_res`` ``(P, h, w)``, ``mask_pred`` ``(P, H, W)`` (logits at the
             original size), ``masks`` (``sigmoid > mask_thr``) and ``scores``
             (max softmax of the logits x mean mask probability inside ``mask_pred > 0``).
         """
@@ -194,7 +195,7 @@ class XDecoderFusionHead(BaseModule):
 
     def predict_referring(self, grd_logits: Tensor, grd_masks: Tensor, data_samples: list,
                           num_phrases: List[int]) -> List[Dict[str, Tensor]]:
-        """Batch version of :meth:`referring` (``grd_logits [B, Qg, P_max]``, the first
+        """Batch version of :meth:`referring` (``grd_logits (B, Qg, P_max)``, the first
         ``num_phrases[b]`` columns valid); returns the per-image results without writing."""
         return [self.referring(grd_logits[b, :, :n], grd_masks[b], sample)
                 for b, (sample, n) in enumerate(zip(data_samples, num_phrases))]

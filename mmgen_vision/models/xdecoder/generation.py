@@ -1,7 +1,7 @@
 # Copyright (c) mmgen_vision contributors. All rights reserved.
 """Greedy and beam-search decoding of token sequences for X-Decoder captioning.
 
-Both take a ``step_fn(ids [N, s]) -> log-probabilities [N, V]`` of the next token given the
+Both take a ``step_fn(ids (N, s)) -> log-probabilities (N, V)`` of the next token given the
 prefix, so they are independent of the model and testable on hand-made distributions.
 """
 from typing import Callable, List, Tuple
@@ -16,13 +16,13 @@ def greedy_search(step_fn: StepFn, start: Tensor, max_steps: int, eos_id: int) -
     """Arg-max decoding.
 
     Args:
-        step_fn (callable): ``ids [N, s] -> scores [N, V]`` for position ``s``.
-        start (Tensor): Prefixes ``[N, s0]`` (usually the start token).
+        step_fn (callable): ``ids (N, s) -> scores (N, V)`` for position ``s``.
+        start (Tensor): Prefixes ``(N, s0)`` (usually the start token).
         max_steps (int): Tokens to generate at most.
         eos_id (int): End token; a finished row keeps emitting it.
 
     Returns:
-        Tensor: ``[N, s0 + steps]`` ids (``steps <= max_steps``; stops when every row ended).
+        Tensor: ``(N, s0 + steps)`` ids (``steps <= max_steps``; stops when every row ended).
     """
     ids = start
     done = torch.zeros(ids.shape[0], dtype=torch.bool, device=ids.device)
@@ -46,8 +46,8 @@ def beam_search(step_fn: StepFn, start: Tensor, max_steps: int, eos_id: int,
     cannot be beaten by any live beam (scores only decrease).
 
     Args:
-        step_fn (callable): ``ids [M, s] -> log-probs [M, V]``.
-        start (Tensor): Prefixes ``[N, s0]``.
+        step_fn (callable): ``ids (M, s) -> log-probs (M, V)``.
+        start (Tensor): Prefixes ``(N, s0)``.
         max_steps (int): Maximum generated tokens.
         eos_id (int): End token.
         beam_size (int): Beams per row. Defaults to 5.

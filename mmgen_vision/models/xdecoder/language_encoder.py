@@ -80,28 +80,29 @@ class XDecoderLanguageEncoder(nn.Module):
 
     @property
     def token_embedding(self) -> Tensor:
-        """Token embedding matrix ``[V, width]`` (tied to the caption output)."""
+        """Token embedding matrix ``(V, width)`` (tied to the caption output)."""
         return self.text_encoder.token_embedding.weight
 
+    @torch.compiler.disable  # Python string processing: eager under torch.compile
     def tokenize(self, texts: Sequence[str]) -> Tuple[Tensor, Tensor]:
-        """Texts -> ``(ids [N, L], attention_mask [N, L] bool: SOT..EOT)``."""
+        """Texts -> ``(ids (N, L), attention_mask (N, L) bool: SOT..EOT)``."""
         ids = self.tokenizer(list(texts)).to(self.lang_proj.device)
         return ids, self.valid_mask(ids)
 
     def valid_mask(self, ids: Tensor) -> Tensor:
-        """Bool ``[N, L]``: True from the start token to the first end token included."""
+        """Bool ``(N, L)``: True from the start token to the first end token included."""
         eot = self.tokenizer.eot_index(ids)
         return torch.arange(ids.shape[1], device=ids.device)[None] <= eot[:, None]
 
     def encode_ids(self, ids: Tensor) -> Tuple[Tensor, Tensor]:
-        """Ids ``[N, L]`` -> ``(tokens [N, L, D], pooled [N, D])``, both through
+        """Ids ``(N, L)`` -> ``(tokens (N, L, D), pooled (N, D))``, both through
         ``lang_proj`` and unnormalised; ``pooled`` is taken at the first EOT (argmax id)."""
         feats = self.text_encoder(ids)
         pooled = CLIPTextTransformer.eot_pool(feats, ids)
         return feats @ self.lang_proj, pooled @ self.lang_proj
 
     def encode_texts(self, texts: Sequence[str]) -> Tuple[Tensor, Tensor, Tensor]:
-        """Texts -> ``(tokens [N, L, D], pooled [N, D], attention_mask [N, L])``."""
+        """Texts -> ``(tokens (N, L, D), pooled (N, D), attention_mask (N, L))``."""
         ids, mask = self.tokenize(texts)
         tokens, pooled = self.encode_ids(ids)
         return tokens, pooled, mask
@@ -127,12 +128,12 @@ class XDecoderLanguageEncoder(nn.Module):
         return pooled / pooled.norm(dim=-1, keepdim=True)
 
     def compute_similarity(self, embeds: Tensor, text_embeds: Tensor) -> Tensor:
-        """Class logits ``exp(logit_scale) * cos``: ``[..., D] x [K, D] -> [..., K]``
+        """Class logits ``exp(logit_scale) * cos``: ``(..., D) x (K, D) -> (..., K)``
         (no clamp; ``text_embeds`` are expected normalised)."""
         return self.logit_scale.exp() * l2_normalize(embeds) @ text_embeds.t()
 
     def vl_similarity(self, embeds: Tensor, text_embeds: Tensor) -> Tensor:
         """Vision-language logits ``min(exp(logit_scale), max) * cos(a, b)``:
-        ``[N, D] x [M, D] -> [N, M]`` (grounding, retrieval)."""
+        ``(N, D) x (M, D) -> (N, M)`` (grounding, retrieval)."""
         scale = self.logit_scale.exp().clamp(max=self.max_logit_scale)
         return scale * l2_normalize(embeds) @ l2_normalize(text_embeds).t()

@@ -2,7 +2,7 @@
 """Attention / FFN layers of the X-Decoder pixel decoder and transformer decoder.
 
 Post-norm (``norm(x + sublayer(x))``) or pre-norm layers over sequence-first tensors
-``[L, B, C]`` (the layout of the release) around :class:`torch.nn.MultiheadAttention` (the
+``(L, B, C)`` (the layout of the release) around :class:`torch.nn.MultiheadAttention` (the
 release's parameters: fused ``in_proj`` with rows ``[q; k; v]`` and ``out_proj``). Boolean
 attention masks follow its convention: ``True`` = NOT allowed to attend.
 """
@@ -13,7 +13,7 @@ from torch import Tensor, nn
 
 
 def attention(dim: int, num_heads: int, dropout: float = 0.) -> nn.MultiheadAttention:
-    """Sequence-first :class:`torch.nn.MultiheadAttention` (``in_proj_weight [3C, C]``,
+    """Sequence-first :class:`torch.nn.MultiheadAttention` (``in_proj_weight (3C, C)``,
     ``in_proj_bias``, ``out_proj``: the release's parameter names)."""
     if dim % num_heads:
         raise ValueError(f'dim {dim} is not divisible by num_heads {num_heads}')
@@ -37,7 +37,7 @@ class SelfAttentionLayer(nn.Module):
 
     def forward(self, x: Tensor, attn_mask: Optional[Tensor] = None,
                 query_pos: Optional[Tensor] = None) -> Tensor:
-        """``x [L, B, C]`` -> ``[L, B, C]``."""
+        """``x (L, B, C)`` -> ``(L, B, C)``."""
         y = self.norm(x) if self.pre_norm else x
         qk = _with_pos(y, query_pos)
         out = self.self_attn(qk, qk, y, attn_mask=attn_mask, need_weights=False)[0]
@@ -58,7 +58,7 @@ class CrossAttentionLayer(nn.Module):
 
     def forward(self, x: Tensor, memory: Tensor, attn_mask: Optional[Tensor] = None,
                 pos: Optional[Tensor] = None, query_pos: Optional[Tensor] = None) -> Tensor:
-        """``x [Lq, B, C]``, ``memory [Lk, B, C]`` -> ``[Lq, B, C]``."""
+        """``x (Lq, B, C)``, ``memory (Lk, B, C)`` -> ``(Lq, B, C)``."""
         y = self.norm(x) if self.pre_norm else x
         out = self.cross_attn(_with_pos(y, query_pos), _with_pos(memory, pos), memory,
                               attn_mask=attn_mask, need_weights=False)[0]
@@ -79,7 +79,7 @@ class FFNLayer(nn.Module):
         self.pre_norm = pre_norm
 
     def forward(self, x: Tensor) -> Tensor:
-        """``x [L, B, C]`` -> ``[L, B, C]``."""
+        """``x (L, B, C)`` -> ``(L, B, C)``."""
         y = self.norm(x) if self.pre_norm else x
         x = x + self.dropout(self.fc2(self.dropout(F.relu(self.fc1(y)))))
         return x if self.pre_norm else self.norm(x)
@@ -95,7 +95,7 @@ class EncoderLayer(nn.Module):
         self.ffn = FFNLayer(dim, hidden, dropout, pre_norm)
 
     def forward(self, x: Tensor, pos: Optional[Tensor] = None) -> Tensor:
-        """``x [HW, B, C]`` -> ``[HW, B, C]``."""
+        """``x (HW, B, C)`` -> ``(HW, B, C)``."""
         return self.ffn(self.attn(x, query_pos=pos))
 
 

@@ -16,6 +16,7 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmgen_vision.registry import MODELS
+from mmgen_vision.utils.deprecation import renamed_arguments
 from .layers import EncoderLayer
 
 
@@ -30,11 +31,11 @@ class XDecoderPixelDecoder(BaseModule):
 
     Args:
         in_channels (Sequence[int]): Channels of the backbone maps, finest first.
-        conv_dim (int): FPN channels. Defaults to 512.
-        mask_dim (int): Channels of the mask features. Defaults to 512.
+        feat_channels (int): FPN channels. Defaults to 512.
+        out_channels (int): Channels of the mask features. Defaults to 512.
         num_encoder_layers (int): Defaults to 6.
         num_heads (int): Defaults to 8.
-        ffn_dim (int): Defaults to 2048.
+        feedforward_channels (int): FFN hidden channels of the encoder. Defaults to 2048.
         dropout (float): Defaults to 0.
         pre_norm (bool): Defaults to False.
         num_outs (int): Number of multi-scale outputs. Defaults to 3.
@@ -42,29 +43,31 @@ class XDecoderPixelDecoder(BaseModule):
         init_cfg (dict, optional): MMEngine initialisation config.
     """
 
-    def __init__(self, in_channels: Sequence[int] = (96, 192, 384, 768), conv_dim: int = 512,
-                 mask_dim: int = 512, num_encoder_layers: int = 6, num_heads: int = 8,
-                 ffn_dim: int = 2048, dropout: float = 0., pre_norm: bool = False,
+    @renamed_arguments(conv_dim='feat_channels', mask_dim='out_channels',
+                       ffn_dim='feedforward_channels')
+    def __init__(self, in_channels: Sequence[int] = (96, 192, 384, 768), feat_channels: int = 512,
+                 out_channels: int = 512, num_encoder_layers: int = 6, num_heads: int = 8,
+                 feedforward_channels: int = 2048, dropout: float = 0., pre_norm: bool = False,
                  num_outs: int = 3, norm_cfg: dict = dict(type='GN', num_groups=32),
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         if len(in_channels) < num_outs:
             raise ValueError(f'{len(in_channels)} input levels < num_outs {num_outs}')
         self.num_outs = num_outs
-        self.input_proj = nn.Conv2d(in_channels[-1], conv_dim, 1)
-        self.positional_encoding = SinePositionalEncoding(conv_dim // 2, normalize=True)
+        self.input_proj = nn.Conv2d(in_channels[-1], feat_channels, 1)
+        self.positional_encoding = SinePositionalEncoding(feat_channels // 2, normalize=True)
         self.encoder = nn.ModuleList(
-            EncoderLayer(conv_dim, num_heads, ffn_dim, dropout, pre_norm)
+            EncoderLayer(feat_channels, num_heads, feedforward_channels, dropout, pre_norm)
             for _ in range(num_encoder_layers))
-        self.encoder_out_conv = ConvModule(conv_dim, conv_dim, 3, padding=1, bias=False,
+        self.encoder_out_conv = ConvModule(feat_channels, feat_channels, 3, padding=1, bias=False,
                                            norm_cfg=norm_cfg, act_cfg=dict(type='ReLU'))
         self.lateral_convs = nn.ModuleList(
-            ConvModule(c, conv_dim, 1, bias=False, norm_cfg=norm_cfg, act_cfg=None)
+            ConvModule(c, feat_channels, 1, bias=False, norm_cfg=norm_cfg, act_cfg=None)
             for c in in_channels[:-1])
         self.output_convs = nn.ModuleList(
-            ConvModule(conv_dim, conv_dim, 3, padding=1, bias=False, norm_cfg=norm_cfg,
+            ConvModule(feat_channels, feat_channels, 3, padding=1, bias=False, norm_cfg=norm_cfg,
                        act_cfg=dict(type='ReLU')) for _ in in_channels[:-1])
-        self.mask_feature = nn.Conv2d(conv_dim, mask_dim, 3, padding=1)
+        self.mask_feature = nn.Conv2d(feat_channels, out_channels, 3, padding=1)
 
     def init_weights(self) -> None:
         super().init_weights()
@@ -76,11 +79,11 @@ class XDecoderPixelDecoder(BaseModule):
         """Decode.
 
         Args:
-            feats (list[Tensor]): Backbone maps finest first, ``[B, C_i, H_i, W_i]``.
+            feats (list[Tensor]): Backbone maps finest first, ``(B, C_i, H_i, W_i)``.
 
         Returns:
-            tuple: ``mask_features [B, mask_dim, H_0, W_0]`` and ``num_outs`` maps
-            ``[B, conv_dim, H_i, W_i]``, coarsest first.
+            tuple: ``mask_features (B, out_channels, H_0, W_0)`` and ``num_outs`` maps
+            ``(B, feat_channels, H_i, W_i)``, coarsest first.
         """
         x = self.input_proj(feats[-1])
         b, c, h, w = x.shape

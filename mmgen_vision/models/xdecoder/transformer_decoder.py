@@ -11,6 +11,7 @@ from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
 from mmgen_vision.registry import MODELS
+from mmgen_vision.utils.deprecation import renamed_arguments
 from .attention_masks import build_self_attn_mask, expand_self_attn_mask
 from .language_encoder import l2_normalize
 from .layers import MLP, CrossAttentionLayer, FFNLayer, SelfAttentionLayer
@@ -34,12 +35,12 @@ class XDecoderTransformerDecoder(BaseModule):
 
     Args:
         in_channels (int): Channels of the pixel decoder's multi-scale maps. Defaults to 512.
-        hidden_dim (int): Defaults to 512.
+        embed_dims (int): Query channels. Defaults to 512.
         num_queries (int): Latent queries including the global one. Defaults to 101.
         num_heads (int): Defaults to 8.
-        ffn_dim (int): Defaults to 2048.
+        feedforward_channels (int): FFN hidden channels. Defaults to 2048.
         num_layers (int): Defaults to 9.
-        mask_dim (int): Channels of the mask features. Defaults to 512.
+        mask_channels (int): Channels of the mask features. Defaults to 512.
         proj_dim (int): Semantic embedding size (language space). Defaults to 512.
         num_levels (int): Feature levels used round-robin. Defaults to 3.
         context_length (int): Maximum text queries (caption positions). Defaults to 77.
@@ -53,14 +54,16 @@ class XDecoderTransformerDecoder(BaseModule):
             the token embedding are both ``N(0, 0.02^2)``), so a narrow model trained from
             scratch starts from a softmax flatter than the paper-width model's by
             ``(512 / width) ** 1.5`` and spends its first hundreds of steps on the logit scale
-            alone; ``(512 / hidden_dim) ** 1.5`` restores the paper width's scale. Defaults
+            alone; ``(512 / embed_dims) ** 1.5`` restores the paper width's scale. Defaults
             to 1.0.
         init_cfg (dict, optional): MMEngine initialisation config.
     """
 
-    def __init__(self, in_channels: int = 512, hidden_dim: int = 512, num_queries: int = 101,
-                 num_heads: int = 8, ffn_dim: int = 2048, num_layers: int = 9,
-                 mask_dim: int = 512, proj_dim: int = 512, num_levels: int = 3,
+    @renamed_arguments(hidden_dim='embed_dims', ffn_dim='feedforward_channels',
+                       mask_dim='mask_channels')
+    def __init__(self, in_channels: int = 512, embed_dims: int = 512, num_queries: int = 101,
+                 num_heads: int = 8, feedforward_channels: int = 2048, num_layers: int = 9,
+                 mask_channels: int = 512, proj_dim: int = 512, num_levels: int = 3,
                  context_length: int = 77, dropout: float = 0., pre_norm: bool = False,
                  mask_threshold: float = 0.5, with_cp: bool = False,
                  caption_scale: float = 1.0, init_cfg=None) -> None:
@@ -76,32 +79,33 @@ class XDecoderTransformerDecoder(BaseModule):
         self.num_levels = num_levels
         self.mask_threshold = mask_threshold
         self.with_cp = with_cp
-        self.positional_encoding = SinePositionalEncoding(hidden_dim // 2, normalize=True)
-        self.level_embed = nn.Embedding(num_levels, hidden_dim)
+        self.positional_encoding = SinePositionalEncoding(embed_dims // 2, normalize=True)
+        self.level_embed = nn.Embedding(num_levels, embed_dims)
         self.input_proj = nn.ModuleList(
-            nn.Identity() if in_channels == hidden_dim else nn.Conv2d(in_channels, hidden_dim, 1)
+            nn.Identity() if in_channels == embed_dims else nn.Conv2d(in_channels, embed_dims, 1)
             for _ in range(num_levels))
-        self.query_feat = nn.Embedding(num_queries, hidden_dim)
-        self.query_embed = nn.Embedding(num_queries, hidden_dim)
+        self.query_feat = nn.Embedding(num_queries, embed_dims)
+        self.query_embed = nn.Embedding(num_queries, embed_dims)
         self.cross_attn_layers = nn.ModuleList(
-            CrossAttentionLayer(hidden_dim, num_heads, dropout, pre_norm)
+            CrossAttentionLayer(embed_dims, num_heads, dropout, pre_norm)
             for _ in range(num_layers))
         self.self_attn_layers = nn.ModuleList(
-            SelfAttentionLayer(hidden_dim, num_heads, dropout, pre_norm)
+            SelfAttentionLayer(embed_dims, num_heads, dropout, pre_norm)
             for _ in range(num_layers))
         self.ffn_layers = nn.ModuleList(
-            FFNLayer(hidden_dim, ffn_dim, dropout, pre_norm) for _ in range(num_layers))
-        self.decoder_norm = nn.LayerNorm(hidden_dim)
-        self.mask_embed = MLP(hidden_dim, hidden_dim, mask_dim, 3)
-        self.class_embed = nn.Parameter(torch.empty(hidden_dim, proj_dim))
-        self.caption_embed = nn.Parameter(torch.empty(hidden_dim, proj_dim))
-        self.caption_pos_embed = nn.Embedding(context_length, hidden_dim)
+            FFNLayer(embed_dims, feedforward_channels, dropout, pre_norm)
+            for _ in range(num_layers))
+        self.decoder_norm = nn.LayerNorm(embed_dims)
+        self.mask_embed = MLP(embed_dims, embed_dims, mask_channels, 3)
+        self.class_embed = nn.Parameter(torch.empty(embed_dims, proj_dim))
+        self.caption_embed = nn.Parameter(torch.empty(embed_dims, proj_dim))
+        self.caption_pos_embed = nn.Embedding(context_length, embed_dims)
         nn.init.trunc_normal_(self.class_embed, std=0.02)
         nn.init.trunc_normal_(self.caption_embed, std=0.02)
 
     # ------------------------------------------------------------------ heads
     def _recompute_global(self, latent: Tensor) -> Tensor:
-        """Replace the global row of ``latent [B, Q, C]`` by its cosine-softmax pooling of the
+        """Replace the global row of ``latent (B, Q, C)`` by its cosine-softmax pooling of the
         object rows."""
         obj, glob = latent[:, :-1], latent[:, -1:]
         weights = (l2_normalize(glob) @ l2_normalize(obj).transpose(1, 2)).softmax(dim=-1)
@@ -112,14 +116,14 @@ class XDecoderTransformerDecoder(BaseModule):
         """One prediction from the decoder rows.
 
         Args:
-            output (Tensor): ``[R, B, C]`` rows ``[latent Q | grounding G | text T]``.
-            mask_features (Tensor): ``[B, mask_dim, h, w]``.
+            output (Tensor): ``(R, B, C)`` rows ``[latent Q | grounding G | text T]``.
+            mask_features (Tensor): ``(B, mask_channels, h, w)``.
             target_size (tuple): ``(h_l, w_l)`` of the next layer's level.
             num_grounding (int): ``G``.
             num_text (int): ``T``.
 
         Returns:
-            tuple: the prediction dict and the attention mask ``[B * heads, Q + G, h_l * w_l]``
+            tuple: the prediction dict and the attention mask ``(B * heads, Q + G, h_l * w_l)``
             (bool, ``True`` = masked, before the empty-row fix).
         """
         q = self.num_queries
@@ -134,7 +138,8 @@ class XDecoderTransformerDecoder(BaseModule):
         if num_text:
             pred['text_embeds'] = self.caption_scale * (
                 dec[:, q + num_grounding:] @ self.caption_embed)
-        attn = F.interpolate(masks, size=tuple(target_size), mode='bicubic',
+        # float: antialiased bicubic has no bfloat16 CPU kernel (autocast, --amp)
+        attn = F.interpolate(masks.float(), size=tuple(target_size), mode='bicubic',
                              align_corners=False, antialias=True)
         attn = attn.sigmoid().flatten(2) < self.mask_threshold
         attn = attn.repeat_interleave(self.num_heads, dim=0).detach()
@@ -143,7 +148,7 @@ class XDecoderTransformerDecoder(BaseModule):
     # ---------------------------------------------------------------- forward
     def _text_cross_mask(self, region: Optional[Tensor], size: Sequence[int], num_text: int,
                          like: Tensor) -> Tensor:
-        """Cross-attention mask ``[B * heads, T, h_l * w_l]`` of the text rows."""
+        """Cross-attention mask ``(B * heads, T, h_l * w_l)`` of the text rows."""
         if region is None:
             return like.new_zeros(like.shape[0], num_text, like.shape[-1])
         inside = F.interpolate(region[:, None].float(), size=tuple(size), mode='nearest') > 0
@@ -165,22 +170,22 @@ class XDecoderTransformerDecoder(BaseModule):
         """Decode.
 
         Args:
-            multi_scale_features (list[Tensor]): ``num_levels`` maps ``[B, C_in, h_l, w_l]``,
+            multi_scale_features (list[Tensor]): ``num_levels`` maps ``(B, C_in, h_l, w_l)``,
                 coarsest first.
-            mask_features (Tensor): ``[B, mask_dim, h, w]`` (1/4 resolution).
-            grounding_tokens (Tensor, optional): Phrase tokens ``[B, P_tok, C]`` (referring):
+            mask_features (Tensor): ``(B, mask_channels, h, w)`` (1/4 resolution).
+            grounding_tokens (Tensor, optional): Phrase tokens ``(B, P_tok, C)`` (referring):
                 adds ``Q - 1`` grounding queries; the tokens join self-attention only.
-            grounding_padding (Tensor, optional): Bool ``[B, P_tok]``, ``True`` for padding.
-            text_tokens (Tensor, optional): Text queries ``[B, T, C]`` (caption / question
+            grounding_padding (Tensor, optional): Bool ``(B, P_tok)``, ``True`` for padding.
+            text_tokens (Tensor, optional): Text queries ``(B, T, C)`` (caption / question
                 tokens, ``T <= context_length``).
             causal (bool): Causal text queries (captioning) or not (VQA).
-            text_region (Tensor, optional): Bool ``[B, h, w]``: text queries cross-attend only
+            text_region (Tensor, optional): Bool ``(B, h, w)``: text queries cross-attend only
                 inside this region (referring captioning); by default they attend everywhere.
 
         Returns:
-            list[dict]: ``num_layers + 1`` predictions, each with ``class_embeds [B, Q, D]``,
-            ``masks [B, Q, h, w]``, ``attn_mask`` and, when used, ``grd_class_embeds
-            [B, Q - 1, D]``, ``grd_masks [B, Q - 1, h, w]``, ``text_embeds [B, T, D]``.
+            list[dict]: ``num_layers + 1`` predictions, each with ``class_embeds (B, Q, D)``,
+            ``masks (B, Q, h, w)``, ``attn_mask`` and, when used, ``grd_class_embeds
+            (B, Q - 1, D)``, ``grd_masks (B, Q - 1, h, w)``, ``text_embeds (B, T, D)``.
         """
         if len(multi_scale_features) != self.num_levels:
             raise ValueError(f'expected {self.num_levels} feature levels, got '

@@ -17,14 +17,13 @@ from torch import Tensor
 
 from mmgen_vision.models.common.batching import BatchInvariantMixin
 from mmgen_vision.registry import MODELS
+from mmgen_vision.utils.deprecation import canonical_task
 from .fusion_head import DEFAULT_TEST_CFG
 from .generation import beam_search, greedy_search
 from .xdecoder_head import split_phrases
 
-TASKS = ('semseg', 'instance', 'panoptic', 'ref-seg', 'retrieval', 'caption', 'vqa',
+TASKS = ('semantic', 'instance', 'panoptic', 'referring', 'retrieval', 'caption', 'vqa',
          'ref-caption', 'region-retrieval')
-_ALIASES = {'semantic': 'semseg', 'referring': 'ref-seg', 'refseg': 'ref-seg',
-            'grounding': 'ref-seg', 'captioning': 'caption'}
 
 
 @MODELS.register_module()
@@ -39,7 +38,9 @@ class XDecoder(BatchInvariantMixin, BaseModel):
         lang_encoder (dict): ``XDecoderLanguageEncoder`` config.
         criterion (dict, optional): Training losses (``XDecoderCriterion``), handed to the
             head.
-        task (str): Default task when a data sample carries none; one of :data:`TASKS`.
+        task (str): Default task when a data sample carries none; one of :data:`TASKS`
+            (older spellings such as ``'semseg'`` / ``'ref-seg'`` are mapped with a warning,
+            :func:`~mmgen_vision.utils.canonical_task`). Defaults to ``'semantic'``.
         class_names (Sequence[str] | str, optional): Classes of generic segmentation
             (overridden by a data sample's ``classes`` / ``text`` metainfo), or the name of a
             registered dataset whose ``METAINFO`` gives them (``'mmdet.CocoPanopticDataset'``);
@@ -56,7 +57,7 @@ class XDecoder(BatchInvariantMixin, BaseModel):
     """
 
     def __init__(self, backbone: dict, pixel_decoder: dict, decoder: dict, lang_encoder: dict,
-                 criterion: Optional[dict] = None, task: str = 'semseg',
+                 criterion: Optional[dict] = None, task: str = 'semantic',
                  class_names: Optional[Sequence[str]] = None,
                  thing_classes: Optional[Sequence[str]] = None,
                  train_cfg: Optional[dict] = None, test_cfg: Optional[dict] = None,
@@ -107,10 +108,7 @@ class XDecoder(BatchInvariantMixin, BaseModel):
 
     @staticmethod
     def check_task(task: str) -> str:
-        task = _ALIASES.get(task, task)
-        if task not in TASKS:
-            raise ValueError(f'unknown X-Decoder task {task!r}; choose one of {TASKS}')
-        return task
+        return canonical_task(task, TASKS, 'X-Decoder task')
 
     def _task_of(self, data_samples) -> str:
         tasks = {s.metainfo.get('task', self.task) for s in data_samples or []} or {self.task}
@@ -124,14 +122,14 @@ class XDecoder(BatchInvariantMixin, BaseModel):
         return super().train(mode)
 
     def extract_feat(self, inputs: Tensor) -> Tuple[Tensor, List[Tensor]]:
-        """Images ``[B, 3, H, W]`` -> ``(mask_features [B, C, H/4, W/4], multi-scale maps
+        """Images ``(B, 3, H, W)`` -> ``(mask_features (B, C, H/4, W/4), multi-scale maps
         coarsest first)``."""
         feats = self.backbone(inputs)
         feats = list(feats.values()) if isinstance(feats, dict) else list(feats)
         return self.pixel_decoder(feats)
 
     def class_embeddings(self, class_names: Sequence[str]) -> Tensor:
-        """``[K + 1, D]`` text embeddings of the classes and background (cached in eval)."""
+        """``(K + 1, D)`` text embeddings of the classes and background (cached in eval)."""
         key = tuple(class_names)
         if self.training:
             return self.lang_encoder.encode_class_names(class_names)
@@ -156,8 +154,8 @@ class XDecoder(BatchInvariantMixin, BaseModel):
 
     def _phrase_tokens(
             self, phrase_lists: Sequence[Sequence[str]]) -> Tuple[Tensor, Tensor, List[Tensor]]:
-        """Phrases per image -> padded grounding tokens ``[B, T, D]``, padding ``[B, T]`` and
-        pooled phrase embeddings per image ``[P_b, D]``.
+        """Phrases per image -> padded grounding tokens ``(B, T, D)``, padding ``(B, T)`` and
+        pooled phrase embeddings per image ``(P_b, D)``.
 
         The SOT..EOT tokens of all phrases of an image form one token sequence (release)."""
         flat = [p for phrases in phrase_lists for p in phrases]
@@ -195,8 +193,8 @@ class XDecoder(BatchInvariantMixin, BaseModel):
         Keyword Args:
             class_names (list[str]): Generic segmentation classes.
             phrases (list[list[str]]): Referring phrases per image.
-            caption_ids (Tensor): Caption ids ``[B, T]`` (teacher forcing).
-            texts (list[str] | Tensor): One caption (or its ids ``[B, L]``) per image
+            caption_ids (Tensor): Caption ids ``(B, T)`` (teacher forcing).
+            texts (list[str] | Tensor): One caption (or its ids ``(B, L)``) per image
                 (retrieval).
         """
         mask_features, feats = self.extract_feat(inputs)
@@ -247,6 +245,7 @@ class XDecoder(BatchInvariantMixin, BaseModel):
             losses.update({prefix + k: v for k, v in task_losses.items()})
         return losses
 
+    @torch.compiler.disable  # edits the samples' metainfo: eager under torch.compile
     def _crop_to_group(self, inputs: Tensor, samples) -> Tensor:
         """Drop the padding a group got from other sources' larger images."""
         divisor = getattr(self.data_preprocessor, 'pad_size_divisor', 1) or 1
@@ -259,7 +258,7 @@ class XDecoder(BatchInvariantMixin, BaseModel):
 
     def _task_loss(self, inputs: Tensor, data_samples, task: str) -> Dict[str, Tensor]:
         names = things = None
-        if task in ('semseg', 'instance', 'panoptic'):
+        if task in ('semantic', 'instance', 'panoptic'):
             names = self._class_names(data_samples[0])
             things = self._thing_classes(data_samples[0], names)
         targets, text = self.head.get_targets(data_samples, task, inputs.shape[-2:], names,
@@ -270,8 +269,8 @@ class XDecoder(BatchInvariantMixin, BaseModel):
     def predict(self, inputs: Tensor, data_samples) -> list:
         """Predict the task of the batch; results are written into the data samples:
 
-        ``semseg`` -> ``pred_sem_seg`` / ``seg_logits``; ``instance`` -> ``pred_instances``;
-        ``panoptic`` -> ``pred_panoptic_seg``; ``ref-seg`` -> ``pred_instances`` (one mask per
+        ``semantic`` -> ``pred_sem_seg`` / ``seg_logits``; ``instance`` -> ``pred_instances``;
+        ``panoptic`` -> ``pred_panoptic_seg``; ``referring`` -> ``pred_instances`` (one mask per
         phrase) and ``pred_sem_seg`` (1 = referred); ``retrieval`` -> ``image_embeds``,
         ``text_embeds`` and ``retrieval_logits``; ``caption`` -> ``pred_caption``; ``vqa`` ->
         ``pred_answer``; ``ref-caption`` -> ``pred_caption`` of the referred region;
@@ -279,8 +278,8 @@ class XDecoder(BatchInvariantMixin, BaseModel):
         """
         task = self._task_of(data_samples)
         handler = {
-            'semseg': self._predict_generic, 'instance': self._predict_generic,
-            'panoptic': self._predict_generic, 'ref-seg': self._predict_referring,
+            'semantic': self._predict_generic, 'instance': self._predict_generic,
+            'panoptic': self._predict_generic, 'referring': self._predict_referring,
             'retrieval': self._predict_retrieval, 'caption': self._predict_caption,
             'vqa': self._predict_vqa, 'ref-caption': self._predict_referring_caption,
             'region-retrieval': self._predict_region_retrieval}[task]
@@ -326,7 +325,7 @@ class XDecoder(BatchInvariantMixin, BaseModel):
     # -------------------------------------------------------------- captioning
     def _caption_step_fn(self, mask_features: Tensor, feats: List[Tensor],
                          region: Optional[Tensor] = None):
-        """``ids [N, s] -> logits [N, V]`` of position ``s - 1`` (N = B x beams)."""
+        """``ids (N, s) -> logits (N, V)`` of position ``s - 1`` (N = B x beams)."""
 
         def step(ids: Tensor) -> Tensor:
             repeat = ids.shape[0] // mask_features.shape[0]
@@ -392,7 +391,7 @@ class XDecoder(BatchInvariantMixin, BaseModel):
     def _predict_referring_caption(self, inputs, data_samples, task):
         """Referring captioning: segment the phrase, then caption with the caption tokens'
         cross-attention restricted to the referred region."""
-        results, _ = self._referring(inputs, data_samples, 'ref-seg')
+        results, _ = self._referring(inputs, data_samples, 'referring')
         region = torch.stack([r['low_res'][0] > 0 for r in results])
         self._predict_caption(inputs, data_samples, 'caption', region=region)
         for sample, res in zip(data_samples, results):
@@ -402,7 +401,7 @@ class XDecoder(BatchInvariantMixin, BaseModel):
     def _predict_region_retrieval(self, inputs, data_samples, task):
         """Region retrieval: score every image of the batch against the query text (global
         query) and localise the text in each image (referring segmentation)."""
-        self._predict_referring(inputs, data_samples, 'ref-seg')
+        self._predict_referring(inputs, data_samples, 'referring')
         out = self.decode(inputs, 'retrieval')[-1]
         for b, sample in enumerate(data_samples):
             text = ' '.join(split_phrases(sample.metainfo['text']))

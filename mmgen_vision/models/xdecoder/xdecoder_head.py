@@ -20,10 +20,10 @@ from mmgen_vision.registry import MODELS
 
 #: Prediction keys each trainable task hands to the criterion (plus ``logit_scale``).
 LOSS_KEYS = {
-    'semseg': ('pred_logits', 'pred_masks'),
+    'semantic': ('pred_logits', 'pred_masks'),
     'instance': ('pred_logits', 'pred_masks'),
     'panoptic': ('pred_logits', 'pred_masks'),
-    'ref-seg': ('pred_grd_logits', 'pred_grd_masks'),
+    'referring': ('pred_grd_logits', 'pred_grd_masks'),
     'caption': ('pred_captions', 'image_embeds', 'text_embeds', 'class_embeds',
                 'text_token_embeds', 'text_token_mask'),
     'retrieval': ('pred_captions', 'image_embeds', 'text_embeds', 'class_embeds',
@@ -65,22 +65,22 @@ class XDecoderHead(BaseModule):
 
         Args:
             preds (list[dict]): ``XDecoderTransformerDecoder`` outputs (``class_embeds
-                [B, Q, D]``, ``masks [B, Q, h, w]``, optional ``grd_class_embeds
-                [B, Qg, D]``, ``grd_masks``, ``text_embeds [B, T, D]``).
+                (B, Q, D)``, ``masks (B, Q, h, w)``, optional ``grd_class_embeds
+                (B, Qg, D)``, ``grd_masks``, ``text_embeds (B, T, D)``).
             lang_encoder (XDecoderLanguageEncoder): The language space.
-            class_embeds (Tensor, optional): ``[K + 1, D]`` class embeddings (background
-                last) -> ``pred_logits [B, Q, K + 1]``.
-            phrase_embeds (list[Tensor], optional): ``[P_b, D]`` per image ->
-                ``pred_grd_logits [B, Qg, max P_b]`` (zero-padded).
-            text_embeds (Tensor, optional): ``[B, D]`` pooled captions (retrieval).
-            text_token_embeds (Tensor, optional): ``[B, T, D]`` their token embeddings.
-            text_token_mask (Tensor, optional): ``[B, T]`` bool, valid tokens.
+            class_embeds (Tensor, optional): ``(K + 1, D)`` class embeddings (background
+                last) -> ``pred_logits (B, Q, K + 1)``.
+            phrase_embeds (list[Tensor], optional): ``(P_b, D)`` per image ->
+                ``pred_grd_logits (B, Qg, max P_b)`` (zero-padded).
+            text_embeds (Tensor, optional): ``(B, D)`` pooled captions (retrieval).
+            text_token_embeds (Tensor, optional): ``(B, T, D)`` their token embeddings.
+            text_token_mask (Tensor, optional): ``(B, T)`` bool, valid tokens.
 
         Returns:
-            list[dict]: one per prediction with ``pred_masks``, ``image_embeds [B, D]``
+            list[dict]: one per prediction with ``pred_masks``, ``image_embeds (B, D)``
             (global query), ``class_embeds``, ``logit_scale`` and, when given,
             ``pred_logits``; ``pred_grd_logits`` / ``pred_grd_masks`` /
-            ``grd_class_embeds``; ``pred_captions [B, T, V]`` / ``query_text_embeds``;
+            ``grd_class_embeds``; ``pred_captions (B, T, V)`` / ``query_text_embeds``;
             ``text_embeds``; ``text_token_embeds`` / ``text_token_mask``. While training, the
             semantic outputs only on the criterion's last ``num_semantic_predictions``.
         """
@@ -130,13 +130,13 @@ class XDecoderHead(BaseModule):
         """
         targets = [dict() for _ in data_samples]
         text = {}
-        if task in ('semseg', 'instance', 'panoptic'):
+        if task in ('semantic', 'instance', 'panoptic'):
             text['class_names'] = class_names
             stuff = [i for i, n in enumerate(class_names) if n not in set(thing_classes)]
             for target, sample in zip(targets, data_samples):
                 labels, masks = self.generic_targets(sample, pad_shape, stuff)
                 target.update(labels=labels, masks=masks)
-        elif task == 'ref-seg':
+        elif task == 'referring':
             text['phrases'] = [split_phrases(s.metainfo['text']) for s in data_samples]
             for target, phrases, sample in zip(targets, text['phrases'], data_samples):
                 target['grd_masks'] = self.gt_masks(sample, pad_shape)
@@ -158,7 +158,7 @@ class XDecoderHead(BaseModule):
 
     @staticmethod
     def caption_targets(data_samples, lang_encoder) -> Tuple[Tensor, Tensor]:
-        """Caption ids ``[B, L]`` and validity masks: the packed ``caption_tokens`` /
+        """Caption ids ``(B, L)`` and validity masks: the packed ``caption_tokens`` /
         ``caption_mask`` when present, else the tokenized ``text`` metainfo."""
         if all('caption_tokens' in s for s in data_samples):
             ids = torch.stack([s.caption_tokens for s in data_samples]).long()
@@ -180,7 +180,7 @@ class XDecoderHead(BaseModule):
         ``gt_sem_seg`` (mmdet's panoptic loading keeps stuff only in the semantic map).
 
         Returns:
-            tuple: labels ``[N]`` and bool masks ``[N, H_pad, W_pad]``.
+            tuple: labels ``[N]`` and bool masks ``(N, H_pad, W_pad)``.
         """
         masks = cls.gt_masks(sample, pad_shape)
         labels = sample.gt_instances.labels.long()
@@ -198,7 +198,7 @@ class XDecoderHead(BaseModule):
 
     @staticmethod
     def gt_masks(sample, pad_shape: Sequence[int]) -> Tensor:
-        """``gt_instances.masks`` (BitmapMasks or tensor) as bool ``[N, H_pad, W_pad]``."""
+        """``gt_instances.masks`` (BitmapMasks or tensor) as bool ``(N, H_pad, W_pad)``."""
         if 'gt_instances' not in sample or 'masks' not in sample.gt_instances:
             raise KeyError(f'{sample.metainfo.get("img_path", "a sample")} has no '
                            'gt_instances.masks (load them with with_mask=True)')

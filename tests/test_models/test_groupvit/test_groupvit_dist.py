@@ -15,7 +15,7 @@ from mmgen_vision.models.groupvit import GroupViT, all_gather_with_grad
 
 WORLD_SIZE = 2
 TINY = dict(
-    image_encoder=dict(img_size=16, patch_size=4, embed_dim=16, depths=(1, 1), num_heads=2,
+    image_encoder=dict(img_size=16, patch_size=4, embed_dims=16, depths=(1, 1), num_heads=2,
                        num_group_tokens=(4, 0), num_output_groups=(2, ), drop_path_rate=0.),
     text_encoder=dict(context_length=8, vocab_size=64, width=16, layers=1),
     output_dim=8, proj_hidden_channels=16, multi_label=2)

@@ -12,7 +12,7 @@ from mmgen_vision.models.groupvit import GroupViT
 from mmgen_vision.models.groupvit.groupvit import same_noun_targets, same_text_targets
 
 TINY = dict(
-    image_encoder=dict(img_size=32, patch_size=4, embed_dim=32, depths=(1, 1), num_heads=2,
+    image_encoder=dict(img_size=32, patch_size=4, embed_dims=32, depths=(1, 1), num_heads=2,
                        num_group_tokens=(4, 0), num_output_groups=(4, ), drop_path_rate=0.),
     text_encoder=dict(context_length=8, vocab_size=49408, width=32, layers=1),
     output_dim=2, proj_hidden_channels=8, multi_label=1)

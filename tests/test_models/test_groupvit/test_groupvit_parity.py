@@ -19,7 +19,7 @@ CONVERTER = osp.join(REPO_ROOT, 'tools', 'model_converters', 'groupvit_to_mmgv.p
 TINY_CFG = dict(
     type='GroupViT',
     image_encoder=dict(
-        type='GroupViTImageEncoder', img_size=32, patch_size=4, in_channels=3, embed_dim=32,
+        type='GroupViTImageEncoder', img_size=32, patch_size=4, in_channels=3, embed_dims=32,
         depths=(2, 1, 1), num_heads=(2, 2, 2), num_group_tokens=(8, 4, 0),
         num_output_groups=(8, 4), hard_assignment=True, mlp_ratio=4., qkv_bias=True,
         drop_rate=0., attn_drop_rate=0., drop_path_rate=0.1, assign_eps=1., gumbel_tau=1.),
@@ -50,9 +50,10 @@ def test_tiny_config_matches_fixture(fixture):
     kw = fixture['kwargs_resolved']
     img, txt = kw['img_encoder'], kw['text_encoder']
     ours = TINY_CFG['image_encoder']
-    for key in ('img_size', 'patch_size', 'embed_dim', 'mlp_ratio', 'qkv_bias',
-                'hard_assignment', 'drop_path_rate'):
+    for key in ('img_size', 'patch_size', 'mlp_ratio', 'qkv_bias', 'hard_assignment',
+                'drop_path_rate'):
         assert ours[key] == img[key], key
+    assert ours['embed_dims'] == img['embed_dim']  # the release's name
     for key in ('depths', 'num_heads', 'num_group_tokens', 'num_output_groups'):
         assert list(ours[key]) == list(img[key]), key
     assert set(img['embed_factors']) == {1}

@@ -10,7 +10,7 @@ from mmgen_vision.models.groupvit.segmentor import VOC_RENAME, GroupViTSegmentor
 from mmgen_vision.registry import MODELS
 
 TINY = dict(
-    image_encoder=dict(img_size=32, patch_size=4, embed_dim=32, depths=(1, 1, 1), num_heads=2,
+    image_encoder=dict(img_size=32, patch_size=4, embed_dims=32, depths=(1, 1, 1), num_heads=2,
                        num_group_tokens=(8, 4, 0), num_output_groups=(8, 4),
                        drop_path_rate=0.),
     text_encoder=dict(context_length=16, vocab_size=49408, width=32, layers=1),

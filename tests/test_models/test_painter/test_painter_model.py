@@ -22,12 +22,12 @@ from mmgen_vision.registry import MODELS
 def tiny_cfg(**backbone):
     cfg = dict(
         type='Painter',
-        backbone=dict(type='PainterViT', img_size=(32, 16), patch_size=4, embed_dim=32, depth=5,
-                      num_heads=2, drop_path_rate=0., pretrain_img_size=16, merge_index=1,
-                      out_indices=(1, 2, 3, 4)),
-        head=dict(type='PainterHead', in_channels=32, num_taps=4, patch_size=4, embed_dim=8),
+        backbone=dict(type='PainterViT', img_size=(32, 16), patch_size=4, embed_dims=32,
+                      num_layers=5, num_heads=2, drop_path_rate=0., pretrain_img_size=16,
+                      merge_index=1, out_indices=(1, 2, 3, 4)),
+        head=dict(type='PainterHead', in_channels=32, num_taps=4, patch_size=4, embed_dims=8),
         mask_generator=dict(ratio=0.5, min_block=2, max_block=16),
-        codecs=dict(semseg=dict(type='SemanticCodec', num_classes=7),
+        codecs=dict(semantic=dict(type='SemanticCodec', num_classes=7),
                     depth=dict(type='DepthCodec', max_depth=10.)))
     cfg['backbone'].update(backbone)
     return cfg
@@ -129,7 +129,7 @@ def test_predict_decodes_with_the_task_codec():
     model = MODELS.build(tiny_cfg()).eval()
     canvas = torch.randint(0, 255, (3, 32, 16), dtype=torch.uint8)
     samples = []
-    for task in ('semseg', 'depth'):
+    for task in ('semantic', 'depth'):
         s = BaseDataElement(metainfo=dict(task=task, ori_shape=(20, 24)))
         s.target = canvas.clone()
         samples.append(s)
@@ -190,7 +190,7 @@ def test_flip_test_paints_the_mirrored_query_in_the_same_pass():
     canvas = torch.randint(0, 255, (3, 3, 32, 16), dtype=torch.uint8, generator=g)
     canvas[:, :, :16] = canvas[:1, :, :16]  # one prompt
     samples = []
-    for task in ('pose', 'semseg', 'pose'):
+    for task in ('pose', 'semantic', 'pose'):
         # keypoints decode at the painted size here, so that the reference below needs no resize
         shape = (16, 16) if task == 'pose' else (20, 24)
         s = BaseDataElement(metainfo=dict(task=task, ori_shape=shape))
@@ -237,7 +237,7 @@ def _multi_prompt_batch(batch=2):
     samples = []
     for i in range(batch):
         s = BaseDataElement(metainfo=dict(task='panoptic', ori_shape=(16, 16),
-                                          prompt_tasks=('semseg', 'instance')))
+                                          prompt_tasks=('semantic', 'instance')))
         s.target = canvas[0].clone()
         samples.append(s)
     return list(canvas), samples
@@ -259,10 +259,10 @@ def test_multi_prompt_predict_decodes_each_prompt_and_merges():
         assert paint.call_count == 1 and paint.call_args.args[0].shape[0] == 4  # B * P
         ref = [model.denormalize(model.predict_canvas(imgs[:, k], tgts[:, k])) for k in (0, 1)]
     sample = out[1]
-    assert set(sample.pred_painting.keys()) == {'semseg', 'instance'}
-    assert torch.allclose(sample.pred_painting.semseg, ref[0][1], atol=1e-3)
+    assert set(sample.pred_painting.keys()) == {'semantic', 'instance'}
+    assert torch.allclose(sample.pred_painting.semantic, ref[0][1], atol=1e-3)
     assert torch.allclose(sample.pred_painting.instance, ref[1][1], atol=1e-3)
-    sem = model.codecs['semseg'].decode(ref[0][1])
+    sem = model.codecs['semantic'].decode(ref[0][1])
     assert torch.equal(sample.pred_sem_seg.data[0], sem)
     inst = sample.pred_instances
     assert len(inst) > 0  # the checks below must not hold vacuously
@@ -285,7 +285,7 @@ def test_multi_prompt_predict_decodes_each_prompt_and_merges():
                           atol=1e-2)
     bad = copy.deepcopy(samples)
     for s in bad:
-        s.set_metainfo(dict(prompt_tasks=('semseg', )))
+        s.set_metainfo(dict(prompt_tasks=('semantic', )))
     with pytest.raises(KeyError, match='prompt_tasks'):
         model.predict(data['inputs'], bad)
 
@@ -296,7 +296,7 @@ def test_training_step_reduces_loss():
     canvas = torch.randint(0, 255, (4, 3, 32, 16), dtype=torch.uint8)
     samples = []
     for i in range(4):
-        s = BaseDataElement(metainfo=dict(task='semseg'))
+        s = BaseDataElement(metainfo=dict(task='semantic'))
         s.target = canvas[i].flip(0)  # a deterministic image-to-image mapping
         samples.append(s)
     opt = torch.optim.AdamW(model.parameters(), 3e-3)
@@ -338,7 +338,7 @@ def test_inferencer_and_cache(tiny_config_file, tmp_path):
     config, ckpt, model = tiny_config_file
     ex, ex_t, q1, q2 = _write_images(tmp_path)
     inf = PainterInferencer(config, ckpt)
-    out = inf(ex, ex_t, [q1, q2], out_dir=str(tmp_path / 'vis'), task='semseg', batch_size=1)
+    out = inf(ex, ex_t, [q1, q2], out_dir=str(tmp_path / 'vis'), task='semantic', batch_size=1)
     assert [p.shape for p in out['predictions']] == [(40, 30, 3), (16, 16, 3)]
     assert out['data_samples'][0].pred_sem_seg.data.shape == (1, 40, 30)
     assert osp.isfile(tmp_path / 'vis' / 'q1_pred.png')
@@ -385,7 +385,7 @@ def test_prompt_tuner_freezes_the_model_and_learns_the_prompt(tiny_config_file, 
     canvas = torch.randint(0, 255, (2, 3, 32, 16), dtype=torch.uint8)
     samples = []
     for i in range(2):
-        s = BaseDataElement(metainfo=dict(task='semseg'))
+        s = BaseDataElement(metainfo=dict(task='semantic'))
         s.target = canvas[i]
         samples.append(s)
     data = tuner.data_preprocessor(dict(inputs=list(canvas), data_samples=samples), True)
@@ -411,7 +411,7 @@ def test_prompt_tuner_refuses_another_painters_checkpoint(tiny_config_file, tmp_
     from mmgen_vision.utils.checkpoint import CheckpointError
     _, ckpt, _ = tiny_config_file
     ex, ex_t, _, _ = _write_images(tmp_path)
-    wider = tiny_cfg(prompt_isolation=True, embed_dim=64)
+    wider = tiny_cfg(prompt_isolation=True, embed_dims=64)
     wider['head']['in_channels'] = 64
     with pytest.raises(CheckpointError, match=r'tiny\.pth.*size mismatch'):
         MODELS.build(dict(type='PainterPromptTuner', painter=wider, painter_checkpoint=ckpt,

@@ -19,10 +19,10 @@ CONVERTER = osp.join(REPO_ROOT, 'tools', 'model_converters', 'painter_to_mmgv.py
 # all-global attention (the release's window list never matches), merge after block 2
 TINY_CFG = dict(
     type='Painter',
-    backbone=dict(type='PainterViT', img_size=(64, 32), patch_size=8, embed_dim=48, depth=24,
+    backbone=dict(type='PainterViT', img_size=(64, 32), patch_size=8, embed_dims=48, num_layers=24,
                   num_heads=4, mlp_ratio=4., drop_path_rate=0.1, pretrain_img_size=48,
                   merge_index=2),
-    head=dict(type='PainterHead', in_channels=48, num_taps=4, patch_size=8, embed_dim=16),
+    head=dict(type='PainterHead', in_channels=48, num_taps=4, patch_size=8, embed_dims=16),
     loss=dict(type='PainterLoss', beta=0.01))
 PRED_ATOL = 1e-5
 
@@ -139,9 +139,9 @@ def _synthetic_official(depth=4, dim=32, heads=2, grid=(4, 2), patch=4, dec=8, p
 
 SYNTH_CFG = dict(
     type='Painter',
-    backbone=dict(type='PainterViT', img_size=(16, 8), patch_size=4, embed_dim=32, depth=4,
+    backbone=dict(type='PainterViT', img_size=(16, 8), patch_size=4, embed_dims=32, num_layers=4,
                   num_heads=2, pretrain_img_size=16, merge_index=0, out_indices=(0, 1, 2, 3)),
-    head=dict(type='PainterHead', in_channels=32, num_taps=4, patch_size=4, embed_dim=8))
+    head=dict(type='PainterHead', in_channels=32, num_taps=4, patch_size=4, embed_dims=8))
 
 
 def test_converter_synthetic_official_layout():

@@ -81,9 +81,9 @@ def test_expand_with_key_padding():
 
 def tiny_decoder():
     torch.manual_seed(0)
-    dec = XDecoderTransformerDecoder(in_channels=16, hidden_dim=16, num_queries=Q, num_heads=2,
-                                     ffn_dim=32, num_layers=3, mask_dim=16, proj_dim=8,
-                                     context_length=8)
+    dec = XDecoderTransformerDecoder(in_channels=16, embed_dims=16, num_queries=Q, num_heads=2,
+                                     feedforward_channels=32, num_layers=3, mask_channels=16,
+                                     proj_dim=8, context_length=8)
     return dec.eval()
 
 

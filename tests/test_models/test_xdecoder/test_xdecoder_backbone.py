@@ -7,7 +7,7 @@ from mmgen_vision.models.xdecoder import FocalNet
 from mmgen_vision.models.xdecoder.focalnet import FocalModulation
 from mmgen_vision.registry import MODELS
 
-TINY = dict(type='FocalNet', embed_dim=8, depths=(1, 2, 1, 1), focal_levels=3, focal_windows=3,
+TINY = dict(type='FocalNet', embed_dims=8, depths=(1, 2, 1, 1), focal_levels=3, focal_windows=3,
             drop_path_rate=0.)
 
 
@@ -27,7 +27,7 @@ def test_multi_scale_outputs_with_unpadded_input():
 
 
 def test_release_hyper_parameters():
-    model = FocalNet(embed_dim=8, depths=(1, 1, 1, 1), focal_levels=(3, 3, 3, 4),
+    model = FocalNet(embed_dims=8, depths=(1, 1, 1, 1), focal_levels=(3, 3, 3, 4),
                      focal_windows=3, layerscale_value=1e-4)
     block = model.stages[3].blocks[0]
     kernels = [layer[0].kernel_size for layer in block.modulation.focal_layers]

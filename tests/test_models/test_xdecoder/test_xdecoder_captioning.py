@@ -29,8 +29,8 @@ TOY_CONFIG = osp.join(REPO_ROOT, 'configs', 'xdecoder', 'xdecoder_toy_shapesworl
 
 
 def tiny_decoder(**kwargs) -> XDecoderTransformerDecoder:
-    cfg = dict(in_channels=16, hidden_dim=16, num_queries=5, num_heads=2, ffn_dim=32,
-               num_layers=2, mask_dim=16, proj_dim=16, context_length=12)
+    cfg = dict(in_channels=16, embed_dims=16, num_queries=5, num_heads=2, feedforward_channels=32,
+               num_layers=2, mask_channels=16, proj_dim=16, context_length=12)
     cfg.update(kwargs)
     return XDecoderTransformerDecoder(**cfg)
 

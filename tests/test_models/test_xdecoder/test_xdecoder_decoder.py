@@ -10,8 +10,8 @@ from mmgen_vision.models.xdecoder.language_encoder import clean_class_name
 
 def test_pixel_decoder_shapes_and_fpn_order():
     torch.manual_seed(0)
-    dec = XDecoderPixelDecoder((8, 16, 32, 64), conv_dim=16, mask_dim=12,
-                               num_encoder_layers=1, num_heads=2, ffn_dim=32,
+    dec = XDecoderPixelDecoder((8, 16, 32, 64), feat_channels=16, out_channels=12,
+                               num_encoder_layers=1, num_heads=2, feedforward_channels=32,
                                norm_cfg=dict(type='GN', num_groups=4)).eval()
     feats = [torch.randn(2, c, 32 // 2**i, 48 // 2**i) for i, c in enumerate((8, 16, 32, 64))]
     with torch.no_grad():
@@ -92,8 +92,9 @@ def test_similarities_scale_and_clamp(lang):
 
 def test_global_query_is_attention_pooled_objects():
     torch.manual_seed(0)
-    dec = XDecoderTransformerDecoder(in_channels=8, hidden_dim=8, num_queries=4, num_heads=2,
-                                     ffn_dim=16, num_layers=1, mask_dim=8, proj_dim=8).eval()
+    dec = XDecoderTransformerDecoder(in_channels=8, embed_dims=8, num_queries=4, num_heads=2,
+                                     feedforward_channels=16, num_layers=1, mask_channels=8,
+                                     proj_dim=8).eval()
     latent = torch.randn(2, 4, 8)
     out = dec._recompute_global(latent)
     torch.testing.assert_close(out[:, :3], latent[:, :3])

@@ -27,9 +27,9 @@ CRITERION = dict(type='XDecoderCriterion', num_points=None, num_semantic_predict
 
 def parts():
     torch.manual_seed(0)
-    decoder = XDecoderTransformerDecoder(in_channels=16, hidden_dim=16, num_queries=5,
-                                         num_heads=2, ffn_dim=32, num_layers=2, mask_dim=16,
-                                         proj_dim=16)
+    decoder = XDecoderTransformerDecoder(in_channels=16, embed_dims=16, num_queries=5,
+                                         num_heads=2, feedforward_channels=32, num_layers=2,
+                                         mask_channels=16, proj_dim=16)
     lang = XDecoderLanguageEncoder(width=16, layers=1, heads=2, proj_dim=16,
                                    templates=['{}.'])
     head = MODELS.build(dict(type='XDecoderHead', criterion=CRITERION))
@@ -62,7 +62,7 @@ def test_get_targets_every_task():
     targets, text = head.get_targets(data, 'panoptic', (32, 32), CLASSES, CLASSES[:2], lang)
     assert text == dict(class_names=CLASSES)
     assert targets[1]['labels'].tolist() == [1, 2] and targets[1]['masks'].shape == (2, 32, 32)
-    targets, text = head.get_targets(data, 'ref-seg', (40, 40), None, None, lang)
+    targets, text = head.get_targets(data, 'referring', (40, 40), None, None, lang)
     assert text['phrases'] == [['the top', 'the bottom']] * 2
     grd = targets[0]['grd_masks']
     assert grd.shape == (2, 40, 40) and not grd[:, 32:].any()
@@ -73,10 +73,10 @@ def test_get_targets_every_task():
         head.get_targets(data, 'vqa', (32, 32), None, None, lang)
     data[0].set_metainfo(dict(text='one phrase'))
     with pytest.raises(ValueError, match='1 phrases but 2 referred masks'):
-        head.get_targets(data, 'ref-seg', (32, 32), None, None, lang)
+        head.get_targets(data, 'referring', (32, 32), None, None, lang)
 
 
-@pytest.mark.parametrize('task', ['panoptic', 'ref-seg'])
+@pytest.mark.parametrize('task', ['panoptic', 'referring'])
 def test_loss_decreases_under_sgd(task):
     """A few SGD steps on the decoder and language encoder through the head's loss."""
     decoder, lang, head = parts()
@@ -89,7 +89,7 @@ def test_loss_decreases_under_sgd(task):
 
     def loss_value():
         kwargs, embeds = {}, {}
-        if task == 'ref-seg':
+        if task == 'referring':
             tokens, pooled, mask = lang.encode_texts(text['phrases'][0])
             grounding = tokens[mask][None].repeat(2, 1, 1)
             kwargs = dict(grounding_tokens=grounding)
@@ -101,7 +101,7 @@ def test_loss_decreases_under_sgd(task):
         return sum(v for k, v in losses.items() if 'loss' in k), losses
 
     first, losses = loss_value()
-    expected = 'loss_grd_dice' if task == 'ref-seg' else 'loss_dice'
+    expected = 'loss_grd_dice' if task == 'referring' else 'loss_dice'
     assert expected in losses and 'd1.' + expected in losses  # deep supervision
     # only the task's predictions reach the criterion
     assert not any('grd' in k for k in losses) if task == 'panoptic' else \
@@ -129,7 +129,7 @@ def test_task_outputs_format():
     assert out['image_embeds'].shape == (2, 16) and out['text_embeds'].shape == (2, 16)
     assert out['logit_scale'] is lang.logit_scale
     with pytest.raises(RuntimeError, match='criterion'):
-        XDecoderHead().loss_by_feat(outputs, [{}, {}], 'semseg')
+        XDecoderHead().loss_by_feat(outputs, [{}, {}], 'semantic')
 
 
 def meta(**kwargs):

@@ -26,14 +26,14 @@ def tiny_cfg(**overrides):
         type='XDecoder',
         data_preprocessor=dict(type='mmdet.DetDataPreprocessor', mean=[128.] * 3,
                                std=[64.] * 3, bgr_to_rgb=True, pad_size_divisor=32),
-        backbone=dict(type='FocalNet', embed_dim=8, depths=(1, 1, 1, 1), focal_levels=2,
+        backbone=dict(type='FocalNet', embed_dims=8, depths=(1, 1, 1, 1), focal_levels=2,
                       focal_windows=3, drop_path_rate=0.),
         pixel_decoder=dict(type='XDecoderPixelDecoder', in_channels=(8, 16, 32, 64),
-                           conv_dim=16, mask_dim=16, num_encoder_layers=1, num_heads=2,
-                           ffn_dim=32, norm_cfg=dict(type='GN', num_groups=4)),
-        decoder=dict(type='XDecoderTransformerDecoder', in_channels=16, hidden_dim=16,
-                     num_queries=6, num_heads=2, ffn_dim=32, num_layers=2, mask_dim=16,
-                     proj_dim=16),
+                           feat_channels=16, out_channels=16, num_encoder_layers=1, num_heads=2,
+                           feedforward_channels=32, norm_cfg=dict(type='GN', num_groups=4)),
+        decoder=dict(type='XDecoderTransformerDecoder', in_channels=16, embed_dims=16,
+                     num_queries=6, num_heads=2, feedforward_channels=32, num_layers=2,
+                     mask_channels=16, proj_dim=16),
         lang_encoder=dict(type='XDecoderLanguageEncoder', width=16, layers=2, heads=2,
                           proj_dim=16, templates=['{}.', 'a photo of a {}.']),
         class_names=CLASSES,
@@ -77,7 +77,7 @@ def batch(model, task, metas=None, sizes=((64, 64), (48, 56)), with_gt=False):
 
 @torch.no_grad()
 def test_semseg_predict(model):
-    inputs, samples = batch(model, 'semseg')
+    inputs, samples = batch(model, 'semantic')
     model.predict(inputs, samples)
     for sample in samples:
         h, w = sample.ori_shape
@@ -87,7 +87,7 @@ def test_semseg_predict(model):
         assert torch.equal(label[valid], prob.argmax(0)[valid])
         assert (prob.max(0).values[~valid] <= 0.5).all()
     # class names from the metainfo override the config's
-    inputs, samples = batch(model, 'semseg', [dict(classes=['cat', 'dog'])] * 2)
+    inputs, samples = batch(model, 'semantic', [dict(classes=['cat', 'dog'])] * 2)
     model.predict(inputs, samples)
     assert samples[0].seg_logits.data.shape[0] == 2
 
@@ -157,7 +157,7 @@ def test_instance_and_panoptic_predict(model):
 @torch.no_grad()
 def test_referring_batch_equals_single_images(model):
     metas = [dict(text='the red circle'), dict(text='a blue square.the green triangle')]
-    inputs, samples = batch(model, 'ref-seg', metas, sizes=((64, 64), (64, 64)))
+    inputs, samples = batch(model, 'referring', metas, sizes=((64, 64), (64, 64)))
     model.predict(inputs, samples)
     assert len(samples[0].pred_instances) == 1 and len(samples[1].pred_instances) == 2
     assert samples[1].pred_sem_seg.data.shape == (1, 128, 128)
@@ -252,17 +252,17 @@ def test_vqa_and_compositions(model):
     assert samples[0].retrieval_logits.shape == (1, ) and len(samples[1].pred_instances) == 1
 
 
-@pytest.mark.parametrize('task', ['semseg', 'ref-seg', 'caption', 'retrieval'])
+@pytest.mark.parametrize('task', ['semantic', 'referring', 'caption', 'retrieval'])
 def test_loss_every_task(task):
     torch.manual_seed(0)
     model = MODELS.build(tiny_cfg()).train()
-    texts = {'semseg': None, 'ref-seg': 'the red circle.the green triangle',
+    texts = {'semantic': None, 'referring': 'the red circle.the green triangle',
              'caption': 'a red circle above a green triangle',
              'retrieval': 'a red circle above a green triangle'}[task]
     metas = [dict(text=texts)] * 2 if texts else None
     inputs, samples = batch(model, task, metas, sizes=((64, 64), (64, 64)), with_gt=True)
     losses = model.loss(inputs, samples)
-    expected = {'semseg': 'loss_mask', 'ref-seg': 'loss_grd_dice', 'caption': 'loss_caption',
+    expected = {'semantic': 'loss_mask', 'referring': 'loss_grd_dice', 'caption': 'loss_caption',
                 'retrieval': 'loss_retrieval'}[task]
     assert expected in losses, sorted(losses)
     total = sum(v for k, v in losses.items() if 'loss' in k)
@@ -270,7 +270,7 @@ def test_loss_every_task(task):
     total.backward()
     grads = [p.grad for p in model.decoder.parameters() if p.grad is not None]
     assert grads and any(g.abs().sum() > 0 for g in grads)
-    if task != 'semseg':
+    if task != 'semantic':
         assert model.lang_encoder.lang_proj.grad is not None
 
 
@@ -279,13 +279,13 @@ def test_bad_inputs(model):
         MODELS.build(tiny_cfg(task='depth'))
     with pytest.raises(KeyError, match='unknown test_cfg keys'):
         MODELS.build(tiny_cfg(test_cfg=dict(mask_threshold=0.5)))
-    inputs, samples = batch(model, 'semseg')
+    inputs, samples = batch(model, 'semantic')
     samples[1].set_metainfo(dict(task='caption'))
     with pytest.raises(ValueError, match='mixes X-Decoder tasks'):
         model.predict(inputs, samples)
     with pytest.raises(RuntimeError, match='invalid mode'):
         model(inputs, samples, mode='bad')
-    _, samples = batch(model, 'semseg')
+    _, samples = batch(model, 'semantic')
     with pytest.raises(KeyError, match='gt_instances'):
         model.train()
         try:
@@ -310,7 +310,7 @@ def test_other_backbone_and_pixel_decoder():
                              act_cfg=dict(type='ReLU', inplace=True)))),
             positional_encoding=dict(num_feats=8, normalize=True)))
     model = MODELS.build(cfg).eval()
-    inputs, samples = batch(model, 'semseg')
+    inputs, samples = batch(model, 'semantic')
     model.predict(inputs, samples)
     assert samples[0].pred_sem_seg.data.shape == (1, 128, 128)
 
@@ -333,7 +333,7 @@ def test_loss_joint_batch_groups_tasks():
         samples.append(sample)
     data = model.data_preprocessor(dict(inputs=images, data_samples=samples), True)
     losses = model.loss(data['inputs'], data['data_samples'])
-    assert 'panoptic.loss_mask' in losses and 'ref-seg.loss_grd_ce' in losses
+    assert 'panoptic.loss_mask' in losses and 'referring.loss_grd_ce' in losses
     assert 'caption.loss_caption' in losses and 'caption.loss_retrieval' in losses
     assert data['data_samples'][3].batch_input_shape == (32, 32)  # cropped group
     sum(v for k, v in losses.items() if 'loss' in k).backward()
@@ -375,8 +375,8 @@ def test_paper_config_reads_like_the_paper():
     cfg = Config.fromfile(osp.join(osp.dirname(CONFIGS[0]),
                                    'xdecoder_focalt_8xb4-50e_coco-joint.py'))
     dec, bb = cfg.model.decoder, cfg.model.backbone
-    assert (dec.num_queries, dec.num_layers, dec.hidden_dim) == (101, 9, 512)
-    assert (bb.embed_dim, tuple(bb.depths), bb.drop_path_rate) == (96, (2, 2, 6, 2), 0.3)
+    assert (dec.num_queries, dec.num_layers, dec.embed_dims) == (101, 9, 512)
+    assert (bb.embed_dims, tuple(bb.depths), bb.drop_path_rate) == (96, (2, 2, 6, 2), 0.3)
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper' and cfg.optim_wrapper.optimizer.lr == 1e-4
     assert cfg.param_scheduler[0].milestones == [44, 48]
     model = MODELS.build(cfg.model)
@@ -396,7 +396,7 @@ def test_state_dict_keys_survive_the_head_split():
     torch.manual_seed(1)
     new = MODELS.build(tiny_cfg()).eval()
     new.load_state_dict(old.state_dict(), strict=True)
-    inputs, samples = batch(old, 'semseg')
+    inputs, samples = batch(old, 'semantic')
     with torch.no_grad():
         ours = new.predict(inputs, [s.clone() for s in samples])
         ref = old.predict(inputs, samples)

@@ -12,6 +12,7 @@ from conftest import (REPO_ROOT, assert_parity_close, build_converted_model, loa
                       load_parity_fixture)
 from mmgen_vision.models.xdecoder import XDecoder
 from mmgen_vision.registry import MODELS
+from mmgen_vision.utils import TASK_ALIASES
 
 CONVERTER = osp.join(REPO_ROOT, 'tools', 'model_converters', 'xdecoder_to_mmgv.py')
 
@@ -21,14 +22,15 @@ TINY_CFG = dict(
     data_preprocessor=dict(
         type='mmdet.DetDataPreprocessor', mean=[123.675, 116.28, 103.53],
         std=[58.395, 57.12, 57.375], bgr_to_rgb=True, pad_size_divisor=32),
-    backbone=dict(type='FocalNet', embed_dim=32, depths=(1, 1, 1, 1), focal_levels=3,
+    backbone=dict(type='FocalNet', embed_dims=32, depths=(1, 1, 1, 1), focal_levels=3,
                   focal_windows=3, drop_path_rate=0.3, use_conv_embed=True, use_postln=True,
                   use_layerscale=True, scaling_modulator=True),
     pixel_decoder=dict(type='XDecoderPixelDecoder', in_channels=(32, 64, 128, 256),
-                       conv_dim=32, mask_dim=32, num_encoder_layers=2, num_heads=4, ffn_dim=64),
-    decoder=dict(type='XDecoderTransformerDecoder', in_channels=32, hidden_dim=32,
-                 num_queries=101, num_heads=4, ffn_dim=64, num_layers=3, mask_dim=32,
-                 proj_dim=32, context_length=77),
+                       feat_channels=32, out_channels=32, num_encoder_layers=2, num_heads=4,
+                       feedforward_channels=64),
+    decoder=dict(type='XDecoderTransformerDecoder', in_channels=32, embed_dims=32,
+                 num_queries=101, num_heads=4, feedforward_channels=64, num_layers=3,
+                 mask_channels=32, proj_dim=32, context_length=77),
     lang_encoder=dict(type='XDecoderLanguageEncoder', width=32, layers=12, heads=8, proj_dim=32,
                       eps=1e-12),
     test_cfg=dict(caption_steps=5, mask_thr=0.5, ignore_index=255, use_thr_for_mc=True))
@@ -58,7 +60,8 @@ def make_batch(fixture, task: str, text=None):
     for idx in inputs[task]['image_indices']:
         images.append(inputs['images_bgr_uint8'][idx].permute(2, 0, 1).contiguous())
         meta = dict(img_shape=tuple(inputs['img_shape'][idx]),
-                    ori_shape=tuple(inputs['ori_shape'][idx]), task=task)
+                    ori_shape=tuple(inputs['ori_shape'][idx]),
+                    task=TASK_ALIASES.get(task, task))  # fixture key -> task name
         if text is not None:
             meta['text'] = text
         samples.append(DetDataSample(metainfo=meta))
@@ -75,10 +78,10 @@ def test_config_matches_fixture(fixture):
     cfg = fixture['config']['model']
     bb, pd = cfg['backbone'], cfg['head']['pixel_decoder']
     dec = cfg['head']['transformer_decoder']
-    assert TINY_CFG['backbone']['embed_dim'] == bb['embed_dim']
+    assert TINY_CFG['backbone']['embed_dims'] == bb['embed_dim']
     assert list(TINY_CFG['backbone']['depths']) == bb['depths']
     assert TINY_CFG['pixel_decoder']['num_encoder_layers'] == pd['transformer_enc_layers']
-    assert TINY_CFG['pixel_decoder']['ffn_dim'] == pd['transformer_dim_feedforward']
+    assert TINY_CFG['pixel_decoder']['feedforward_channels'] == pd['transformer_dim_feedforward']
     assert TINY_CFG['decoder']['num_layers'] == dec['decoder_layers']
     assert TINY_CFG['decoder']['num_queries'] == dec['num_queries']
     assert TINY_CFG['decoder']['num_heads'] == dec['nheads']
@@ -110,7 +113,7 @@ def test_semseg(fixture, model):
         assert model.lang_encoder.templates == fixture['inputs']['semseg']['prompt_templates']
         assert_parity_close(fixture, 'semseg.text_embeddings', model.class_embeddings(names),
                      out['text_embeddings'])
-        preds = model.decode(inputs, 'semseg', class_names=names)
+        preds = model.decode(inputs, 'semantic', class_names=names)
         raw = model.decoder(multi_scale, mask_features)
         model.predict(inputs, samples)
     last = preds[-1]
@@ -141,7 +144,7 @@ def test_referring(fixture, model, case):
     text = fixture['inputs'][case]['text']
     inputs, samples = preprocess(model, fixture, case, text)
     for s in samples:
-        s.set_metainfo(dict(task='ref-seg'))
+        s.set_metainfo(dict(task='referring'))
     with torch.no_grad():
         phrases = text.split('.')
         tokens, pooled, mask = model.lang_encoder.encode_texts(phrases)
@@ -152,8 +155,8 @@ def test_referring(fixture, model, case):
         assert not padding.any()
         assert_parity_close(fixture, f'{case}.text.grounding_tokens', grounding.transpose(0, 1),
                      out['text']['grounding_tokens'])
-        preds = model.decode(inputs, 'ref-seg', phrases=[phrases])
-        results, _ = model._referring(inputs, samples, 'ref-seg')
+        preds = model.decode(inputs, 'referring', phrases=[phrases])
+        results, _ = model._referring(inputs, samples, 'referring')
         model.predict(inputs, samples)
     for k, pred in enumerate(preds):
         embeds = torch.cat([pred['class_embeds'], pred['grd_class_embeds']], dim=1)

@@ -104,6 +104,7 @@ class PointSampledMatcher:
             return grid_point_coords(*mask_preds.shape[-2:], device=mask_preds.device)
         return torch.rand((self.num_points, 2), device=mask_preds.device)
 
+    @torch.compiler.disable  # SciPy's assignment on per-image shapes: eager under compile
     @torch.no_grad()
     def __call__(self, scores: Tensor, mask_preds: Tensor, gt_labels: Tensor,
                  gt_masks: Tensor) -> Tuple[Tensor, Tensor]:

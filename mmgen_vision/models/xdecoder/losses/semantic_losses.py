@@ -101,7 +101,9 @@ def query_token_contrastive_loss(query_embeds: Tensor,
     targets[owner, torch.arange(tokens.shape[0], device=keep.device)] = position
     targets = targets / targets.sum(dim=1, keepdim=True).clamp(min=1e-7)
     scale = logit_scale.float().exp().clamp(max=max_scale)
-    logits = scale * torch.einsum('bqd,kd->bqk', queries, tokens).mean(dim=1)  # (B, K)
+    # the mean over queries of the query-token similarities, taken on the queries first (the
+    # same sum, and einsum's backward view fails under torch.compile's AOTAutograd)
+    logits = scale * queries.mean(dim=1) @ tokens.t()  # (B, K)
     loss_i2t = -(targets * logits.log_softmax(dim=1)).sum(dim=1).mean()
     loss_t2i = -(targets.t() * logits.t().log_softmax(dim=1)).sum(dim=1).mean()
     return 0.7 * loss_i2t + 0.3 * loss_t2i

@@ -1,0 +1,186 @@
+# Copyright (c) mmgen_vision contributors. All rights reserved.
+"""``compile=True`` and bfloat16 autocast on CPU (issue 18).
+
+Unit tests of :mod:`mmgen_vision.utils.compile`, then, per method at toy size on the session's
+ShapesWorld (slow): the compiled train step and test step give the eager losses and
+predictions and compile no graph after the first steps (no recompilation per step), and a
+bfloat16 autocast training curve stays within a stated tolerance of float32's.
+
+The per-method compile checks use the ``aot_eager`` backend: Dynamo's capture (graph breaks,
+guards, recompilations) and AOTAutograd's forward / backward graphs are what inductor gets
+too, without its C++ compilation (minutes per method on CPU). Inductor is measured by
+``tools/analysis_tools/benchmark_compile_amp.py`` (docs/benchmark.md).
+"""
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import ConfigDict
+from mmengine.optim import OptimWrapper
+from torch import nn
+
+from mmgen_vision.utils import (CompileCounter, compile_model_steps, compile_options,
+                                enable_compile, plain_param_groups)
+from mmgen_vision.utils.compile import eager_data_preprocessor, eager_update_params
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+#: Compiled (aot_eager) vs eager: same operations in the same order; the losses agree to
+#: float32 rounding of reassociated sums.
+COMPILE_LOSS_RTOL = 1e-5
+COMPILE_PRED_ATOL = 1e-4
+#: GroupViT (hard group assignment): fraction of prediction elements that may differ.
+GROUPVIT_CHANGED_FRACTION = 0.02
+#: bfloat16 autocast vs float32 over the first training iterations: relative loss deviation.
+AMP_LOSS_RTOL = 0.05
+
+
+# --------------------------------------------------------------------------- the helpers
+def test_compile_options_and_enable_compile():
+    assert compile_options(None) is None and compile_options(False) is None
+    assert compile_options(True) == {}
+    assert compile_options(dict(backend='eager')) == dict(backend='eager')
+    with pytest.raises(TypeError, match='bool or a dict'):
+        compile_options('inductor')
+    cfg = ConfigDict()
+    assert enable_compile(cfg).compile is True
+    assert enable_compile(cfg, 'aot_eager').compile == dict(backend='aot_eager')
+
+
+class _Loop(nn.Module):
+    """A model whose test step is a loop of compiled iterations."""
+    compile_instead = dict(test_step=('iteration', ))
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(3, 3)
+
+    def iteration(self, x):
+        return self.linear(x).relu()
+
+    @torch.no_grad()
+    def test_step(self, x):
+        for _ in range(3):
+            x = self.iteration(x)
+        return x
+
+    def train_step(self, x):
+        return self.linear(x).sum()
+
+
+def test_compile_model_steps_once_and_compile_instead():
+    model = _Loop()
+    x = torch.randn(2, 3)
+    expected_test, expected_train = model.test_step(x), model.train_step(x)
+    compile_model_steps(model, ('test_step', 'train_step'), dict(backend='eager'))
+    iteration, train_step = model.iteration, model.train_step
+    assert 'test_step' not in model.__dict__  # the loop stays eager ...
+    assert 'iteration' in model.__dict__  # ... and its iteration is compiled
+    compile_model_steps(model, ('test_step', 'train_step'), dict(backend='eager'))
+    assert model.iteration is iteration and model.train_step is train_step  # not nested
+    counter = CompileCounter()
+    torch.testing.assert_close(model.test_step(x), expected_test)
+    torch.testing.assert_close(model.train_step(x), expected_train)
+    assert counter.snapshot()['graphs'] == 2
+    model.test_step(torch.randn(2, 3))
+    assert counter.snapshot()['graphs'] == 0  # same shapes: the cache is reused
+    assert compile_model_steps(_Loop(), ('train_step', ), None).__dict__.get(
+        '_mmgen_vision_compiled_steps') is None  # compile=None: nothing happens
+
+
+def _layer_groups_optim_wrapper():
+    """An optimizer wrapper built like the runner's: constructor param groups come back from
+    the registry as ``ConfigDict`` (the layer-decay / paramwise_cfg case)."""
+    from mmengine.optim import build_optim_wrapper
+    model = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 1))
+    cfg = dict(optimizer=dict(type='AdamW', lr=1e-2), clip_grad=dict(max_norm=1.0),
+               paramwise_cfg=dict(custom_keys={'0.': dict(lr_mult=0.5)}))
+    return model, build_optim_wrapper(model, ConfigDict(cfg))
+
+
+def test_plain_param_groups_lets_dynamo_trace_the_optimizer_step():
+    model, optim_wrapper = _layer_groups_optim_wrapper()
+    assert any(type(g) is not dict for g in optim_wrapper.optimizer.param_groups)
+    lrs = [g['lr'] for g in optim_wrapper.optimizer.param_groups]
+    plain_param_groups(optim_wrapper.optimizer)
+    assert all(type(g) is dict for g in optim_wrapper.optimizer.param_groups)
+    assert [g['lr'] for g in optim_wrapper.optimizer.param_groups] == lrs
+
+    def step(x):
+        loss = model(x).pow(2).mean()
+        optim_wrapper.update_params(loss)
+        return loss.detach()
+
+    compiled = torch.compile(step, backend='eager')
+    for _ in range(2):
+        compiled(torch.randn(4, 3))
+    assert optim_wrapper.optimizer.state  # the step ran
+
+
+def test_eager_update_params_and_data_preprocessor_are_marked_once():
+    model, optim_wrapper = _layer_groups_optim_wrapper()
+    eager_update_params(optim_wrapper)
+    wrapped = optim_wrapper.update_params
+    eager_update_params(optim_wrapper)
+    assert optim_wrapper.update_params is wrapped and isinstance(optim_wrapper, OptimWrapper)
+
+    holder = nn.Module()
+    holder.data_preprocessor = nn.Identity()
+    eager_data_preprocessor(holder)
+    forward = holder.data_preprocessor.forward
+    eager_data_preprocessor(holder)
+    assert holder.data_preprocessor.forward is forward
+    assert holder.data_preprocessor(torch.ones(2)).tolist() == [1., 1.]
+
+
+# ------------------------------------------------------------------- the five methods (slow)
+@pytest.fixture(scope='module')
+def tool():
+    from conftest import load_script
+    return load_script(osp.join(REPO_ROOT, 'tools/analysis_tools/benchmark_compile_amp.py'),
+                       'benchmark_compile_amp')
+
+
+@pytest.fixture(scope='module')
+def where(shapesworld_root, tmp_path_factory):
+    from mmgen_vision.testing import build_tiny_stable_diffusion
+    from mmgen_vision.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+    return dict(shapesworld=shapesworld_root,
+                tiny_sd=build_tiny_stable_diffusion(str(tmp_path_factory.mktemp('tiny_sd'))))
+
+
+METHODS = ('painter', 'xdecoder', 'glid', 'peekaboo', 'groupvit')
+
+
+# X-Decoder's joint train step compiles and gives the eager losses, but its batches change task,
+# caption length and number of targets from step to step and it compiles new graphs for more
+# steps than this budget allows (README, "torch.compile and bfloat16"); it is left out here.
+@pytest.mark.slow
+@pytest.mark.parametrize('method', [m for m in METHODS if m != 'xdecoder'])
+def test_compiled_steps_match_eager_without_recompiling(tool, where, method):
+    torch.set_num_threads(1)
+    result = tool.check_compile(method, 3, backend='aot_eager', **where)
+    if method == 'peekaboo':
+        assert 'train' not in result  # training-free
+    else:
+        train = result['train']
+        assert train['max_rel_dev'] <= COMPILE_LOSS_RTOL, train
+        assert train['graphs'][0] > 0 and train['graphs'][-1] == 0, train['graphs']
+    test = result['test']
+    assert test['num_tensors'] > 0
+    if method == 'groupvit':
+        # hard (argmax) group assignment: a rounding-level change flips near-tied tokens to
+        # another group, which moves the logits of the pixels they cover
+        assert test['changed_fraction'] <= GROUPVIT_CHANGED_FRACTION, test
+    else:
+        assert test['max_abs_diff'] <= COMPILE_PRED_ATOL, test
+    assert test['graphs'][0] > 0 and test['graphs'][-1] == 0, test['graphs']
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('method', [m for m in METHODS if m != 'peekaboo'])
+def test_bf16_autocast_loss_close_to_fp32(tool, where, method):
+    torch.set_num_threads(1)
+    result = tool.check_amp(method, 3, **where)
+    assert result['fp32'] != result['bf16']  # autocast did change the arithmetic
+    assert result['max_rel_dev'] <= AMP_LOSS_RTOL, result

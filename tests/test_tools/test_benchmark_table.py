@@ -1,0 +1,83 @@
+# Copyright (c) mmgen_vision contributors. All rights reserved.
+"""benchmark.py's table over methods x sizes x variants (issue 18): arguments, the paper
+configs' data on ShapesWorld, the cell commands and the Markdown table (no model runs here;
+tests/test_engine/test_compile_amp.py runs the steps)."""
+import os.path as osp
+
+import pytest
+from conftest import REPO_ROOT, load_script
+from mmengine.config import Config
+
+
+@pytest.fixture(scope='module')
+def bench():
+    return load_script(osp.join(REPO_ROOT, 'tools/analysis_tools/benchmark.py'), 'benchmark_table')
+
+
+def test_config_or_methods(bench, capsys):
+    with pytest.raises(SystemExit):
+        bench.parse_args([])
+    with pytest.raises(SystemExit):
+        bench.parse_args(['some_config.py', '--methods', 'all'])
+    args = bench.parse_args(['--methods', 'all', '--sizes', 'toy', 'paper'])
+    assert args.variants == ['all'] and args.config is None
+    assert bench.parse_args(['cfg.py', '--compile']).compile == 'inductor'
+    assert bench.parse_args(['cfg.py', '--compile', 'aot_eager']).compile == 'aot_eager'
+
+
+def test_every_table_config_exists(bench):
+    for method, sizes in bench.METHODS.items():
+        assert set(sizes) == set(bench.SIZES), method
+        for train, test in sizes.values():
+            assert test is not None
+            for config in (train, test):
+                assert config is None or osp.isfile(osp.join(REPO_ROOT, 'configs', config))
+    assert bench.METHODS['peekaboo']['toy'][0] is None  # training-free
+
+
+def test_on_shapesworld_rewrites_real_roots(bench):
+    cfg = Config(dict(
+        train_dataloader=dict(dataset=dict(
+            datasets=[dict(data_root='data/coco/', ann_file='annotations/x.json'),
+                      dict(data_root='data/image_text/gcc3m')])),
+        test_dataloader=dict(dataset=dict(data_root='data/VOCdevkit/VOC2012')),
+        test_evaluator=dict(ann_file='data/coco/annotations/panoptic_val2017.json'),
+        other='data/cocoa'))
+    bench.on_shapesworld(cfg, 'sw')
+    datasets = cfg.train_dataloader.dataset.datasets
+    assert datasets[0].data_root == 'sw/coco/'
+    assert datasets[0].ann_file == 'annotations/x.json'  # relative to the root: unchanged
+    assert datasets[1].data_root == 'sw/shards'
+    assert cfg.test_dataloader.dataset.data_root == 'sw/voc/VOCdevkit/VOC2012'
+    assert cfg.test_evaluator.ann_file == 'sw/coco/annotations/panoptic_val2017.json'
+    assert cfg.other == 'data/cocoa'  # not a known root
+
+
+def test_cell_commands(bench):
+    args = bench.parse_args(['--methods', 'painter', '--sizes', 'paper', '--num-iters', '2',
+                             '--device', 'cpu', '--peekaboo-sd', 'sd_dir'])
+    cmd = bench._cell_command('painter/a.py', 'train', 'paper', 'compile+bf16', args, 'o.json')
+    assert cmd[cmd.index('--mode') + 1] == 'train' and '--amp' in cmd
+    assert cmd[cmd.index('--compile') + 1] == 'inductor'
+    assert cmd[cmd.index('--shapesworld') + 1].endswith(osp.join('data', 'shapesworld'))
+    cmd = bench._cell_command('peekaboo/b.py', 'inference', 'paper', 'fp32', args, 'o.json')
+    assert '--amp' not in cmd and '--compile' not in cmd
+    assert 'model.guide.pretrained_path=sd_dir' in cmd
+
+
+def test_markdown_table(bench):
+    args = bench.parse_args(['--methods', 'peekaboo', 'glid', '--num-iters', '2', '--warmup',
+                             '1', '--device', 'cpu'])
+    timed = dict(iter_per_s=4.0, samples_per_s=32.0, latency_ms=dict(mean=12.34),
+                 peak_memory_mib=900.4, graphs_warmup=3, graphs_timed=0)
+    env = dict(device='cpu', device_name='x86', torch='2.x', torch_threads=1)
+    rows = [dict(method='peekaboo', size='toy', variant='bf16', env=env,
+                 train=dict(skipped='training-free'), inference=timed),
+            dict(method='glid', size='toy', variant='compile', train=timed,
+                 inference=dict(error='RuntimeError: boom'))]
+    table = bench.format_markdown(rows, args)
+    assert '| peekaboo | toy | bf16 | – | – | 12.3 | – / 900 | –; 3 / 0 |' in table
+    assert ('| glid | toy | compile | 0.250 | 32.0 | failed | 900 / failed | 3 / 0; failed |'
+            in table)
+    assert '* glid toy compile inference: RuntimeError: boom' in table
+    assert '--methods peekaboo glid' in table and '1 threads' in table
