@@ -23,6 +23,12 @@ model = dict(
 
 max_iters = 160000
 warmup_iters = 1500
+# the base's scheduler was resolved with its own lengths: restate it with these
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=warmup_iters),
+    dict(type='PolyLR', eta_min=0.0, power=1.0, by_epoch=False, begin=warmup_iters,
+         end=max_iters),
+]
 optim_wrapper = dict(
     _base_.fine_tune_optim_wrapper,  # noqa: F821 (mmengine base variable)
     clip_grad=dict(_delete_=True, max_norm=0.01, norm_type=2))

@@ -4,6 +4,7 @@
 _base_ = [
     './glid_swin-b_8xb2-160k_ade20k-512x512-semseg.py',
     './glid_toy_shapesworld_encoder-decoder.py',
+    './glid_toy_shapesworld_schedule.py',
 ]
 num_classes = 7
 img_size = 64
@@ -42,20 +43,16 @@ model = dict(
         deep_supervision=False,  # toy: the last layer only (a third of the matching cost)
         loss_cls=dict(class_weight=[1.0] * num_classes + [0.1])))
 
+# the 150-iteration toy schedule (glid_toy_shapesworld_schedule.py), lr 1e-3 without AMP
 max_iters = 150
 warmup_iters = 15
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(lr=1e-3), clip_grad=dict(max_norm=1.0))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-2, by_epoch=False, begin=0, end=warmup_iters),
-    dict(type='PolyLR', eta_min=0.0, power=1.0, by_epoch=False, begin=warmup_iters,
-         end=max_iters),
-]
-train_cfg = dict(max_iters=max_iters, val_interval=max_iters + 1)
+param_scheduler = _base_.toy_schedules.iters150.param_scheduler  # noqa: F821 (base variable)
+train_cfg = _base_.toy_schedules.iters150.train_cfg  # noqa: F821
 default_hooks = dict(
-    logger=dict(interval=25),
-    checkpoint=dict(interval=max_iters, max_keep_ckpts=1),
+    _base_.toy_schedules.iters150.default_hooks,  # noqa: F821
     # painted predictions with tools/test.py --show-dir
     visualization=dict(type='mmseg.SegVisualizationHook', draw=False, interval=1))
-log_processor = dict(window_size=25)
+log_processor = _base_.toy_schedules.iters150.log_processor  # noqa: F821
 visualizer = dict(type='mmseg.SegLocalVisualizer', vis_backends=[dict(type='LocalVisBackend')],
                   name='visualizer')

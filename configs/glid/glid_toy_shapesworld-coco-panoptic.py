@@ -4,6 +4,7 @@
 _base_ = [
     './glid_swin-b_8xb2-160k_ade20k-640x640-panoptic.py',
     './glid_toy_shapesworld_encoder-decoder.py',
+    './glid_toy_shapesworld_schedule.py',
 ]
 data_root = 'data/shapesworld/coco/'
 thing_classes = ('circle', 'square', 'triangle', 'star', 'person')
@@ -58,16 +59,11 @@ model = dict(
     seg_head=dict(deep_supervision=False),
     fusion_cfg=dict(object_mask_thr=0.5, iou_thr=0.5, max_per_image=16))
 
+# the 200-iteration toy schedule (glid_toy_shapesworld_schedule.py), lr 1e-3 without AMP
 max_iters = 200
 warmup_iters = 20
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(lr=1e-3), clip_grad=dict(max_norm=1.0))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-2, by_epoch=False, begin=0, end=warmup_iters),
-    dict(type='PolyLR', eta_min=0.0, power=1.0, by_epoch=False, begin=warmup_iters,
-         end=max_iters),
-]
-train_cfg = dict(max_iters=max_iters, val_interval=max_iters + 1)
-default_hooks = dict(
-    logger=dict(interval=25),
-    checkpoint=dict(interval=max_iters, max_keep_ckpts=1))
-log_processor = dict(window_size=25)
+param_scheduler = _base_.toy_schedules.iters200.param_scheduler  # noqa: F821 (base variable)
+train_cfg = _base_.toy_schedules.iters200.train_cfg  # noqa: F821
+default_hooks = _base_.toy_schedules.iters200.default_hooks  # noqa: F821
+log_processor = _base_.toy_schedules.iters200.log_processor  # noqa: F821

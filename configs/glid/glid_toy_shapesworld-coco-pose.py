@@ -9,6 +9,7 @@
 _base_ = [
     './glid_swin-b_8xb64-210e_coco-256x192-pose.py',
     './glid_toy_shapesworld_encoder-decoder.py',
+    './glid_toy_shapesworld_schedule.py',
 ]
 data_root = 'data/shapesworld/coco/'
 codec = dict(type='MSRAHeatmap', input_size=(64, 64), heatmap_size=(16, 16), sigma=2,
@@ -45,22 +46,16 @@ model = dict(
     encoder_decoder=_base_.toy_encoder_decoder,  # noqa: F821
     pose_head=dict(codec=codec, deep_supervision=False))
 
+# the 400-iteration toy schedule (glid_toy_shapesworld_schedule.py) in place of the paper's 210
+# epochs, lr 1e-3 without AMP
 max_iters = 400
 warmup_iters = 20
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(lr=1e-3, weight_decay=0.05),
     paramwise_cfg=dict(custom_keys={'query_offsets': dict(lr_mult=10., decay_mult=0.)}))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-2, by_epoch=False, begin=0, end=warmup_iters),
-    dict(type='PolyLR', eta_min=0.0, power=1.0, by_epoch=False, begin=warmup_iters,
-         end=max_iters),
-]
-train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters,
-                 val_interval=max_iters + 1)
-default_hooks = dict(
-    logger=dict(interval=25),
-    checkpoint=dict(_delete_=True, type='CheckpointHook', by_epoch=False, interval=max_iters,
-                    max_keep_ckpts=1))
-log_processor = dict(by_epoch=False, window_size=25)
+param_scheduler = _base_.toy_schedules.iters400.param_scheduler  # noqa: F821 (base variable)
+train_cfg = _base_.toy_schedules.iters400.train_cfg  # noqa: F821
+default_hooks = _base_.toy_schedules.iters400.default_hooks  # noqa: F821
+log_processor = _base_.toy_schedules.iters400.log_processor  # noqa: F821
 auto_scale_lr = None

@@ -1,7 +1,10 @@
 # Toy GLID depth estimation on ShapesWorld (NYU layout, 64 px, depths 1-20 m): the paper config
 # shrunk to the toy encoder-decoder of glid_toy_shapesworld-pretrain.py, started from its
 # checkpoint.
-_base_ = ['./glid_swin-b_8xb8-40k_nyu-depth.py', './glid_toy_shapesworld_encoder-decoder.py']
+_base_ = [
+    './glid_swin-b_8xb8-40k_nyu-depth.py', './glid_toy_shapesworld_encoder-decoder.py',
+    './glid_toy_shapesworld_schedule.py'
+]
 data_root = 'data/shapesworld/nyu'
 crop_size = (64, 64)
 meta_keys = ('img_path', 'depth_map_path', 'ori_shape', 'img_shape', 'pad_shape',
@@ -40,16 +43,12 @@ model = dict(
     encoder_decoder=_base_.toy_encoder_decoder,  # noqa: F821
     depth_head=dict(min_depth=1e-3, max_depth=20.5, deep_supervision=False))
 
+# the 150-iteration toy schedule (glid_toy_shapesworld_schedule.py), lr 1e-3 without AMP
+# (the paper config's gradient clipping kept)
 max_iters = 150
 warmup_iters = 15
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(lr=1e-3))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-2, by_epoch=False, begin=0, end=warmup_iters),
-    dict(type='PolyLR', eta_min=0.0, power=1.0, by_epoch=False, begin=warmup_iters,
-         end=max_iters),
-]
-train_cfg = dict(max_iters=max_iters, val_interval=max_iters + 1)
-default_hooks = dict(
-    logger=dict(interval=25),
-    checkpoint=dict(interval=max_iters, max_keep_ckpts=1))
-log_processor = dict(window_size=25)
+param_scheduler = _base_.toy_schedules.iters150.param_scheduler  # noqa: F821 (base variable)
+train_cfg = _base_.toy_schedules.iters150.train_cfg  # noqa: F821
+default_hooks = _base_.toy_schedules.iters150.default_hooks  # noqa: F821
+log_processor = _base_.toy_schedules.iters150.log_processor  # noqa: F821

@@ -7,16 +7,17 @@
 _base_ = [
     './glid_swin-b_8xb256-800e_in1k-pretrain.py',
     './glid_toy_shapesworld_encoder-decoder.py',
+    './glid_toy_shapesworld_schedule.py',
 ]
 img_size = 64
 data_root = 'data/shapesworld/imagenet'
+# the paper's pipeline at 64 px, with a milder scale jitter (1.0-1.25 instead of 1.0-1.6)
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='RandomResize', scale=(img_size, img_size), ratio_range=(1.0, 1.25),
-         keep_ratio=True),
-    dict(type='mmseg.RandomCrop', crop_size=(img_size, img_size)),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='mmseg.PackSegInputs', meta_keys=('img_path', 'ori_shape', 'img_shape')),
+    _base_.train_pipeline[0],  # noqa: F821 (mmengine base variable) LoadImageFromFile
+    dict(_base_.train_pipeline[1],  # noqa: F821 RandomResize
+         scale=(img_size, img_size), ratio_range=(1.0, 1.25)),
+    dict(_base_.train_pipeline[2], crop_size=(img_size, img_size)),  # noqa: F821 RandomCrop
+    *_base_.train_pipeline[3:],  # noqa: F821 flip, pack
 ]
 train_dataloader = dict(
     _base_.toy_loader,  # noqa: F821 (mmengine base variable)
@@ -37,9 +38,9 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', T_max=max_iters - warmup_iters, eta_min=base_lr * 0.05,
          by_epoch=False, begin=warmup_iters, end=max_iters),
 ]
+# cosine decay over 200 iterations; the hooks and logs of glid_toy_shapesworld_schedule.py, a loop
+# without validation (no validation split here)
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters)
-default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=25),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters, max_keep_ckpts=1))
-log_processor = dict(by_epoch=False, window_size=25)
+default_hooks = _base_.toy_schedules.iters200.default_hooks  # noqa: F821 (base variable)
+log_processor = _base_.toy_schedules.iters200.log_processor  # noqa: F821
 auto_scale_lr = None

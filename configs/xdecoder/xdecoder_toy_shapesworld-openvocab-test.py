@@ -7,12 +7,10 @@ _base_ = ['./xdecoder_toy_shapesworld-joint.py']
 test_phrases = ['round circle', 'box', 'triangle', 'star shape', 'person', 'sky', 'ground']
 model = dict(task='semantic', class_names=test_phrases)
 test_evaluator = dict(_delete_=True, type='mmseg.IoUMetric', iou_metrics=['mIoU'])
+# the panoptic val pipeline, packed for the semantic task
 test_dataloader = dict(dataset=dict(pipeline=[
-    dict(type='LoadImageFromFile'),
-    dict(type='mmdet.Resize', scale=(96, 96), keep_ratio=True),
-    dict(type='mmdet.LoadPanopticAnnotations'),
-    dict(type='PackXDecoderInputs', task='semantic',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
+    *_base_.test_pipeline[:-1],  # noqa: F821 (mmengine base variable) load, resize, annotations
+    dict(_base_.test_pipeline[-1], task='semantic'),  # noqa: F821 PackXDecoderInputs
 ]))
 # painted predictions with tools/test.py --show-dir
 default_hooks = dict(visualization=dict(type='mmseg.SegVisualizationHook', draw=False, interval=1))

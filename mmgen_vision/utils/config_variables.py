@@ -88,15 +88,27 @@ def _is_path_prefix(old: Any, value: Any) -> bool:
             and (old.endswith('/') or value[len(old)] == '/'))
 
 
+#: Keys under which a schedule length is used without its name: a parameter scheduler ends
+#: (``end``, ``T_max``) where the schedule ends, and ``begin`` where the warm-up ends.
+_NUMBER_KEYS = {
+    'max_iters': ('end', 'T_max', 'total_iters'),
+    'max_epochs': ('end', 'T_max', 'total_iters'),
+    'warmup_iters': ('end', 'begin'),
+    'warmup_epochs': ('end', 'begin'),
+}
+
+
 def _uses(name: str, old: Any, key: str, value: Any) -> bool:
     """Whether a setting ``key: value`` of the base is where it used ``name = old``.
 
     A number or a bool is only recognised under a key of the variable's name
-    (``decode_head.num_classes``: another ``5`` may be a coincidence); a string, list or dict
+    (``decode_head.num_classes``: another ``5`` may be a coincidence) or, for a schedule
+    length, a key of :data:`_NUMBER_KEYS` (``param_scheduler.1.end``); a string, list or dict
     wherever it stands, and a directory also as the start of a path built from it.
     """
     if isinstance(old, (bool, int, float)):
-        return key == name and type(value) is type(old) and value == old
+        keys = (name, ) + _NUMBER_KEYS.get(name, ())
+        return key in keys and type(value) is type(old) and value == old
     return value == old or _is_path_prefix(old, value)
 
 

@@ -4,9 +4,11 @@
 Every ShapesWorld dataset base inherits the base of the real dataset it shrinks (following its
 ``_base_`` chain) and keeps every key of it; the three Painter restoration evaluations share
 one base; the toy Painter states its codecs once (the model's) and its test configs paint with
-exactly those.
+exactly those; the toy X-Decoder trains on the ShapesWorld joint dataset base and the GLID toys
+share one schedule base.
 """
 import ast
+import glob
 import os.path as osp
 
 import pytest
@@ -17,7 +19,7 @@ from conftest import REPO_ROOT
 DATASETS = osp.join(REPO_ROOT, 'configs', '_base_', 'datasets')
 PAINTER = osp.join(REPO_ROOT, 'configs', 'painter')
 
-#: ShapesWorld dataset base -> the real dataset base it shrinks
+#: ShapesWorld dataset base -> the real dataset base(s) it shrinks
 SHAPESWORLD_BASES = {
     'shapesworld_ade.py': 'glid_ade20k_semantic.py',
     'shapesworld_voc.py': 'glid_ade20k_semantic.py',
@@ -27,7 +29,9 @@ SHAPESWORLD_BASES = {
     'shapesworld_image_text.py': 'cc_image_text.py',
     'shapesworld_refcoco.py': 'xdecoder_refcocog.py',
     'xdecoder_shapesworld_panoptic.py': 'xdecoder_coco_panoptic.py',
-    'xdecoder_shapesworld_joint.py': 'xdecoder_coco_panoptic.py',
+    # the panoptic source through xdecoder_shapesworld_panoptic.py; the referring and image-text
+    # sources and the loader of the paper's joint data (xdecoder_coco_joint.py lists the same two)
+    'xdecoder_shapesworld_joint.py': ('xdecoder_coco_panoptic.py', 'multi_source_joint.py'),
     'xdecoder_shapesworld_refcoco.py': 'xdecoder_refcocog.py',
     'xdecoder_shapesworld_caption.py': 'xdecoder_coco_caption.py',
     'shapesworld_voc_zeroshot.py': 'voc12_zeroshot.py',
@@ -59,11 +63,16 @@ def base_chain(path: str) -> list:
 @pytest.mark.parametrize('name', sorted(SHAPESWORLD_BASES))
 def test_shapesworld_base_inherits_the_real_dataset(name):
     path = osp.join(DATASETS, name)
-    real = osp.join(DATASETS, SHAPESWORLD_BASES[name])
-    assert real in base_chain(path), f'{name} does not inherit {SHAPESWORLD_BASES[name]}'
-    cfg, real_cfg = Config.fromfile(path), Config.fromfile(real)
-    # the real base's keys all survive; what differs is the data, not the layout of the config
-    assert set(real_cfg.keys()) <= set(cfg.keys())
+    reals = SHAPESWORLD_BASES[name]
+    reals = (reals, ) if isinstance(reals, str) else reals
+    cfg = Config.fromfile(path)
+    chain, real_cfgs = base_chain(path), []
+    for real in reals:
+        assert osp.join(DATASETS, real) in chain, f'{name} does not inherit {real}'
+        real_cfgs.append(Config.fromfile(osp.join(DATASETS, real)))
+        # the real base's keys all survive; what differs is the data, not the layout
+        assert set(real_cfgs[-1].keys()) <= set(cfg.keys())
+    real_cfg = real_cfgs[0]
     assert cfg.get('data_root', 'data/shapesworld/').startswith('data/shapesworld/')
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         if loader in real_cfg:
@@ -73,6 +82,21 @@ def test_shapesworld_base_inherits_the_real_dataset(name):
             assert all(r.startswith('data/shapesworld/') for r in roots if r), (loader, roots)
     if 'val_dataloader' in real_cfg:
         assert cfg.test_dataloader == cfg.val_dataloader
+
+
+def test_toy_configs_inherit_their_data_and_schedule_bases():
+    """The toy X-Decoder trains on the ShapesWorld joint dataset base (not a copy of it); every
+    GLID toy takes its schedule from the one toy-schedule base."""
+    xdecoder = osp.join(REPO_ROOT, 'configs', 'xdecoder', 'xdecoder_toy_shapesworld-joint.py')
+    assert '../_base_/datasets/xdecoder_shapesworld_joint.py' in declared_bases(xdecoder)
+    glid = osp.join(REPO_ROOT, 'configs', 'glid')
+    toys = glob.glob(osp.join(glid, 'glid_toy_shapesworld-*.py'))
+    assert len(toys) == 7
+    for toy in toys:
+        bases = declared_bases(toy)
+        if bases == ['./glid_toy_shapesworld-coco-panoptic.py']:  # the multi-task toy
+            bases = declared_bases(osp.join(glid, bases[0]))
+        assert './glid_toy_shapesworld_schedule.py' in bases, toy
 
 
 def test_restoration_evaluations_share_one_base():

@@ -102,6 +102,43 @@ def test_a_number_is_only_matched_under_its_own_name(tmp_path):
     check_variable_overrides(child)
 
 
+def test_a_schedule_length_is_found_where_the_schedulers_use_it(tmp_path):
+    # the 160k GLID configs once set `max_iters = 160000` over a 40k schedule base: the poly
+    # decay kept `end=40000` and the last 120k iterations ran at learning rate 0
+    base = tmp_path / 'schedule.py'
+    base.write_text(
+        'max_iters = 400\nwarmup_iters = 50\n'
+        "param_scheduler = [dict(type='LinearLR', begin=0, end=warmup_iters),\n"
+        "                   dict(type='PolyLR', begin=warmup_iters, end=max_iters)]\n"
+        "train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)\n"
+        'model = dict(head=dict(end=400))\n')  # `end` outside a scheduler is matched too
+    child = write_child(tmp_path, str(base),
+                        'max_iters = 1600\ntrain_cfg = dict(max_iters=max_iters)\n')
+    with pytest.raises(StaleVariableError, match=r"'max_iters' was set to 1600 .*but "
+                       r'model\.head\.end, param_scheduler\.1\.end still hold 400'):
+        check_variable_overrides(child)
+    child = write_child(tmp_path, str(base), 'warmup_iters = 10\n', 'warmup.py')
+    with pytest.raises(StaleVariableError, match=r'param_scheduler\.0\.end, '
+                       r'param_scheduler\.1\.begin still hold 50'):
+        check_variable_overrides(child)
+    restated = ('max_iters = 1600\ntrain_cfg = dict(max_iters=max_iters)\n'
+                "param_scheduler = [dict(type='LinearLR', begin=0, end=50),\n"
+                "                   dict(type='PolyLR', begin=50, end=max_iters)]\n"
+                'model = dict(head=dict(end=1600))\n')
+    check_variable_overrides(write_child(tmp_path, str(base), restated, 'restated.py'))
+
+
+def test_glid_paper_schedulers_end_with_training():
+    for name in ('glid_swin-b_8xb2-160k_ade20k-512x512-semseg_dec3.py',
+                 'glid_swin-b_8xb2-160k_ade20k-640x640-multitask.py',
+                 'glid_swin-b_8xb8-40k_nyu-depth.py'):
+        cfg = load_config(osp.join(REPO_ROOT, 'configs', 'glid', name))
+        warmup, decay = cfg.param_scheduler
+        assert decay.end == cfg.train_cfg.max_iters, name
+        assert warmup.end == decay.begin, name
+    assert cfg.param_scheduler[0].end == 1000  # the depth recipe's own warm-up
+
+
 @pytest.mark.parametrize('config', CONFIGS)
 def test_every_shipped_config_loads(config):
     cfg = load_config(osp.join(REPO_ROOT, config))

@@ -81,3 +81,56 @@ def test_markdown_table(bench):
             in table)
     assert '* glid toy compile inference: RuntimeError: boom' in table
     assert '--methods peekaboo glid' in table and '1 threads' in table
+
+
+def test_specialised_benchmarks_behind_one_entry_point(bench, capsys):
+    """``benchmark.py NAME ARGS`` runs the specialised benchmark with its own arguments."""
+    for name, (module, _) in bench.TOOLS.items():
+        path = osp.join(REPO_ROOT, 'tools', 'analysis_tools', module + '.py')
+        assert osp.isfile(path), name
+        with pytest.raises(SystemExit) as exc:
+            bench.main([name, '--help'])
+        assert exc.value.code == 0
+        out = capsys.readouterr().out
+        assert out.startswith(f'usage: benchmark.py {name}'), (name, out[:80])
+    with pytest.raises(SystemExit):
+        bench.main(['--help'])
+    out = capsys.readouterr().out
+    assert all(name in out for name in bench.TOOLS)
+
+
+def test_gemm_peak_counts_multiply_adds(monkeypatch):
+    flops = load_script(osp.join(REPO_ROOT, 'tools/analysis_tools/get_flops.py'), 'get_flops_t')
+    clock = iter([0.0, 10.0, 11.0, 20.0, 20.5])  # untimed start, then repeats of 1.0 and 0.5 s
+    monkeypatch.setattr('time.perf_counter', lambda: next(clock))
+    assert flops.gemm_peak_flops(size=8, repeats=2) == 8**3 / 0.5  # the best repeat
+
+
+def test_utilisation_of_each_phase(bench, monkeypatch):
+    import sys
+    import types
+
+    import torch
+    fake = types.ModuleType('get_flops')
+    fake.get_flops = lambda cfg, device: dict(flops=2e9, input_shape=(1, 3, 8, 8))
+    fake.gemm_peak_flops = lambda device, dtype: {torch.float32: 100e9,
+                                                  torch.bfloat16: 200e9}[dtype]
+    monkeypatch.setitem(sys.modules, 'get_flops', fake)
+    result = dict(amp=True, train=dict(batch_size=4, step_time_ms=dict(mean=400.0)),
+                  inference=dict(batch_size=2, step_time_ms=dict(mean=100.0)))
+    bench.add_utilisation(result, Config(), 'cpu')
+    # train: 3 x 2 GFLOP x 4 samples / 0.4 s = 60 GFLOP/s; inference: 2 x 2 / 0.1 = 40
+    assert result['train']['achieved_flops_per_s'] == pytest.approx(60e9)
+    assert result['train']['utilisation'] == pytest.approx(0.3)  # of the bf16 peak
+    assert result['inference']['utilisation'] == pytest.approx(0.2)
+    assert result['flops']['peak_dtype'] == 'bfloat16'
+    args = bench.parse_args(['--methods', 'glid', '--flops', '--device', 'cpu'])
+    env = dict(device='cpu', device_name='x86', torch='2.x', torch_threads=1)
+    timed = dict(iter_per_s=2.5, samples_per_s=10.0, latency_ms=dict(mean=100.0),
+                 peak_memory_mib=900.0, graphs_warmup=0, graphs_timed=0)
+    row = dict(method='glid', size='toy', variant='bf16', env=env,
+               train=dict(timed, **result['train'], flops=result['flops']),
+               inference=dict(timed, **result['inference'], flops=result['flops']))
+    table = bench.format_markdown([row], args)
+    assert '| 0 / 0; 0 / 0 | 60.0 (30 %); 40.0 (20 %) |' in table
+    assert 'bfloat16 200' in table and '--flops' in table

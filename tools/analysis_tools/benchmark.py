@@ -46,6 +46,10 @@ from mmengine.runner.amp import autocast
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.realpath(__file__))))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
+# the sibling tools (get_flops.py and the specialised benchmarks of TOOLS)
+TOOLS_DIR = osp.dirname(osp.realpath(__file__))
+if TOOLS_DIR not in sys.path:
+    sys.path.insert(0, TOOLS_DIR)
 
 from mmgen_vision.registry import RUNNERS  # noqa: E402
 from mmgen_vision.utils import (  # noqa: E402
@@ -92,9 +96,26 @@ VARIANTS = {
 }
 
 
+#: The specialised benchmarks behind the same entry point, ``benchmark.py NAME [ARGS]``:
+#: name -> (module in this folder, what it measures). ``benchmark.py NAME --help`` lists ARGS.
+TOOLS = {
+    'painter-cache': ('benchmark_painter', 'Painter training throughput and in-context latency '
+                      'with and without the prompt cache'),
+    'painter-attention': ('painter_attention_benchmark', 'Painter ViT-B train step: explicit '
+                          'attention in training vs SDPA everywhere (interleaved pairs)'),
+    'peekaboo-sweep': ('benchmark_peekaboo', "Peekaboo's per-image optimisation over images "
+                       'per batch, backgrounds, captions, mask and composite sizes'),
+    'compile-amp': ('benchmark_compile_amp', 'whether compile / bfloat16 change the loss curve '
+                    'and the predictions of each toy config'),
+}
+
+
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description='Benchmark training throughput, inference latency and peak memory')
+        description='Benchmark training throughput, inference latency and peak memory',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog='specialised benchmarks (benchmark.py NAME [ARGS], NAME --help for ARGS):\n' +
+        '\n'.join(f'  {name:<18} {about}' for name, (_, about) in TOOLS.items()))
     parser.add_argument('config', nargs='?', help='config file path (or --methods)')
     parser.add_argument(
         '--methods',
@@ -150,6 +171,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         metavar='ROOT',
         help='run on ShapesWorld: rewrite the real datasets\' paths of the config (data/coco, '
         'data/ade, data/VOCdevkit, ...) under ROOT (e.g. data/shapesworld), for paper configs')
+    parser.add_argument(
+        '--flops',
+        action='store_true',
+        help='also count the forward FLOPs per sample (get_flops.py) and report the FLOP/s '
+        'each phase achieves against a large matrix product on this machine (the measured '
+        'limit)')
     parser.add_argument('--out', help='write the measurements as JSON to this file')
     args = parser.parse_args(argv)
     if args.num_iters < 1 or args.warmup < 0:
@@ -343,10 +370,47 @@ def benchmark(cfg: Config,
     return result
 
 
+#: Training FLOPs per sample as a multiple of the forward's: the backward pass costs about
+#: twice the forward (a gradient for the activations and one for the weights).
+TRAIN_FLOPS_FACTOR = 3
+
+
+def add_utilisation(result: dict, cfg: Config, device: str) -> dict:
+    """Add the FLOP/s each measured phase achieves and its fraction of the machine's peak.
+
+    The forward FLOPs of one sample come from :func:`get_flops.get_flops` (the config's
+    test-time forward on one test sample; one fused multiply-add is one FLOP); a training
+    sample costs :data:`TRAIN_FLOPS_FACTOR` times that. The achieved rate divides by the step
+    time alone (data loading excluded). The peak is :func:`get_flops.gemm_peak_flops` in the
+    precision of the run (bfloat16 with ``amp`` on CPU, float16 on CUDA), measured in the same
+    process and threads, so ``utilisation`` says how far the model is from what dense
+    arithmetic reaches here. Changed in place and returned.
+    """
+    from get_flops import gemm_peak_flops, get_flops
+
+    forward = get_flops(cfg, device=device)
+    dtype = torch.float32
+    if result['amp']:
+        dtype = torch.float16 if device == 'cuda' else torch.bfloat16
+    peak = gemm_peak_flops(device, dtype)
+    result['flops'] = dict(forward_per_sample=float(forward['flops']),
+                           input_shape=forward['input_shape'], peak_per_s=peak,
+                           peak_dtype=str(dtype).replace('torch.', ''),
+                           train_factor=TRAIN_FLOPS_FACTOR)
+    for phase, factor in (('train', TRAIN_FLOPS_FACTOR), ('inference', 1)):
+        if phase not in result:
+            continue
+        r = result[phase]
+        per_s = factor * forward['flops'] * r['batch_size'] / (r['step_time_ms']['mean'] / 1e3)
+        r['achieved_flops_per_s'] = per_s
+        r['utilisation'] = per_s / peak
+    return result
+
+
 def format_table(result: dict) -> str:
     """The measurements as a plain-text table."""
     rows = [('phase', 'batch', 'it/s', 'samples/s', 'step ms (mean ± std)', 'data ms',
-             'peak mem MiB', 'graphs (warm-up / timed)')]
+             'peak mem MiB', 'graphs (warm-up / timed)', 'GFLOP/s (of peak)')]
     for phase in ('train', 'inference'):
         if phase not in result:
             continue
@@ -355,7 +419,7 @@ def format_table(result: dict) -> str:
                      f'{r["samples_per_s"]:.2f}',
                      f'{r["step_time_ms"]["mean"]:.1f} ± {r["step_time_ms"]["std"]:.1f}',
                      f'{r["data_time_ms"]["mean"]:.1f}', f'{r["peak_memory_mib"]:.0f}',
-                     f'{r["graphs_warmup"]} / {r["graphs_timed"]}'))
+                     f'{r["graphs_warmup"]} / {r["graphs_timed"]}', _utilisation(r)))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     line = '+' + '+'.join('-' * (w + 2) for w in widths) + '+'
 
@@ -363,13 +427,26 @@ def format_table(result: dict) -> str:
         return '| ' + ' | '.join(c.ljust(w) for c, w in zip(row, widths)) + ' |'
 
     env = result['env']
+    if 'flops' in result:
+        f = result['flops']
+        rows_note = (f'\nforward {f["forward_per_sample"] / 1e9:.3g} GFLOP per sample '
+                     f'(input {f["input_shape"]}), training x{f["train_factor"]}; peak: '
+                     f'{f["peak_per_s"] / 1e9:.1f} GFLOP/s ({f["peak_dtype"]} matrix product)')
+    else:
+        rows_note = ''
     head = (f'config: {result["config"]}\n'
             f'device: {env["device"]} ({env["device_name"]}), torch {env["torch"]}, '
             f'{env["torch_threads"]} threads, amp: {result["amp"]}, '
             f'compile: {result.get("compile") or False}\n'
             f'{result["num_iters"]} timed iterations after {result["warmup"]} warm-up; '
-            f'memory: {result["memory_kind"]}')
+            f'memory: {result["memory_kind"]}{rows_note}')
     return '\n'.join([head, line, fmt(rows[0]), line] + [fmt(r) for r in rows[1:]] + [line])
+
+
+def _utilisation(r: dict) -> str:
+    if 'achieved_flops_per_s' not in r:
+        return '–'
+    return f'{r["achieved_flops_per_s"] / 1e9:.1f} ({100 * r["utilisation"]:.0f} %)'
 
 
 # ------------------------------------------------------------------ the real data on ShapesWorld
@@ -425,6 +502,8 @@ def _cell_command(config: str, phase: str, size: str, variant: str, args,
            '--device', args.device, '--out', out]
     if amp:
         cmd.append('--amp')
+    if args.flops:
+        cmd.append('--flops')
     if backend:
         cmd += ['--compile', backend]
     if size == 'paper':
@@ -471,6 +550,8 @@ def run_table(args) -> List[dict]:
                 with open(out) as f:
                     measured = json.load(f)
                 row[phase] = measured[phase]
+                if 'flops' in measured:
+                    row[phase]['flops'] = measured['flops']
                 row.setdefault('env', measured['env'])
             rows.append(row)
     return rows
@@ -490,6 +571,8 @@ def _cell(row: dict, phase: str, key: str) -> str:
         return f'{r["latency_ms"]["mean"]:.1f}'
     if key == 'peak_memory_mib':
         return f'{r["peak_memory_mib"]:.0f}'
+    if key == 'utilisation':
+        return _utilisation(r)
     return f'{r["graphs_warmup"]} / {r["graphs_timed"]}'
 
 
@@ -497,7 +580,9 @@ def format_markdown(rows: List[dict], args) -> str:
     """The table as Markdown, with the command, the environment and the errors under it."""
     header = ('| method | size | variant | train s/iter | train samples/s | inference ms/batch '
               '| peak mem MiB (train / inference) | graphs warm-up / timed (train; inference) |')
-    lines = [header, '|' + ' --- |' * 8]
+    if args.flops:
+        header += ' GFLOP/s, % of peak (train; inference) |'
+    lines = [header, '|' + ' --- |' * (9 if args.flops else 8)]
     notes = []
     for row in rows:
         lines.append(
@@ -506,12 +591,22 @@ def format_markdown(rows: List[dict], args) -> str:
             f'| {_cell(row, "inference", "latency_ms")} '
             f'| {_cell(row, "train", "peak_memory_mib")} / '
             f'{_cell(row, "inference", "peak_memory_mib")} '
-            f'| {_cell(row, "train", "graphs")}; {_cell(row, "inference", "graphs")} |')
+            f'| {_cell(row, "train", "graphs")}; {_cell(row, "inference", "graphs")} |' +
+            (f' {_cell(row, "train", "utilisation")}; {_cell(row, "inference", "utilisation")} |'
+             if args.flops else ''))
         for phase in ('train', 'inference'):
             r = row.get(phase, {})
             if 'error' in r or r.get('skipped', 'training-free') != 'training-free':
                 notes.append(f'* {row["method"]} {row["size"]} {row["variant"]} {phase}: '
                              f'{r.get("error") or r.get("skipped")}')
+    if args.flops:
+        peaks = {f'{r["flops"]["peak_dtype"]} {r["flops"]["peak_per_s"] / 1e9:.0f}'
+                 for row in rows for phase in ('train', 'inference')
+                 for r in [row.get(phase, {})] if 'flops' in r}
+        notes.append('* GFLOP/s: forward FLOPs per sample (get_flops.py, one multiply-add = one '
+                     f'FLOP; training x{TRAIN_FLOPS_FACTOR}) over the step time; % of the '
+                     'GFLOP/s of a 2048 x 2048 matrix product in the same precision and '
+                     f'threads ({", ".join(sorted(peaks))})')
     env = next((row['env'] for row in rows if 'env' in row), None)
     head = [f'`{" ".join(["python", "tools/analysis_tools/benchmark.py"] + _argv_of(args))}`', '']
     if env is not None:
@@ -524,11 +619,22 @@ def format_markdown(rows: List[dict], args) -> str:
 def _argv_of(args) -> List[str]:
     argv = ['--methods'] + args.methods + ['--sizes'] + args.sizes + ['--variants'] + \
         args.variants + ['--num-iters', str(args.num_iters), '--warmup', str(args.warmup),
-                         '--device', args.device]
+                         '--device', args.device] + (['--flops'] if args.flops else [])
     return argv + (['--markdown', args.markdown] if args.markdown else [])
 
 
+def run_tool(name: str, argv: List[str]):
+    """Run the specialised benchmark ``name`` of :data:`TOOLS` with its own arguments."""
+    import importlib
+    module = importlib.import_module(TOOLS[name][0])
+    sys.argv = [f'benchmark.py {name}'] + list(argv)  # its --help shows how it was called
+    return module.main(list(argv))
+
+
 def main(argv: Optional[List[str]] = None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in TOOLS:
+        return run_tool(argv[0], argv[1:])
     args = parse_args(argv)
     if args.methods is not None:
         rows = run_table(args)
@@ -550,6 +656,8 @@ def main(argv: Optional[List[str]] = None):
         cfg.log_level = 'WARNING'  # keep the runner's start-up report out of the table
     result = benchmark(cfg, args.mode, args.num_iters, args.warmup, args.device, args.amp,
                        args.compile)
+    if args.flops:
+        add_utilisation(result, cfg, args.device)
     print(format_table(result))
     if args.out:
         out_dir = osp.dirname(osp.abspath(args.out))

@@ -16,6 +16,7 @@ import json
 import resource
 import sys
 import time
+from typing import List, Optional
 
 import torch
 from mmengine.config import Config
@@ -99,7 +100,7 @@ def bench_inference(model, queries: int, batch_size: int, device: str) -> dict:
     return out
 
 
-def main() -> None:
+def main(argv: Optional[List[str]] = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
     parser.add_argument('--batch-size', type=int, default=8)
@@ -108,7 +109,7 @@ def main() -> None:
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--amp', action='store_true', help='autocast the training step')
     parser.add_argument('--out', default=None, help='write the results as json')
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     init_default_scope('mmgen_vision')
     cfg = Config.fromfile(args.config)
     torch.manual_seed(0)
@@ -128,6 +129,7 @@ def main() -> None:
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(result, f, indent=2)
+    return result
 
 
 if __name__ == '__main__':

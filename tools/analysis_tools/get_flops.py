@@ -152,6 +152,43 @@ def get_flops(cfg: Config,
     return result
 
 
+def gemm_peak_flops(device: str = 'cpu',
+                    dtype: torch.dtype = torch.float32,
+                    size: int = 2048,
+                    repeats: int = 5) -> float:
+    """The FLOP/s of a large square matrix product: the practical peak of dense layers here.
+
+    ``repeats`` products of two ``(size, size)`` matrices after one untimed product, on the
+    current torch threads; the best repeat counts. FLOPs are counted as :func:`get_flops`
+    counts them (one fused multiply-add is one FLOP: ``size ** 3`` per product), so a model's
+    FLOPs per second divided by this number is the fraction of the machine it uses.
+
+    Args:
+        device (str): ``'cpu'`` or ``'cuda'``.
+        dtype (torch.dtype): ``torch.float32`` or ``torch.bfloat16`` (the ``--amp`` path).
+        size (int): The matrices' side.
+        repeats (int): Timed products.
+
+    Returns:
+        float: FLOP/s (fused multiply-adds per second).
+    """
+    import time
+
+    a = torch.randn(size, size, device=device).to(dtype)
+    b = torch.randn(size, size, device=device).to(dtype)
+    best = float('inf')
+    for i in range(repeats + 1):
+        if device.startswith('cuda'):
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        torch.mm(a, b)
+        if device.startswith('cuda'):
+            torch.cuda.synchronize()
+        if i > 0:
+            best = min(best, time.perf_counter() - start)
+    return size**3 / best
+
+
 def format_result(result: dict) -> str:
     split = '=' * 30
     about = dict(direct='random input of the given --shape',

@@ -1,40 +1,36 @@
-# X-Decoder joint training data on ShapesWorld, as the paper pre-trains (the loader and what
-# 'joint' means: multi_source_joint.py): panoptic segmentation + referring segmentation +
-# image-caption pairs in the same run, at 96 px LSJ crops, 96 px referring images and 64 px
-# image-text.
+# X-Decoder joint training data on ShapesWorld, as the paper pre-trains (the loader, its real
+# referring and image-text sources and what 'joint' means: multi_source_joint.py): panoptic
+# segmentation (xdecoder_shapesworld_panoptic.py: 96 px LSJ crops) + referring segmentation
+# (96 px) + image-caption pairs (64 px) in the same run. The real sources with ShapesWorld's
+# roots, files and sizes; the steps that differ are those of xdecoder_shapesworld_refcoco.py
+# (uint8 images) and xdecoder_shapesworld_caption.py (a fixed 64 px resize and colour jitter
+# instead of a random crop: the captions say "left of" and name every object).
 # Validation is the panoptic split of the base; the referring and caption splits are
 # available as `referring_val_dataloader` / `caption_val_dataloader` (and evaluators) for
 # tools/test.py with --cfg-options or a derived config.
 _base_ = ['./xdecoder_shapesworld_panoptic.py', './multi_source_joint.py']
 
-backend_args = None
-context_length = 77
 referring_root = 'data/shapesworld/refcoco/'
 caption_root = 'data/shapesworld/coco/'
 
 referring_train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='mmdet.LoadAnnotations', with_bbox=False, with_label=False, with_mask=True),
-    dict(type='mmdet.RandomResize', scale=(96, 96), ratio_range=(0.75, 1.25), keep_ratio=True,
-         resize_type='mmdet.Resize'),
-    dict(type='TokenizeXDecoderText', keys=dict(text='grd'), context_length=context_length,
-         required=('text', )),
-    dict(type='PackXDecoderInputs', task='referring',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'text')),
+    dict(type='LoadImageFromFile', backend_args=None),
+    _base_.referring_train_pipeline[1],  # noqa: F821 (mmengine base variable) masks
+    dict(_base_.referring_train_pipeline[2],  # noqa: F821 mmdet.RandomResize
+         scale=(96, 96), ratio_range=(0.75, 1.25)),
+    *_base_.referring_train_pipeline[3:],  # noqa: F821 tokenize the expressions, pack
 ]
 caption_train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
+    _base_.caption_train_pipeline[0],  # noqa: F821 LoadImageFromFile
     dict(type='mmdet.Resize', scale=(64, 64), keep_ratio=False),
     dict(type='mmseg.PhotoMetricDistortion', hue_delta=9),
-    dict(type='TokenizeXDecoderText', keys=dict(text='caption'), context_length=context_length),
-    dict(type='PackXDecoderInputs', task='caption',
+    _base_.caption_train_pipeline[2],  # noqa: F821 tokenize the caption
+    dict(_base_.caption_train_pipeline[3],  # noqa: F821 pack (with the resize's scale_factor)
          meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'text')),
 ]
-
 train_dataloader = dict(
-    _base_.multi_source_loader,  # noqa: F821 (mmengine base variable)
+    _base_.multi_source_loader,  # noqa: F821
     _delete_=True,
-    batch_size=4,
     num_workers=2,
     batch_sampler=dict(
         _base_.multi_source_loader.batch_sampler,  # noqa: F821
@@ -43,6 +39,7 @@ train_dataloader = dict(
         _base_.multi_source_loader.dataset,  # noqa: F821
         datasets=dict(
             panoptic={{_base_.train_dataset}},
+            # RefCOCO (UNC split) instead of RefCOCOg (UMD)
             referring=dict(
                 _base_.referring_source,  # noqa: F821
                 data_root=referring_root,
@@ -58,7 +55,7 @@ train_dataloader = dict(
 
 # the panoptic validation loader's settings, on the referring and caption splits
 referring_val_dataloader = dict(
-    _base_.val_dataloader,  # noqa: F821 (mmengine base variable)
+    _base_.val_dataloader,  # noqa: F821
     dataset=dict(
         type='RefCocoSegDataset',
         data_root=referring_root,
@@ -68,7 +65,7 @@ referring_val_dataloader = dict(
         split='val',
         test_mode=True,
         pipeline=[
-            dict(type='LoadImageFromFile', backend_args=backend_args),
+            dict(type='LoadImageFromFile', backend_args=None),
             dict(type='mmseg.Resize', scale=(96, 96), keep_ratio=True),
             dict(type='LoadReferringAnnotations'),
             dict(type='mmseg.PackSegInputs',
@@ -87,10 +84,10 @@ caption_val_dataloader = dict(
         sample_per='image',
         test_mode=True,
         pipeline=[
-            dict(type='LoadImageFromFile', backend_args=backend_args),
+            dict(type='LoadImageFromFile', backend_args=None),
             dict(type='mmdet.Resize', scale=(64, 64), keep_ratio=False),
             dict(type='TokenizeXDecoderText', keys=dict(captions='all_caption'),
-                 context_length=context_length),
+                 context_length=_base_.context_length),  # noqa: F821
             dict(type='PackXDecoderInputs', task='caption',
                  meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor',
                             'captions')),
