@@ -5,7 +5,6 @@ import math
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
 from mmengine.model import BaseModel
 from mmengine.structures import BaseDataElement
@@ -13,59 +12,10 @@ from torch import Tensor, nn
 
 from mmgen_vision.registry import MODELS
 from .image_encoder import GroupViTImageEncoder
+from .losses import (_dist_info, all_gather_with_grad, multi_label_targets,
+                     soft_cross_entropy)
 from .projector import ProjectionMLP
 from .text_encoder import GroupViTTextEncoder
-
-
-def _dist_info() -> Tuple[int, int]:
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
-
-def all_gather_with_grad(x: Tensor) -> Tensor:
-    """Concatenate ``x`` of every process along dim 0, keeping gradients to every copy.
-
-    Identity when ``torch.distributed`` is not initialised or the world size is 1.
-    """
-    _, world_size = _dist_info()
-    if world_size == 1:
-        return x
-    from torch.distributed.nn.functional import all_gather
-    return torch.cat(all_gather(x), dim=0)
-
-
-def all_gather_no_grad(x: Tensor) -> Tensor:
-    """Concatenate ``x`` of every process along dim 0 (no gradient; any dtype)."""
-    _, world_size = _dist_info()
-    if world_size == 1:
-        return x
-    chunks = [torch.empty_like(x) for _ in range(world_size)]
-    dist.all_gather(chunks, x.contiguous())
-    return torch.cat(chunks, dim=0)
-
-
-def same_text_targets(own_ids: Tensor, all_ids: Tensor) -> Tensor:
-    """Multi-hot matrix ``(B, N)``: entry ``(i, n)`` is 1 when text ``n`` of ``all_ids``
-    (``(N, L)``) is token-identical to one of image ``i``'s own texts (``own_ids``
-    ``(B, K, L)``)."""
-    equal = (own_ids[:, :, None, :] == all_ids[None, None]).all(dim=-1)  # (B, K, N)
-    return equal.any(dim=1).to(torch.float32)
-
-
-def same_noun_targets(prompt_noun_ids: Tensor, caption_noun_ids: Tensor, own: Tensor) -> Tensor:
-    """Multi-hot matrix ``(B, N)``: entry ``(i, n)`` is 1 when the noun of prompt ``n``
-    (``prompt_noun_ids`` ``[N]``, -1 for a prompt that is no noun) is one of image ``i``'s
-    caption nouns (``caption_noun_ids`` ``(B, M)``, -1 padded), or when ``own[i, n]`` (the
-    prompt was drawn from image ``i``'s caption)."""
-    hit = (prompt_noun_ids[None, :, None] == caption_noun_ids[:, None, :]).any(dim=-1)
-    hit &= (prompt_noun_ids >= 0)[None, :]
-    return (hit | own).to(torch.float32)
-
-
-def soft_cross_entropy(logits: Tensor, target: Tensor) -> Tensor:
-    """Mean over rows of ``-sum(target * log_softmax(logits))``."""
-    return torch.sum(-target * F.log_softmax(logits, dim=-1), dim=-1).mean()
 
 
 def _build(cfg: Union[dict, nn.Module], default_type: type) -> nn.Module:
@@ -109,6 +59,11 @@ class GroupViT(BaseModel):
             negative of another image with a circle prompted "a picture of a circle.", a
             target no image encoder can meet (the image holds no template); this rule has no
             such contradiction. Defaults to False.
+        segment_noun_loss_weight (float): Weight of the segment-noun loss (**not in the
+            paper**; 0 turns it off): the multi-label contrastive loss with the image-prompt
+            similarity taken as the best match among the image's final segment tokens
+            instead of the pooled embedding (:meth:`segment_noun_loss`), so that one segment
+            carries each noun its caption names. Defaults to 0.
         data_preprocessor (dict, optional): mmengine data preprocessor.
         init_cfg (dict, optional): mmengine init config.
 
@@ -132,6 +87,7 @@ class GroupViT(BaseModel):
                  multi_label_loss_weight: float = 1.,
                  multi_label_same_text_positive: bool = False,
                  multi_label_same_noun_positive: bool = False,
+                 segment_noun_loss_weight: float = 0.,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -151,6 +107,10 @@ class GroupViT(BaseModel):
                              'multi_label_same_noun_positive')
         self.multi_label_same_text_positive = multi_label_same_text_positive
         self.multi_label_same_noun_positive = multi_label_same_noun_positive
+        if segment_noun_loss_weight and multi_label <= 0:
+            raise ValueError('segment_noun_loss_weight needs the prompted nouns of the '
+                             'multi-label loss (multi_label > 0)')
+        self.segment_noun_loss_weight = segment_noun_loss_weight
         if multi_label > 0 and not share_temperature:
             self.multi_label_logit_scale = nn.Parameter(
                 torch.tensor(math.log(1 / contrast_temperature)))
@@ -202,6 +162,15 @@ class GroupViT(BaseModel):
         return 0.5 * (F.cross_entropy(logits_per_image, labels) +
                       F.cross_entropy(logits_per_text, labels))
 
+    def multi_label_targets(self, b: int, k: int, device: torch.device,
+                            **ids: Optional[Tensor]) -> Tuple[Tensor, Tensor]:
+        """:func:`~.losses.multi_label_targets` with this model's rule for the positives
+        (``multi_label_same_noun_positive`` / ``multi_label_same_text_positive`` / the
+        release's)."""
+        positives = ('same_noun' if self.multi_label_same_noun_positive else
+                     'same_text' if self.multi_label_same_text_positive else 'release')
+        return multi_label_targets(b, k, device, positives, **ids)
+
     def multi_label_contrastive_loss(self, image_x: Tensor, text_x: Tensor,
                                      text_ids: Optional[Tensor] = None,
                                      noun_ids: Optional[Tensor] = None,
@@ -214,74 +183,77 @@ class GroupViT(BaseModel):
         ``i``'s prompts is a positive of image ``i`` (and vice versa); targets are uniform
         over the positives of each row. With ``multi_label_same_noun_positive``, ``noun_ids``
         (``(B, K)``) and ``caption_noun_ids`` (``(B, M)``) decide them instead (see
-        :func:`same_noun_targets`).
+        :func:`~.losses.same_noun_targets`).
         """
-        rank, _ = _dist_info()
         b, k, _ = text_x.shape
         image_x = F.normalize(image_x, dim=-1)
         text_x = F.normalize(text_x, dim=-1).reshape(b * k, -1)
-        all_text = all_gather_with_grad(text_x)
-        all_image = all_gather_with_grad(image_x)
         s = self.scale(multi_label=True)
-        logits_per_image = s * image_x @ all_text.t()
-        logits_per_text = s * text_x @ all_image.t()
-        if self.multi_label_same_noun_positive:
-            if noun_ids is None or caption_noun_ids is None:
-                raise ValueError('multi_label_same_noun_positive needs noun_ids and '
-                                 'caption_noun_ids (ExtractNouns adds them)')
-            all_noun_ids = all_gather_no_grad(noun_ids)  # (B_all, K)
-            all_caption_ids = all_gather_no_grad(caption_noun_ids)  # (B_all, M)
-            b_all = all_noun_ids.shape[0]
-            device = image_x.device
-            # owner[n]: the gathered image each gathered prompt was drawn from
-            owner = torch.arange(b_all, device=device).repeat_interleave(k)
-            local = torch.arange(b, device=device) + rank * b
-            own_image = local[:, None] == owner[None, :]  # (B, B_all K)
-            own_text = owner[rank * b * k:(rank + 1) * b * k, None] == torch.arange(
-                b_all, device=device)[None, :]  # (B K, B_all)
-            target_image = same_noun_targets(all_noun_ids.flatten(), caption_noun_ids,
-                                             own_image)
-            target_text = same_noun_targets(noun_ids.flatten(), all_caption_ids,
-                                            own_text.t()).t()
-            target_image = target_image / target_image.sum(-1, keepdim=True)
-            target_text = target_text / target_text.sum(-1, keepdim=True)
-        elif self.multi_label_same_text_positive:
-            if text_ids is None:
-                raise ValueError('multi_label_same_text_positive needs the prompt token ids')
-            all_ids = all_gather_no_grad(text_ids)  # (B_all, K, L)
-            # image i vs every gathered prompt; prompt p vs every gathered image
-            target_image = same_text_targets(text_ids, all_ids.flatten(0, 1))
-            target_text = same_text_targets(all_ids, text_ids.flatten(0, 1)).t()
-            target_image = target_image / target_image.sum(-1, keepdim=True)
-            target_text = target_text / target_text.sum(-1, keepdim=True)
-        else:
-            rows = torch.arange(b, device=image_x.device)
-            target_image = torch.zeros_like(logits_per_image)
-            cols = (rank * b + rows)[:, None] * k + torch.arange(k, device=image_x.device)
-            target_image[rows[:, None], cols] = 1. / k
-            target_text = torch.zeros_like(logits_per_text)
-            target_text[torch.arange(b * k, device=image_x.device),
-                        (rank * b + rows).repeat_interleave(k)] = 1.
+        logits_per_image = s * image_x @ all_gather_with_grad(text_x).t()
+        logits_per_text = s * text_x @ all_gather_with_grad(image_x).t()
+        target_image, target_text = self.multi_label_targets(
+            b, k, image_x.device, text_ids=text_ids, noun_ids=noun_ids,
+            caption_noun_ids=caption_noun_ids)
         loss = 0.5 * (soft_cross_entropy(logits_per_image, target_image) +
                       soft_cross_entropy(logits_per_text, target_text))
         return self.multi_label_loss_weight * loss
+
+    def segment_noun_loss(self, image_feat: Tensor, text_x: Tensor,
+                          text_ids: Optional[Tensor] = None,
+                          noun_ids: Optional[Tensor] = None,
+                          caption_noun_ids: Optional[Tensor] = None) -> Tensor:
+        """Multi-label contrastive loss between the final segment tokens ``(B, S, D)`` of
+        each image and the ``K`` prompts ``(B, K, D)`` (not in the paper).
+
+        The similarity of image ``i`` and prompt ``p`` is the best cosine over ``i``'s
+        segments, ``max_s cos(feat_is, text_p)``; logits, targets (:meth:`multi_label_targets`)
+        and temperature are those of :meth:`multi_label_contrastive_loss`. The pooled loss
+        only asks the MEAN of the segments to match the caption's nouns; this one asks one
+        segment of each image to match each of its nouns and every segment of an image
+        without the noun to stay away from it, which is what zero-shot segmentation reads
+        (each segment labelled by its best class).
+        """
+        b, k, _ = text_x.shape
+        feat = F.normalize(image_feat, dim=-1)
+        text_x = F.normalize(text_x, dim=-1).reshape(b * k, -1)
+        s = self.scale(multi_label=True)
+        # (B, B_all K): best segment of image i for every gathered prompt
+        logits_per_image = s * torch.einsum('bsd,nd->bns', feat,
+                                            all_gather_with_grad(text_x)).amax(dim=-1)
+        # (B K, B_all): best segment of every gathered image for prompt p
+        logits_per_text = s * torch.einsum('nd,bsd->nbs', text_x,
+                                           all_gather_with_grad(feat)).amax(dim=-1)
+        target_image, target_text = self.multi_label_targets(
+            b, k, feat.device, text_ids=text_ids, noun_ids=noun_ids,
+            caption_noun_ids=caption_noun_ids)
+        loss = 0.5 * (soft_cross_entropy(logits_per_image, target_image) +
+                      soft_cross_entropy(logits_per_text, target_text))
+        return self.segment_noun_loss_weight * loss
 
     def loss(self, image: Tensor, text: Tensor, noun_ids: Optional[Tensor] = None,
              caption_noun_ids: Optional[Tensor] = None) -> Dict[str, Tensor]:
         """``loss`` (image-text contrastive) and ``multi_label_loss`` (when ``multi_label``).
 
         ``noun_ids`` ``(B, K)`` / ``caption_noun_ids`` ``(B, M)``: the noun identities of the
-        prompts and captions, for ``multi_label_same_noun_positive``."""
-        image_x = self.encode_image(image)['image_x']
+        prompts and captions, for ``multi_label_same_noun_positive``. With
+        ``segment_noun_loss_weight`` also ``segment_noun_loss``."""
+        with_segments = self.segment_noun_loss_weight > 0
+        encoded = self.encode_image(image, return_feat=with_segments)
+        image_x = encoded['image_x']
         if self.multi_label > 0:
             if text.dim() != 3 or text.shape[1] != 1 + self.multi_label:
                 raise ValueError(f'text must be [B, 1 + {self.multi_label}, L], got '
                                  f'{tuple(text.shape)}')
             text_x, text_ml = self.encode_text(text)
-            return dict(loss=self.contrastive_loss(image_x, text_x),
-                        multi_label_loss=self.multi_label_contrastive_loss(
-                            image_x, text_ml, text_ids=text[:, 1:], noun_ids=noun_ids,
-                            caption_noun_ids=caption_noun_ids))
+            nouns = dict(text_ids=text[:, 1:], noun_ids=noun_ids,
+                         caption_noun_ids=caption_noun_ids)
+            losses = dict(loss=self.contrastive_loss(image_x, text_x),
+                          multi_label_loss=self.multi_label_contrastive_loss(
+                              image_x, text_ml, **nouns))
+            if with_segments:
+                losses['segment_noun_loss'] = self.segment_noun_loss(
+                    encoded['image_feat'], text_ml, **nouns)
+            return losses
         text_x = self.encode_text(text if text.dim() == 2 else text[:, 0])
         return dict(loss=self.contrastive_loss(image_x, text_x))
 

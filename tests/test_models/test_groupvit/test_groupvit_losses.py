@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from mmgen_vision.models.groupvit import GroupViT
-from mmgen_vision.models.groupvit.groupvit import same_noun_targets, same_text_targets
+from mmgen_vision.models.groupvit.losses import same_noun_targets, same_text_targets
 
 TINY = dict(
     image_encoder=dict(img_size=32, patch_size=4, embed_dims=32, depths=(1, 1), num_heads=2,
@@ -127,3 +127,50 @@ def test_extract_nouns_records_noun_identities():
     assert len(out['caption_noun_ids']) == 6
     assert set(out['caption_noun_ids']) - {-1} == {noun_id(n) for n in nouns}
     assert noun_id('Circle ') == noun_id('circle') != noun_id('square')
+
+
+# Segment-noun loss (not in the paper): image 0 has a segment along each prompt, image 1 has
+# both segments along prompt 1.
+SEGMENTS = torch.tensor([[[1., 0.], [0., 1.]], [[0., 1.], [0., 1.]]])  # [B=2, S=2, D=2]
+
+
+def _segment_model(weight: float = 1., **kwargs) -> GroupViT:
+    model = GroupViT(segment_noun_loss_weight=weight, **TINY, **kwargs)
+    with torch.no_grad():
+        model.multi_label_logit_scale.zero_()
+    return model
+
+
+def test_segment_noun_loss_takes_the_best_segment():
+    # best-segment cosines, image side [[1, 1], [0, 1]], text side [[1, 0], [1, 1]]; release
+    # targets (own prompt / own image): rows log 2 and log(1 + e) - 1 on each side
+    loss = _segment_model(0.5).segment_noun_loss(SEGMENTS, TEXT_X)
+    expected = 0.5 * (math.log(2) + math.log(1 + math.e) - 1)
+    assert loss.item() == pytest.approx(0.5 * expected, abs=1e-6)
+    # same-noun targets as in the pooled loss: both prompts name "circle" -> all positives
+    loss = _segment_model(multi_label_same_noun_positive=True).segment_noun_loss(
+        SEGMENTS, TEXT_X, noun_ids=NOUN_IDS, caption_noun_ids=BOTH_CIRCLE)
+    # image rows: -(1/2)(log(e/2e) + log(e/2e)) = log 2 and -(1/2)(log(1/(1+e)) +
+    # log(e/(1+e))) = log(1 + e) - 1/2; text rows: log(1 + e) - 1/2 and log 2
+    assert loss.item() == pytest.approx(0.5 * (math.log(2) + math.log(1 + math.e)) - 0.25,
+                                        abs=1e-6)
+
+
+def test_segment_noun_loss_trains_only_the_matching_segment():
+    # two images, one prompt each ([1, 0] and [0, 1]); image 0's segment 0 is its best match
+    # for both prompts, its segment 1 (along [-1, 0]) is the best match of none: no gradient
+    segments = torch.tensor([[[0.8, 0.6], [-1., 0.]], [[0.6, 0.8], [0.8, 0.6]]])
+    segments.requires_grad_()
+    _segment_model().segment_noun_loss(segments, TEXT_X).backward()
+    assert segments.grad[0, 0].abs().sum() > 0
+    assert segments.grad[0, 1].abs().sum() == 0
+
+
+def test_segment_noun_loss_in_the_training_losses():
+    model = _segment_model(multi_label_same_noun_positive=False)
+    image = torch.randn(2, 3, 32, 32)
+    text = torch.randint(1, 400, (2, 2, 8))
+    assert set(model.loss(image, text)) == {'loss', 'multi_label_loss', 'segment_noun_loss'}
+    assert set(_segment_model(0.).loss(image, text)) == {'loss', 'multi_label_loss'}
+    with pytest.raises(ValueError, match='multi_label > 0'):
+        GroupViT(segment_noun_loss_weight=1., **dict(TINY, multi_label=0))
