@@ -28,6 +28,13 @@ holds no ShapesWorld):
 Prompts are tokenized with :class:`mmgen_vision.utils.clip_tokenizer.CLIPTokenizer` exactly as the
 guide does (``context_length = max_position_embeddings``, end-of-text padding).
 
+Making the UNet use the prompt (``docs/peekaboo_demo.md``, third round): the objects cover a
+few percent of the picture and the text can only lower the loss there, at large t, so by
+default the model learns to ignore it. ``--zoom-prob`` (object composites cropped around the
+object), ``--min-timestep``, a short text encoder (``--text-length``), ``--text-pool`` and
+``--text-lr-mult`` give the text a signal it learns from in CPU minutes;
+:func:`probe_conditioning` measures it on the val objects (own prompt vs another class's).
+
 Example::
 
     python tools/misc/train_tiny_text2img.py --data-dir data/shapesworld_t2i \
@@ -90,10 +97,29 @@ def parse_args(argv=None):
                    help='autoencoder block channels; the latents are at /2**(len - 1) '
                    '(one entry: no downsampling, a near pixel-space model)')
     p.add_argument('--text-width', type=int, default=32, help='text encoder hidden size')
+    p.add_argument('--text-pool', action='store_true',
+                   help='also add the attention-pooled prompt embedding to the UNet\'s time '
+                   'embedding (diffusers addition_embed_type=\'text\'): a global conditioning '
+                   'path into every ResNet block besides the cross-attention')
+    p.add_argument('--text-lr-mult', type=float, default=1.0,
+                   help='learning rate of the text encoder as a multiple of --lr')
+    p.add_argument('--min-timestep', type=int, default=0,
+                   help='train the UNet on timesteps >= this only; the prompt can only matter '
+                   'where the noise hides the object, so small t teach the text nothing (the '
+                   'guide samples t >= its min_step anyway)')
+    p.add_argument('--probe-interval', type=int, default=0,
+                   help='measure the conditioning on val every N diffusion steps (0: only at '
+                   'the end; see probe_conditioning)')
     p.add_argument('--token-init-std', type=float, default=0.0,
                    help='re-initialise the token embeddings with this std (0: CLIP\'s 0.02); '
                    'with 0.02 the prompts\' embeddings start nearly equal (cosine 0.999) and '
                    'the UNet learns to ignore them')
+    p.add_argument('--zoom-prob', type=float, default=0.0,
+                   help='fraction of the object composites cropped around the object (the '
+                   'object then fills 1/16 to 1/2 of the picture) before resizing to '
+                   '--image-size: the prompted colour and shape cover many pixels, which '
+                   'gives the text a strong training signal; scenes are kept at their native '
+                   'resolution for the crops')
     p.add_argument('--class-prob', type=float, default=0.0,
                    help='fraction of the object composites that show every instance of one '
                    'class, captioned with the class name (semantic-mode prompts)')
@@ -140,26 +166,28 @@ def prepare_data(args):
     return coco
 
 
-def load_data(coco_root, image_size, data_dir):
-    """All train scenes in memory: images ``(N, 3, S, S)`` in [0, 1], object masks, captions.
+def load_data(coco_root, image_size, data_dir, split='train'):
+    """All scenes of a split in memory: images ``(N, 3, S, S)`` in [0, 1], object masks,
+    captions. ``image_size`` None keeps the scenes' native size.
 
     Returns:
         tuple: images ``(N, 3, S, S)``; objects and class composites, each a list of
-        ``(scene index, mask (1, S, S), captions)`` (a class composite masks every instance of
-        one class in the scene); the scene captions (one list per scene).
+        ``(scene index, mask (1, S, S), captions, class name)`` (a class composite masks every
+        instance of one class in the scene); the scene captions (one list per scene).
     """
     import mmcv
     from pycocotools import mask as mask_utils
-    with open(osp.join(coco_root, 'annotations', 'instances_train2017.json')) as f:
+    with open(osp.join(coco_root, 'annotations', f'instances_{split}2017.json')) as f:
         inst = json.load(f)
-    with open(osp.join(coco_root, 'annotations', 'captions_train2017.json')) as f:
+    with open(osp.join(coco_root, 'annotations', f'captions_{split}2017.json')) as f:
         caps = json.load(f)
     cat_names = {c['id']: c['name'] for c in inst['categories']}
     images, index = [], {}
     for img in inst['images']:
-        arr = mmcv.imread(osp.join(coco_root, 'train2017', img['file_name']), channel_order='rgb')
+        arr = mmcv.imread(osp.join(coco_root, f'{split}2017', img['file_name']),
+                          channel_order='rgb')
         t = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1).float() / 255
-        if t.shape[-1] != image_size or t.shape[-2] != image_size:
+        if image_size and (t.shape[-1] != image_size or t.shape[-2] != image_size):
             t = F.interpolate(t[None], size=(image_size, image_size), mode='bilinear',
                               align_corners=False, antialias=True)[0]
         index[img['id']] = len(images)
@@ -168,13 +196,13 @@ def load_data(coco_root, image_size, data_dir):
     for c in caps['annotations']:
         if c['image_id'] in index:
             scene_caps[index[c['image_id']]].append(c['caption'].strip().rstrip('.').lower())
-    # referring expressions of the train split (same annotation ids as the COCO layout)
+    # referring expressions of the split (same annotation ids as the COCO layout)
     ref_sents = {}
     refs_file = osp.join(data_dir, 'refcoco', 'refcoco', 'refs(unc).p')
     if osp.isfile(refs_file):
         from mmgen_vision.utils import safe_pickle_load
         for ref in safe_pickle_load(refs_file):  # builtin containers only, never code
-            if ref['split'] == 'train':
+            if ref['split'] == split:
                 ref_sents.setdefault(ref['ann_id'], []).extend(
                     s['sent'] for s in ref['sentences'])
     objects = []  # (scene index, mask (1, S, S), captions)
@@ -191,7 +219,7 @@ def load_data(coco_root, image_size, data_dir):
         elif isinstance(seg['counts'], list):
             seg = mask_utils.frPyObjects(seg, h, w)
         m = torch.from_numpy(mask_utils.decode(seg).astype(np.float32))[None]
-        if m.shape[-1] != image_size:
+        if image_size and m.shape[-1] != image_size:
             m = F.interpolate(m[None], size=(image_size, image_size), mode='nearest')[0]
         if m.sum() < 1:
             continue
@@ -203,20 +231,27 @@ def load_data(coco_root, image_size, data_dir):
         else:
             captions = [t.format(c=colour, s=name) for t in OBJECT_TEMPLATES]
         captions += ref_sents.get(ann['id'], [])
-        objects.append((index[ann['image_id']], m, list(dict.fromkeys(captions))))
+        objects.append((index[ann['image_id']], m, list(dict.fromkeys(captions)), name))
         key = (index[ann['image_id']], name)
         class_masks[key] = torch.maximum(class_masks[key], m) if key in class_masks else m
-    classes = [(si, m, [t.format(s=name) for t in CLASS_TEMPLATES])
+    classes = [(si, m, [t.format(s=name) for t in CLASS_TEMPLATES], name)
                for (si, name), m in class_masks.items()]
     return torch.stack(images), objects, classes, scene_caps
 
 
 class PairSampler:
-    """Random (image, caption) training pairs: object composites and full scenes."""
+    """Random (image, caption) training pairs: object composites and full scenes.
+
+    Pairs are ``out_size`` pixels square (the scenes' size when None); a ``zoom_prob`` share of
+    the object composites is a square crop around the object (side 1.4 to 4 times the
+    object's, the object fully inside) resized to ``out_size``.
+    """
 
     def __init__(self, images, objects, scene_caps, object_prob, uncond_prob, seed,
-                 classes=(), class_prob=0.0):
+                 classes=(), class_prob=0.0, out_size=None, zoom_prob=0.0):
         self.images = images
+        self.out_size = out_size or images.shape[-1]
+        self.zoom_prob = zoom_prob
         self.objects = objects
         self.classes = list(classes)
         self.class_prob = class_prob if self.classes else 0.0
@@ -232,19 +267,40 @@ class PairSampler:
             if self.rng.random() < self.object_prob:
                 pool = (self.classes if self.class_prob and self.rng.random() < self.class_prob
                         else self.objects)
-                si, m, captions = pool[self.rng.randrange(len(pool))]
+                si, m, captions = pool[self.rng.randrange(len(pool))][:3]
                 colour = torch.rand((3, 1, 1), generator=self.gen)
-                imgs.append(m * self.images[si] + (1 - m) * colour)
+                img = m * self.images[si] + (1 - m) * colour
+                if self.zoom_prob and self.rng.random() < self.zoom_prob:
+                    img = self._zoom(img, m)
+                imgs.append(self._resize(img))
                 text = self.rng.choice(captions)
             else:
                 si = self.rng.randrange(len(self.images))
-                imgs.append(self.images[si])
+                imgs.append(self._resize(self.images[si]))
                 caps = self.scene_caps[si] or ['']
                 text = self.rng.choice(caps)
             if self.rng.random() < self.uncond_prob:
                 text = ''
             texts.append(text)
         return torch.stack(imgs), (texts if with_text else None)
+
+    def _resize(self, img):
+        if img.shape[-1] == self.out_size:
+            return img
+        return F.interpolate(img[None], size=(self.out_size, self.out_size), mode='bilinear',
+                             align_corners=False, antialias=True)[0]
+
+    def _zoom(self, img, mask):
+        """A square crop ``(3, c, c)`` of ``img`` ``(3, S, S)`` around ``mask`` ``(1, S, S)``."""
+        size = img.shape[-1]
+        ys, xs = torch.nonzero(mask[0], as_tuple=True)
+        y0, y1, x0, x1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
+        obj = max(y1 - y0, x1 - x0)
+        side = int(round(obj * self.rng.uniform(1.4, 4.0)))
+        side = min(max(side, obj + 2, 8), size)
+        top = self.rng.randint(max(0, y1 - side), max(0, min(y0, size - side)))
+        left = self.rng.randint(max(0, x1 - side), max(0, min(x0, size - side)))
+        return img[:, top:top + side, left:left + side]
 
 
 # ---------------------------------------------------------------- models
@@ -281,7 +337,9 @@ def build_models(args):
         up_block_types=up,
         cross_attention_dim=args.text_width,
         attention_head_dim=8,
-        norm_num_groups=8)
+        norm_num_groups=8,
+        addition_embed_type='text' if args.text_pool else None,
+        addition_embed_type_num_heads=4)
     text_encoder = CLIPTextModel(
         CLIPTextConfig(
             vocab_size=49408,
@@ -340,12 +398,16 @@ def train_vae(vae, sampler, args):
     return losses, scale, time.time() - t0
 
 
-def train_diffusion(unet, text_encoder, vae, scheduler, sampler, args):
+def train_diffusion(unet, text_encoder, vae, scheduler, sampler, args, probe_data=None):
     from mmgen_vision.utils import CLIPTokenizer
     tokenizer = CLIPTokenizer(context_length=args.text_length, pad_token='eot')
     params = list(unet.parameters()) + list(text_encoder.parameters())
-    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr,
+    text_lr = args.lr * args.text_lr_mult
+    opt = torch.optim.AdamW([
+        dict(params=list(unet.parameters()), lr=args.lr),
+        dict(params=list(text_encoder.parameters()), lr=text_lr)
+    ], lr=args.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[args.lr, text_lr],
                                                 total_steps=max(args.steps, 1),
                                                 pct_start=0.05)
     alphas = scheduler.alphas_cumprod.float()
@@ -359,7 +421,7 @@ def train_diffusion(unet, text_encoder, vae, scheduler, sampler, args):
         x, texts = sampler.sample(args.batch_size)
         with torch.no_grad():
             z = vae.encode(x * 2 - 1).latent_dist.sample(generator=gen) * scale
-        t = torch.randint(0, alphas.numel(), (z.shape[0], ), generator=gen)
+        t = torch.randint(args.min_timestep, alphas.numel(), (z.shape[0], ), generator=gen)
         noise = torch.randn(z.shape, generator=gen)
         a = alphas[t].view(-1, 1, 1, 1)
         noisy = a.sqrt() * z + (1 - a).sqrt() * noise
@@ -374,6 +436,10 @@ def train_diffusion(unet, text_encoder, vae, scheduler, sampler, args):
         losses.append(loss.item())
         if step % args.log_interval == 0 or step == args.steps:
             _log('diffusion', step, args.steps, losses, t0, args.log_interval)
+        if probe_data is not None and args.probe_interval and step % args.probe_interval == 0:
+            _print_probe(
+                probe_conditioning(unet, text_encoder, vae, scheduler, *probe_data),
+                f"step {step}")
         if args.save_interval and step % args.save_interval == 0 and step < last:
             from mmgen_vision.models.peekaboo.diffusers_dir import save_diffusers_dir
             save_diffusers_dir(args.out_dir, unet=unet, vae=vae, text_encoder=text_encoder,
@@ -382,6 +448,78 @@ def train_diffusion(unet, text_encoder, vae, scheduler, sampler, args):
     unet.eval()
     text_encoder.eval()
     return losses, time.time() - t0
+
+
+PROBE_TIMESTEPS = (200, 400, 600, 800)
+
+
+@torch.no_grad()
+def probe_conditioning(unet, text_encoder, vae, scheduler, images, objects, seed=0,
+                       timesteps=PROBE_TIMESTEPS):
+    """How much the prompt decides the denoising, on object composites (e.g. of val scenes).
+
+    Each object of ``objects`` (``(scene index, mask (1, S, S), captions, class name)``) is
+    cut out over a plain random colour, encoded, noised at every step of ``timesteps`` and
+    denoised three times with the same noise: with its own prompt ``'the <class>'``, with the
+    prompt of another class present in ``objects`` (the next one in sorted order) and with
+    the empty prompt. A model that uses the text has a clearly lower epsilon-MSE with the own
+    prompt than with the wrong one. The objects cover a few percent of the image and the text
+    can only help there, so the MSE is also measured on the object's latent pixels alone.
+
+    Returns:
+        dict: ``own``, ``wrong`` and ``empty`` (mean epsilon-MSE over the image), ``gap``
+        (``(wrong - own) / own``), ``gap_obj`` (the same on the object's pixels), ``win``
+        (share of (object, t) pairs where the own prompt has the lower MSE on the object's
+        pixels) and ``num`` (number of objects).
+    """
+    from mmgen_vision.utils import CLIPTokenizer
+    was_training = unet.training, text_encoder.training
+    unet.eval()
+    text_encoder.eval()
+    tokenizer = CLIPTokenizer(context_length=int(text_encoder.config.max_position_embeddings),
+                              pad_token='eot')
+    names = sorted({o[3] for o in objects})
+    if len(names) < 2:
+        raise ValueError('the probe needs objects of at least two classes')
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.stack([m * images[si] + (1 - m) * torch.rand((3, 1, 1), generator=gen)
+                     for si, m, _, _ in objects])
+    z = vae.encode(x * 2 - 1).latent_dist.mean * vae.config.scaling_factor
+    mask = F.interpolate(torch.stack([o[1] for o in objects]), size=z.shape[-2:],
+                         mode='area').clamp_min(0)  # (N, 1, h, w), object share per latent
+    own = [f'the {o[3]}' for o in objects]
+    wrong = [f'the {names[(names.index(o[3]) + 1) % len(names)]}' for o in objects]
+    emb = {k: text_encoder(input_ids=tokenizer(v)).last_hidden_state
+           for k, v in (('own', own), ('wrong', wrong), ('empty', [''] * len(objects)))}
+    mse = {k: [] for k in emb}
+    mse_obj = {k: [] for k in emb}
+    for step in timesteps:
+        t = torch.full((len(objects), ), step, dtype=torch.long)
+        noise = torch.randn(z.shape, generator=gen)
+        noisy = scheduler.add_noise(z, noise, t)
+        for k, e in emb.items():
+            pred = unet(noisy, t, encoder_hidden_states=e).sample
+            err = (pred - noise).pow(2).mean(1, keepdim=True)  # (N, 1, h, w)
+            mse[k].append(err.flatten(1).mean(1))
+            mse_obj[k].append((err * mask).flatten(1).sum(1) / mask.flatten(1).sum(1))
+    mse = {k: torch.stack(v) for k, v in mse.items()}  # (T, N)
+    mse_obj = {k: torch.stack(v) for k, v in mse_obj.items()}
+    unet.train(was_training[0])
+    text_encoder.train(was_training[1])
+    res = {k: float(v.mean()) for k, v in mse.items()}
+    res['gap'] = (res['wrong'] - res['own']) / res['own']
+    res['gap_obj'] = float((mse_obj['wrong'].mean() - mse_obj['own'].mean()) /
+                           mse_obj['own'].mean())
+    res['win'] = float((mse_obj['own'] < mse_obj['wrong']).float().mean())
+    res['num'] = len(objects)
+    return res
+
+
+def _print_probe(res, tag):
+    print(f'[probe] {tag}: eps-MSE own {res["own"]:.4f} wrong {res["wrong"]:.4f} '
+          f'empty {res["empty"]:.4f}  gap {100 * res["gap"]:+.2f} % (object pixels '
+          f'{100 * res["gap_obj"]:+.2f} %)  own wins '
+          f'{100 * res["win"]:.1f} % ({res["num"]} val objects)', flush=True)
 
 
 GRID_PROMPTS = ('the red circle', 'the green square', 'the blue triangle', 'the yellow star',
@@ -473,12 +611,14 @@ def main(argv=None):
     torch.manual_seed(args.seed)
     t_start = time.time()
     coco_root = prepare_data(args)
-    images, objects, classes, scene_caps = load_data(coco_root, args.image_size, args.data_dir)
+    images, objects, classes, scene_caps = load_data(
+        coco_root, None if args.zoom_prob else args.image_size, args.data_dir)
     print(f'[data] {len(images)} scenes, {len(objects)} objects, {len(classes)} class masks, '
-          f'{sum(len(c) for c in scene_caps)} scene captions, {args.image_size} px '
+          f'{sum(len(c) for c in scene_caps)} scene captions, {images.shape[-1]} px '
           f'({time.time() - t_start:.1f} s)', flush=True)
     sampler = PairSampler(images, objects, scene_caps, args.object_prob, args.uncond_prob,
-                          args.seed, classes=classes, class_prob=args.class_prob)
+                          args.seed, classes=classes, class_prob=args.class_prob,
+                          out_size=args.image_size, zoom_prob=args.zoom_prob)
     vae, unet, text_encoder, scheduler = build_models(args)
     n_params = {k: sum(p.numel() for p in m.parameters()) / 1e6
                 for k, m in (('vae', vae), ('unet', unet), ('text_encoder', text_encoder))}
@@ -486,7 +626,18 @@ def main(argv=None):
           flush=True)
     vae_losses, scale, vae_time = train_vae(vae, sampler, args)
     print(f'[vae] done in {vae_time:.1f} s, latent scaling_factor {scale:.4f}', flush=True)
-    diff_losses, diff_time = train_diffusion(unet, text_encoder, vae, scheduler, sampler, args)
+    probe_data = None
+    if osp.isfile(osp.join(coco_root, 'annotations', 'instances_val2017.json')):
+        val_images, val_objects, _, _ = load_data(coco_root, args.image_size, args.data_dir,
+                                                  split='val')
+        if len({o[3] for o in val_objects}) > 1:  # the probe needs two classes
+            probe_data = (val_images, val_objects)
+    diff_losses, diff_time = train_diffusion(unet, text_encoder, vae, scheduler, sampler, args,
+                                             probe_data)
+    probe = None
+    if probe_data is not None:
+        probe = probe_conditioning(unet, text_encoder, vae, scheduler, *probe_data)
+        _print_probe(probe, 'final')
     from mmgen_vision.models.peekaboo.diffusers_dir import save_diffusers_dir
     save_diffusers_dir(args.out_dir, unet=unet, vae=vae, text_encoder=text_encoder,
                        scheduler=scheduler)
@@ -504,7 +655,7 @@ def main(argv=None):
         with open(args.loss_log, 'w') as f:
             json.dump(dict(vae_losses=vae_losses, diffusion_losses=diff_losses,
                            vae_time=vae_time, diffusion_time=diff_time, total_time=total,
-                           scaling_factor=scale, args=vars(args)), f)
+                           scaling_factor=scale, probe=probe, args=vars(args)), f)
     return args.out_dir
 
 
