@@ -15,6 +15,10 @@ uniform-chance (and majority-class) mIoU, the whole-image referring mask, random
 ``XDECODER_E2E_SEED`` (default 0) sets the training seed (``randomness.seed``) and the tools run
 with the caller's ``OMP_NUM_THREADS`` (default 1), so that the same checks can be repeated over
 seeds and thread counts, e.g. ``XDECODER_E2E_SEED=2 OMP_NUM_THREADS=2 pytest <this file>``.
+
+``XDECODER_E2E_FULL=1`` trains the full form instead: 600 iterations at the toy config's learning
+rate (about 6 CPU minutes of training at one thread), where retrieval is learnt (README). The
+suite's 150 iterations are too short for it: there ``test_retrieval`` is a strict xfail.
 """
 import json
 import os
@@ -32,9 +36,11 @@ pytestmark = pytest.mark.slow
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs', 'xdecoder')
 TRAIN_CONFIG = osp.join(CONFIG_DIR, 'xdecoder_toy_shapesworld-joint.py')
 # Joint iterations (4 panoptic + 4 referring + 8 caption samples each) at twice the toy's learning
-# rate: the toy config's 300 iterations (the README's numbers) do not fit the test budget.
-ITERS = 150
-LR = 2e-3
+# rate: the toy config's 300 iterations (the README's numbers) do not fit the test budget. The full
+# form (XDECODER_E2E_FULL=1): 600 iterations at the toy's learning rate.
+FULL = os.environ.get('XDECODER_E2E_FULL') == '1'
+ITERS = 600 if FULL else 150
+LR = 1e-3 if FULL else 2e-3
 NUM_CLASSES = 7
 DATASET_CLASSES = ('circle', 'square', 'triangle', 'star', 'person', 'sky', 'ground')
 # named 'round circle', 'box' and 'star shape' in the open-vocabulary config
@@ -155,11 +161,12 @@ def test_referring_segmentation(results):
 
 
 @pytest.mark.xfail(
+    not FULL,
     strict=True,
-    reason='issue 14: at seed 0 with one thread (this test in CI) R@1 is 0.0 / 3.75 against '
-    'random 6.25 + 5 (with the global query out of the segmentation losses): the toy image '
-    'embeddings barely differ between images (val pairwise cosine 0.97); '
-    'configs/xdecoder/README.md')
+    reason='issue 14: at seed 0 with one thread (this test in CI) R@1 is 6.25 / 2.5 against '
+    'random 6.25 + 5: after 150 iterations the text tower still gives every caption nearly the '
+    'same embedding (pooled cosines >= 0.99); learnt by the full form (XDECODER_E2E_FULL=1, '
+    '600 iterations); configs/xdecoder/README.md')
 def test_retrieval(results):
     m = results['metrics']['caption']
     # 16 val images with 5 captions each: a random ranking hits at R@1 with p = 1/16 both ways
