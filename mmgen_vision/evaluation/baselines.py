@@ -140,30 +140,41 @@ def coco_panoptic_pixel_counts(coco_root: str, split: str = 'val2017') -> np.nda
     return counts
 
 
-def whole_image_ciou(refcoco_root: str, split: str = 'val', dataset: str = 'refcoco',
-                     split_by: str = 'unc') -> float:
-    """cIoU (percent) of answering every expression of a RefCOCO-layout split with the whole
-    image: the referred areas over the image areas, each counted once per sentence."""
+def _whole_image_ious(refcoco_root: str, split: str, dataset: str,
+                      split_by: str) -> np.ndarray:
+    """``(N, 2)``: (referred area, image area) of every expression of a RefCOCO-layout split
+    (an object with several sentences once per sentence)."""
     ann_dir = osp.join(refcoco_root, dataset)
     with open(osp.join(ann_dir, 'instances.json')) as f:
         inst = json.load(f)
     refs = safe_pickle_load(osp.join(ann_dir, f'refs({split_by}).p'))
     areas = {a['id']: a['area'] for a in inst['annotations']}
     sizes = {i['id']: i['width'] * i['height'] for i in inst['images']}
-    inter = union = 0.
-    for ref in refs:
-        if ref['split'] != split:
-            continue
-        n = len(ref['sentences'])
-        inter += n * areas[ref['ann_id']]
-        union += n * sizes[ref['image_id']]
-    if union == 0:
+    pairs = [(areas[ref['ann_id']], sizes[ref['image_id']]) for ref in refs
+             if ref['split'] == split for _ in ref['sentences']]
+    if not pairs:
         raise ValueError(f'no expression of split {split!r} in {ann_dir}')
-    return float(100 * inter / union)
+    return np.asarray(pairs, dtype=np.float64)
+
+
+def whole_image_ciou(refcoco_root: str, split: str = 'val', dataset: str = 'refcoco',
+                     split_by: str = 'unc') -> float:
+    """cIoU (percent) of answering every expression of a RefCOCO-layout split with the whole
+    image: the referred areas over the image areas, each counted once per sentence."""
+    pairs = _whole_image_ious(refcoco_root, split, dataset, split_by)
+    return float(100 * pairs[:, 0].sum() / pairs[:, 1].sum())
+
+
+def whole_image_miou(refcoco_root: str, split: str = 'val', dataset: str = 'refcoco',
+                     split_by: str = 'unc') -> float:
+    """mIoU (percent) of the same answer: the mean over sentences of referred area / image
+    area (``RefSegMetric``'s mIoU averages the per-sentence IoUs)."""
+    pairs = _whole_image_ious(refcoco_root, split, dataset, split_by)
+    return float(100 * np.mean(pairs[:, 0] / pairs[:, 1]))
 
 
 __all__ = [
     'label_pixel_counts', 'chance_miou', 'constant_miou', 'majority_miou',
     'segmentation_baselines', 'ade_pixel_counts', 'voc_pixel_counts',
-    'coco_panoptic_pixel_counts', 'whole_image_ciou'
+    'coco_panoptic_pixel_counts', 'whole_image_ciou', 'whole_image_miou'
 ]

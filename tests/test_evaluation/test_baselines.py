@@ -11,7 +11,8 @@ from PIL import Image
 
 from mmgen_vision.evaluation import (ade_pixel_counts, chance_miou, coco_panoptic_pixel_counts,
                                      constant_miou, label_pixel_counts, majority_miou,
-                                     segmentation_baselines, voc_pixel_counts, whole_image_ciou)
+                                     segmentation_baselines, voc_pixel_counts, whole_image_ciou,
+                                     whole_image_miou)
 
 
 def _miou_of(pred: np.ndarray, label: np.ndarray, num_classes: int) -> float:
@@ -121,5 +122,8 @@ def test_whole_image_ciou(tmp_path):
         pickle.dump(refs, f)
     # two sentences of 10 / 100 and one of 50 / 200: (20 + 50) / (200 + 200)
     assert whole_image_ciou(str(tmp_path)) == pytest.approx(100 * 70 / 400)
-    with pytest.raises(ValueError, match='testA'):
-        whole_image_ciou(str(tmp_path), split='testA')
+    # mIoU averages the sentences: (0.1 + 0.1 + 0.25) / 3
+    assert whole_image_miou(str(tmp_path)) == pytest.approx(100 * 0.45 / 3)
+    for baseline in (whole_image_ciou, whole_image_miou):
+        with pytest.raises(ValueError, match='testA'):
+            baseline(str(tmp_path), split='testA')

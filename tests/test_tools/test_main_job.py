@@ -32,8 +32,12 @@ def test_job_table(main_job):
         assert job['gallery'] in gallery.COLLECTORS, name
         assert callable(job['baselines']), name
         threshold = job['threshold']
-        assert threshold is None or threshold.margin > 0, name
-    assert main_job.JOBS['peekaboo']['threshold'] is None  # a random guide: no accuracy bar
+        assert threshold is not None and threshold.margin > 0, name
+    # the learned guide is shipped: the Peekaboo job runs on it, with an accuracy bar
+    peekaboo = main_job.JOBS['peekaboo']
+    guide = Config.fromfile(osp.join(REPO_ROOT, peekaboo['config'])).model.guide.pretrained_path
+    assert osp.isfile(osp.join(REPO_ROOT, guide, 'SHA256SUMS')), guide
+    assert peekaboo['threshold'].over == ('whole_image', ) and peekaboo['metric'] == 'mIoU'
 
 
 def _gallery_module():
