@@ -133,4 +133,9 @@ def test_utilisation_of_each_phase(bench, monkeypatch):
                inference=dict(timed, **result['inference'], flops=result['flops']))
     table = bench.format_markdown([row], args)
     assert '| 0 / 0; 0 / 0 | 60.0 (30 %); 40.0 (20 %) |' in table
-    assert 'bfloat16 200' in table and '--flops' in table
+    assert 'GFLOP/s: bfloat16 200)' in table and '--flops' in table
+    # a config whose FLOPs cannot be counted keeps its timings and says why
+    row['train'] = dict(timed, flops_error='RuntimeError: no input size')
+    table = bench.format_markdown([row], args)
+    assert '| 0 / 0; 0 / 0 | –; 40.0 (20 %) |' in table
+    assert '* glid toy bf16 train: FLOPs not counted (RuntimeError: no input size)' in table

@@ -191,12 +191,19 @@ class GroupViT(BaseModel):
         s = self.scale(multi_label=True)
         logits_per_image = s * image_x @ all_gather_with_grad(text_x).t()
         logits_per_text = s * text_x @ all_gather_with_grad(image_x).t()
-        target_image, target_text = self.multi_label_targets(
-            b, k, image_x.device, text_ids=text_ids, noun_ids=noun_ids,
+        return self.multi_label_loss_weight * self._soft_contrastive(
+            logits_per_image, logits_per_text, text_ids=text_ids, noun_ids=noun_ids,
             caption_noun_ids=caption_noun_ids)
-        loss = 0.5 * (soft_cross_entropy(logits_per_image, target_image) +
+
+    def _soft_contrastive(self, logits_per_image: Tensor, logits_per_text: Tensor,
+                          **ids: Optional[Tensor]) -> Tensor:
+        """``0.5 (CE_i2t + CE_t2i)`` of ``(B, B_all K)`` / ``(B K, B_all)`` logits against
+        :meth:`multi_label_targets`."""
+        b, k = logits_per_image.shape[0], logits_per_text.shape[0] // logits_per_image.shape[0]
+        target_image, target_text = self.multi_label_targets(b, k, logits_per_image.device,
+                                                             **ids)
+        return 0.5 * (soft_cross_entropy(logits_per_image, target_image) +
                       soft_cross_entropy(logits_per_text, target_text))
-        return self.multi_label_loss_weight * loss
 
     def segment_noun_loss(self, image_feat: Tensor, text_x: Tensor,
                           text_ids: Optional[Tensor] = None,
@@ -223,12 +230,9 @@ class GroupViT(BaseModel):
         # (B K, B_all): best segment of every gathered image for prompt p
         logits_per_text = s * torch.einsum('nd,bsd->nbs', text_x,
                                            all_gather_with_grad(feat)).amax(dim=-1)
-        target_image, target_text = self.multi_label_targets(
-            b, k, feat.device, text_ids=text_ids, noun_ids=noun_ids,
+        return self.segment_noun_loss_weight * self._soft_contrastive(
+            logits_per_image, logits_per_text, text_ids=text_ids, noun_ids=noun_ids,
             caption_noun_ids=caption_noun_ids)
-        loss = 0.5 * (soft_cross_entropy(logits_per_image, target_image) +
-                      soft_cross_entropy(logits_per_text, target_text))
-        return self.segment_noun_loss_weight * loss
 
     def loss(self, image: Tensor, text: Tensor, noun_ids: Optional[Tensor] = None,
              caption_noun_ids: Optional[Tensor] = None) -> Dict[str, Tensor]:
