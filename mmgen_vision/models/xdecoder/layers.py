@@ -8,7 +8,7 @@ attention masks follow its convention: ``True`` = NOT allowed to attend.
 """
 from typing import Optional
 
-import torch.nn.functional as F
+from timm.layers import Mlp
 from torch import Tensor, nn
 
 
@@ -66,22 +66,25 @@ class CrossAttentionLayer(nn.Module):
         return x if self.pre_norm else self.norm(x)
 
 
-class FFNLayer(nn.Module):
-    """``norm(x + fc2(drop(relu(fc1(x)))))`` (post-norm) or pre-norm."""
+class FFNLayer(Mlp):
+    """``norm(x + fc2(drop(relu(fc1(x)))))`` (post-norm) or pre-norm: timm's :class:`Mlp`
+    (``fc1``, ``fc2``: the release's ``linear1`` / ``linear2`` after conversion) with the
+    residual and its LayerNorm ``norm`` around it."""
 
     def __init__(self, dim: int, hidden: int, dropout: float = 0.,
                  pre_norm: bool = False) -> None:
-        super().__init__()
-        self.fc1 = nn.Linear(dim, hidden)
-        self.fc2 = nn.Linear(hidden, dim)
+        super().__init__(dim, hidden, act_layer=nn.ReLU, drop=dropout)
+        # the residual's LayerNorm over ``dim``, registered after ``fc2`` (Mlp's hidden-norm
+        # slot is unused): the parameters keep the release's order, fc1, fc2, norm, which the
+        # seeded initialisation and the optimizer's parameter list follow
+        del self.norm
         self.norm = nn.LayerNorm(dim)
-        self.dropout = nn.Dropout(dropout)
         self.pre_norm = pre_norm
 
     def forward(self, x: Tensor) -> Tensor:
         """``x (L, B, C)`` -> ``(L, B, C)``."""
         y = self.norm(x) if self.pre_norm else x
-        x = x + self.dropout(self.fc2(self.dropout(F.relu(self.fc1(y)))))
+        x = x + self.drop2(self.fc2(self.drop1(self.act(self.fc1(y)))))
         return x if self.pre_norm else self.norm(x)
 
 
@@ -97,19 +100,3 @@ class EncoderLayer(nn.Module):
     def forward(self, x: Tensor, pos: Optional[Tensor] = None) -> Tensor:
         """``x (HW, B, C)`` -> ``(HW, B, C)``."""
         return self.ffn(self.attn(x, query_pos=pos))
-
-
-class MLP(nn.Module):
-    """``num_layers`` linear layers with ReLU in between (``layers.{i}``)."""
-
-    def __init__(self, in_dim: int, hidden: int, out_dim: int, num_layers: int) -> None:
-        super().__init__()
-        dims = [in_dim] + [hidden] * (num_layers - 1) + [out_dim]
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
-
-    def forward(self, x: Tensor) -> Tensor:
-        for i, layer in enumerate(self.layers):
-            x = layer(x)
-            if i < len(self.layers) - 1:
-                x = F.relu(x)
-        return x

@@ -5,7 +5,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
-from mmdet.models.layers import SinePositionalEncoding
+from mmdet.models.layers import MLP, SinePositionalEncoding
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
@@ -14,7 +14,7 @@ from mmgen_vision.registry import MODELS
 from mmgen_vision.utils.deprecation import renamed_arguments
 from .attention_masks import build_self_attn_mask, expand_self_attn_mask
 from .language_encoder import l2_normalize
-from .layers import MLP, CrossAttentionLayer, FFNLayer, SelfAttentionLayer
+from .layers import CrossAttentionLayer, FFNLayer, SelfAttentionLayer
 
 
 @MODELS.register_module()
