@@ -355,10 +355,9 @@ def benchmark(cfg: Config,
         if mode in ('inference', 'both'):
             dataloader = runner.build_dataloader(runner.cfg.test_dataloader, seed=runner.seed)
             model.eval()
-            dtype = torch.float16 if device == 'cuda' else torch.bfloat16
-
             def infer(data):
-                context = autocast(device_type=device, dtype=dtype) if amp else nullcontext()
+                context = (autocast(device_type=device, dtype=amp_dtype(device))
+                           if amp else nullcontext())
                 with torch.no_grad(), context:
                     model.test_step(data)
 
@@ -368,6 +367,11 @@ def benchmark(cfg: Config,
             result['inference']['latency_ms'] = result['inference']['step_time_ms']
             del batches, dataloader
     return result
+
+
+def amp_dtype(device: str) -> torch.dtype:
+    """The autocast precision of ``--amp``: float16 on CUDA, bfloat16 on CPU."""
+    return torch.float16 if device == 'cuda' else torch.bfloat16
 
 
 #: Training FLOPs per sample as a multiple of the forward's: the backward pass costs about
@@ -389,9 +393,7 @@ def add_utilisation(result: dict, cfg: Config, device: str) -> dict:
     from get_flops import gemm_peak_flops, get_flops
 
     forward = get_flops(cfg, device=device)
-    dtype = torch.float32
-    if result['amp']:
-        dtype = torch.float16 if device == 'cuda' else torch.bfloat16
+    dtype = amp_dtype(device) if result['amp'] else torch.float32
     peak = gemm_peak_flops(device, dtype)
     result['flops'] = dict(forward_per_sample=float(forward['flops']),
                            input_shape=forward['input_shape'], peak_per_s=peak,

@@ -21,6 +21,7 @@ the same reason (``auxiliary_head``) are removed before the parameters are count
 import argparse
 import os.path as osp
 import sys
+import time
 from functools import partial
 from typing import List, Optional, Sequence, Tuple
 
@@ -172,8 +173,6 @@ def gemm_peak_flops(device: str = 'cpu',
     Returns:
         float: FLOP/s (fused multiply-adds per second).
     """
-    import time
-
     a = torch.randn(size, size, device=device).to(dtype)
     b = torch.randn(size, size, device=device).to(dtype)
     best = float('inf')
