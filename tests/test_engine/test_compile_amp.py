@@ -9,7 +9,8 @@ bfloat16 autocast training curve stays within a stated tolerance of float32's.
 The per-method compile checks use the ``aot_eager`` backend: Dynamo's capture (graph breaks,
 guards, recompilations) and AOTAutograd's forward / backward graphs are what inductor gets
 too, without its C++ compilation (minutes per method on CPU). Inductor is measured by
-``tools/analysis_tools/benchmark_compile_amp.py`` (docs/benchmark.md).
+``tools/analysis_tools/benchmark_compile_amp.py`` (docs/benchmark.md); one inductor test covers
+what only inductor changes for Peekaboo, the memory layout of its alpha's backward.
 """
 import os.path as osp
 
@@ -18,7 +19,10 @@ import torch
 from mmengine.config import ConfigDict
 from mmengine.optim import OptimWrapper
 from torch import nn
+from torch.nn import functional as F
 
+from mmgen_vision.models.peekaboo.alpha import (FourierAlpha, replicate_pad2d,
+                                                replicate_pad2d_by_slices)
 from mmgen_vision.utils import (CompileCounter, compile_model_steps, compile_options,
                                 enable_compile, plain_param_groups)
 from mmgen_vision.utils.compile import eager_data_preprocessor, eager_update_params
@@ -30,6 +34,11 @@ COMPILE_LOSS_RTOL = 1e-5
 COMPILE_PRED_ATOL = 1e-4
 #: GroupViT (hard group assignment): fraction of prediction elements that may differ.
 GROUPVIT_CHANGED_FRACTION = 0.02
+#: Compiled (inductor) vs eager: fused kernels reorder float32 sums. Alphas (in [0, 1]):
+#: absolute; gradients: relative to the largest gradient element (a convolution bias followed
+#: by BatchNorm has a zero gradient up to rounding, which no per-element tolerance fits).
+INDUCTOR_ALPHA_ATOL = 1e-5
+INDUCTOR_GRAD_RTOL = 1e-5
 #: bfloat16 autocast vs float32 over the first training iterations: relative loss deviation.
 AMP_LOSS_RTOL = 0.05
 
@@ -130,6 +139,51 @@ def test_eager_update_params_and_data_preprocessor_are_marked_once():
     eager_data_preprocessor(holder)
     assert holder.data_preprocessor.forward is forward
     assert holder.data_preprocessor(torch.ones(2)).tolist() == [1., 1.]
+
+
+@pytest.mark.parametrize('r', [0, 1, 2])
+def test_replicate_pad2d_by_slices_is_f_pad_replicate(r):
+    x = torch.randn(2, 3, 5, 7, requires_grad=True)
+    ref = x.detach().clone().requires_grad_()
+    grad = torch.randn(2, 3, 5 + 2 * r, 7 + 2 * r)
+    out = replicate_pad2d_by_slices(x, r)
+    expected = F.pad(ref, (r, r, r, r), mode='replicate')
+    assert torch.equal(out, expected)
+    assert torch.equal(replicate_pad2d(ref, r), expected)  # eager: F.pad itself
+    out.backward(grad)
+    expected.backward(grad)
+    torch.testing.assert_close(x.grad, ref.grad)  # the same sums, border order may differ
+
+
+@pytest.mark.slow
+def test_peekaboo_bilateral_fourier_alpha_compiles_with_inductor_in_float32():
+    """Inductor makes a CPU graph's convolution outputs channels-last; the bilateral blur pads
+    FourierAlpha's last 1x1 convolution output. Compiled, ``F.pad(mode='replicate')`` fails
+    the backward's stride check (``replication_pad2d_backward``: the CPU kernel returns the
+    input's memory format, its meta kernel a contiguous tensor), so the compiled blur pads by
+    slices. About 20 CPU-seconds of inductor compilation (cold cache, 1 thread)."""
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    alpha = FourierAlpha(num_masks=3, size=16, num_frequencies=8, hidden_channels=8,
+                         num_layers=1, bilateral=dict(num_iters=2))
+    alpha.set_guide(torch.rand(1, 3, 16, 16))
+    upstream = torch.rand(1, 3, 16, 16)
+
+    def alphas_and_grads(forward):
+        alpha.zero_grad()
+        out = forward()
+        out.backward(upstream)
+        return out.detach(), torch.cat([p.grad.flatten() for p in alpha.parameters()])
+
+    expected_alphas, expected_grads = alphas_and_grads(alpha)
+    compiled = torch.compile(alpha, backend='inductor')
+    counter = CompileCounter()
+    for step in range(2):
+        alphas, grads = alphas_and_grads(compiled)
+        assert (alphas - expected_alphas).abs().max() <= INDUCTOR_ALPHA_ATOL
+        assert ((grads - expected_grads).abs().max()
+                <= INDUCTOR_GRAD_RTOL * expected_grads.abs().max())
+        assert counter.snapshot()['graphs'] == (1 if step == 0 else 0)  # no recompilation
 
 
 # ------------------------------------------------------------------- the five methods (slow)

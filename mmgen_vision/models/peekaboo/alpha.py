@@ -23,6 +23,53 @@ def _pair(size: Union[int, Sequence[int]]) -> Tuple[int, int]:
     return int(size[0]), int(size[1])
 
 
+def replicate_pad2d(x: Tensor, r: int) -> Tensor:
+    """``F.pad(x, (r, r, r, r), mode='replicate')``; inside ``torch.compile`` built from
+    slices and concatenation (:func:`replicate_pad2d_by_slices`).
+
+    torch's ``aten.replication_pad2d_backward`` (torch 2.14) allocates its CPU gradient in the
+    input's memory format, but its meta kernel (``meta_pad2d_backward``) always returns a
+    contiguous one. Inductor makes every convolution output of a CPU graph channels-last
+    (layout optimisation), so when the padded tensor is one (:class:`FourierAlpha`'s last 1x1
+    convolution) the compiled backward fails its stride check. Only in float32: bfloat16
+    autocast runs ``F.pad`` on a float32 copy, which is contiguous. Eager code keeps ``F.pad``
+    and its exact gradient sums.
+
+    Args:
+        x (Tensor): ``(..., H, W)``.
+        r (int): Padding on every side.
+
+    Returns:
+        Tensor: ``(..., H + 2r, W + 2r)``.
+    """
+    if torch.compiler.is_compiling():
+        return replicate_pad2d_by_slices(x, r)
+    return F.pad(x, (r, r, r, r), mode='replicate')
+
+
+def replicate_pad2d_by_slices(x: Tensor, r: int) -> Tensor:
+    """Replicate padding from slices and concatenation, which inductor lowers itself.
+
+    The values are those of ``F.pad(x, (r, r, r, r), mode='replicate')``; the gradient sums
+    the same terms in another order at the borders (float rounding).
+
+    Args:
+        x (Tensor): ``(..., H, W)``.
+        r (int): Padding on every side.
+
+    Returns:
+        Tensor: ``(..., H + 2r, W + 2r)``.
+    """
+    if r == 0:
+        return x
+    top, bottom = x[..., :1, :], x[..., -1:, :]
+    x = torch.cat([top.expand(*top.shape[:-2], r, -1), x,
+                   bottom.expand(*bottom.shape[:-2], r, -1)], dim=-2)
+    left, right = x[..., :1], x[..., -1:]
+    return torch.cat([left.expand(*left.shape[:-1], r), x,
+                      right.expand(*right.shape[:-1], r)], dim=-1)
+
+
 class ImageGuidedBilateral(nn.Module):
     """Iterated image-guided bilateral blur.
 
@@ -66,7 +113,7 @@ class ImageGuidedBilateral(nn.Module):
         k = self.kernel_size
         r = k // 2
         # replicate padding: border pixels see copies of themselves, not zeros
-        padded = F.pad(guide.float(), (r, r, r, r), mode='replicate')
+        padded = replicate_pad2d(guide.float(), r)
         neigh = F.unfold(padded, k).view(b, c, k * k, h, w)
         color = ((neigh - guide.float()[:, :, None]) ** 2).sum(1)  # (B, k*k, H, W)
         ys, xs = torch.meshgrid(torch.arange(k, device=guide.device) - r,
@@ -80,7 +127,7 @@ class ImageGuidedBilateral(nn.Module):
         self.weights = weights / weights.sum(dim=1, keepdim=True)
 
     def forward(self, x: Tensor) -> Tensor:
-        """Smooth ``x`` of shape ``(B, k, H, W)``; returns the same shape."""
+        """Smooth ``x`` of shape ``(B, k, H, W)``; returns the same shape in float32."""
         if self.weights.numel() == 0:
             raise RuntimeError('ImageGuidedBilateral needs set_guide(image) before forward')
         b, m, h, w = x.shape
@@ -89,9 +136,12 @@ class ImageGuidedBilateral(nn.Module):
                              f'{tuple(x.shape)}')
         k = self.kernel_size
         r = k // 2
-        weights = self.weights.to(x.dtype)[:, None]  # (B, 1, k*k, H, W)
+        # float32 under autocast too (autocast runs F.pad's replicate mode in float32): the
+        # iterated averages would accumulate bfloat16 rounding
+        x = x.float()
+        weights = self.weights.float()[:, None]  # (B, 1, k*k, H, W)
         for _ in range(self.num_iters):
-            neigh = F.unfold(F.pad(x, (r, r, r, r), mode='replicate'), k).view(b, m, k * k, h, w)
+            neigh = F.unfold(replicate_pad2d(x, r), k).view(b, m, k * k, h, w)
             x = (neigh * weights).sum(2)
         return x
 

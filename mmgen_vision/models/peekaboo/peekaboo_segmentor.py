@@ -2,7 +2,7 @@
 """Peekaboo: segmentation by inference-time optimisation of alpha masks against a frozen
 text-to-image diffusion model (Burgert et al., 2022)."""
 import copy
-from typing import List, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -83,6 +83,10 @@ class PeekabooSegmentor(BatchInvariantMixin, BaseSegmentor):
         background_threshold (float): Confidence threshold (semantic background rule and the
             referring binary map). Defaults to 0.5.
         prompt_template (str): Applied to class names / expressions. Defaults to ``'{}'``.
+        rename (dict, optional): Semantic mode: class name -> the text put in its prompt, for
+            names the guide never saw (e.g. ``dict(orb='red circle')``; unlisted classes are
+            prompted by their own name). Every key must be one of ``class_names``. Defaults
+            to None (every class prompted by its name).
         show_progress (bool): Progress bar per batch. Defaults to True.
         evolution_dir (str, optional): Save the masks every ``evolution_interval`` steps as
             PNGs under ``evolution_dir/<image name>/``. Defaults to None.
@@ -126,6 +130,7 @@ class PeekabooSegmentor(BatchInvariantMixin, BaseSegmentor):
                  background_index: Optional[int] = None,
                  background_threshold: float = 0.5,
                  prompt_template: str = '{}',
+                 rename: Optional[Dict[str, str]] = None,
                  show_progress: bool = True,
                  evolution_dir: Optional[str] = None,
                  evolution_interval: int = 50,
@@ -147,6 +152,13 @@ class PeekabooSegmentor(BatchInvariantMixin, BaseSegmentor):
                     raise ValueError(f'background={background!r} is not one of the class names '
                                      f'{list(class_names)}; name one of them, or set '
                                      'background=None (no background class)')
+        rename = dict(rename or {})
+        if rename and mode != 'semantic':
+            raise ValueError('rename maps class names to prompts (semantic mode); in referring '
+                             'mode the prompt is the expression itself')
+        unknown = [name for name in rename if name not in (class_names or ())]
+        if unknown:
+            raise ValueError(f'rename keys {unknown} are not class names {list(class_names)}')
         if max_guide_batch is not None and max_guide_batch < 1:
             raise ValueError(f'max_guide_batch must be None or >= 1, got {max_guide_batch}')
         self.guide = MODELS.build(guide) if isinstance(guide, dict) else guide
@@ -160,9 +172,13 @@ class PeekabooSegmentor(BatchInvariantMixin, BaseSegmentor):
         self.class_names = list(class_names) if class_names is not None else None
         self.background_index = background_index
         self.background_threshold = background_threshold
+        self.prompt_template = prompt_template
+        self.rename = rename
         if mode == 'semantic':
             print_log(f'PeekabooSegmentor: {self.background_rule}', logger='current')
-        self.prompt_template = prompt_template
+            if rename:
+                print_log(f'PeekabooSegmentor: prompts {self.prompt_class_names}',
+                          logger='current')
         # the iterations around the problem: the engine's test-time loop (through the registry,
         # the models layer does not import the engine)
         self.loop = LOOPS.build(dict(
@@ -237,9 +253,14 @@ class PeekabooSegmentor(BatchInvariantMixin, BaseSegmentor):
                     text = text[0]
                 prompts.append([self.prompt_template.format(text)])
             return prompts
-        names = [self.prompt_template.format(n) for i, n in enumerate(self.class_names)
-                 if i != self.background_index]
-        return [list(names) for _ in range(batch_size)]
+        return [self.prompt_class_names for _ in range(batch_size)]
+
+    @property
+    def prompt_class_names(self) -> List[str]:
+        """Semantic mode: the prompts of the foreground classes in label order (background
+        dropped, ``rename`` and ``prompt_template`` applied)."""
+        return [self.prompt_template.format(self.rename.get(n, n))
+                for i, n in enumerate(self.class_names) if i != self.background_index]
 
     @property
     def background_rule(self) -> str:

@@ -348,6 +348,44 @@ def test_semantic_label_map_with_background_rule():
         assert iou(label == 0, ~regions.any(0)) > 0.8
 
 
+def test_semantic_rename_prompts_the_mapped_text():
+    """``rename`` puts the mapped text in a class's prompt (here the analytic guide's region
+    index: the class names themselves are no prompt it can read), unlisted classes keep their
+    name, and the labels stay the class order."""
+    image = textured_image(seed=2)
+    regions = torch.zeros(2, SIZE, SIZE, dtype=torch.bool)
+    regions[0, 4:28, 2:14] = True
+    regions[1, 4:28, 18:30] = True
+    guide = analytic_guide(image, regions, guidance_scale=1.0)
+    prompted = []
+    encode = guide.text_encoder_fn
+    guide.text_encoder_fn = lambda prompts: prompted.extend(prompts) or encode(prompts)
+    # label 1 'box' is region 1, label 2 'orb' region 0: the mapping, not the label, decides
+    model = PeekabooSegmentor(
+        guide=guide, alpha=dict(type='RasterAlpha'), mode='semantic', mask_size=SIZE,
+        image_size=SIZE, num_iters=60, optimizer=dict(type='SGD', lr=1.0),
+        gravity_weight=0.001, intersection_weight=0.01, class_names=['sky', 'box', 'orb'],
+        background='sky', rename=dict(box='1', orb='0'), show_progress=False)
+    assert model.prompt_class_names == ['1', '0']
+    meta = dict(img_shape=(SIZE, SIZE), ori_shape=(SIZE, SIZE))
+    label = model.predict(image, [SegDataSample(metainfo=meta)])[0].pred_sem_seg.data[0]
+    assert sorted(set(prompted)) == ['0', '1']
+    assert iou(label == 1, regions[1]) > 0.8
+    assert iou(label == 2, regions[0]) > 0.8
+    # a partial mapping with a template; mistakes stop at build time
+    partial = PeekabooSegmentor(guide=guide, alpha=dict(type='RasterAlpha'), mode='semantic',
+                                class_names=['sky', 'box', 'orb'], background=None,
+                                rename=dict(orb='red circle'), prompt_template='a {}',
+                                show_progress=False)
+    assert partial.prompt_class_names == ['a sky', 'a box', 'a red circle']
+    with pytest.raises(ValueError, match=r"rename keys \['ball'\] are not class names"):
+        PeekabooSegmentor(guide=guide, alpha=dict(type='RasterAlpha'), mode='semantic',
+                          class_names=['sky', 'orb'], rename=dict(ball='red circle'))
+    with pytest.raises(ValueError, match='in referring mode the prompt is the expression'):
+        PeekabooSegmentor(guide=guide, alpha=dict(type='RasterAlpha'), mode='referring',
+                          rename=dict(orb='red circle'))
+
+
 def test_sd_v1_architecture_matches_release_sizes():
     """The random SD 1.x stand-in used by the benchmark has the released v1.4 sizes (parameter
     counts of its UNet, VAE and CLIP text transformer), built on the meta device (no memory)."""
