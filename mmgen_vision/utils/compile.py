@@ -85,6 +85,19 @@ def compile_model_steps(model: nn.Module, targets: Sequence[str],
     return model
 
 
+@torch.compiler.disable  # called from eager frames; Dynamo cannot trace it
+def mark_dynamic(tensor: Optional[torch.Tensor], dims: Sequence[int]) -> None:
+    """Let a compiled graph that receives ``tensor`` keep ``dims`` symbolic from its first
+    compilation (``torch._dynamo.maybe_mark_dynamic``; no effect on eager computation).
+
+    Dynamo compiles a graph for the first shapes it sees and a shape-generic one when a size
+    changes; a size known to change from batch to batch (batch size, image size, number of
+    phrases, caption length) marked here costs one graph instead of two. ``None`` is skipped.
+    """
+    if tensor is not None:
+        torch._dynamo.maybe_mark_dynamic(tensor, list(dims))
+
+
 def eager_data_preprocessor(model: nn.Module) -> nn.Module:
     """Run the model's data preprocessor outside the compiled graphs (in place).
 

@@ -8,6 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from mmgen_vision.registry import MODELS
+from mmgen_vision.utils.compile import mark_dynamic
 from ..common.clip_text import CLIPTextTransformer
 from mmgen_vision.utils.clip_tokenizer import CLIPTokenizer
 
@@ -101,12 +102,15 @@ class XDecoderLanguageEncoder(nn.Module):
         pooled = CLIPTextTransformer.eot_pool(feats, ids)
         return feats @ self.lang_proj, pooled @ self.lang_proj
 
+    @torch.compiler.disable(recursive=False)  # strings: compile encode_ids only
     def encode_texts(self, texts: Sequence[str]) -> Tuple[Tensor, Tensor, Tensor]:
         """Texts -> ``(tokens (N, L, D), pooled (N, D), attention_mask (N, L))``."""
         ids, mask = self.tokenize(texts)
+        mark_dynamic(ids, (0, ))  # under torch.compile: any number of texts, one graph
         tokens, pooled = self.encode_ids(ids)
         return tokens, pooled, mask
 
+    @torch.compiler.disable(recursive=False)  # strings, Python RNG: compile encode_ids
     def encode_class_names(self, class_names: Sequence[str], with_background: bool = True,
                            templates: Optional[Sequence[str]] = None) -> Tensor:
         """Class embeddings ``[K(+1), D]`` (unit norm), background last when asked.

@@ -17,6 +17,7 @@ from torch import Tensor
 
 from mmgen_vision.models.common.batching import BatchInvariantMixin
 from mmgen_vision.registry import MODELS
+from mmgen_vision.utils.compile import mark_dynamic
 from mmgen_vision.utils.deprecation import canonical_task
 from .fusion_head import DEFAULT_TEST_CFG
 from .generation import beam_search, greedy_search
@@ -152,6 +153,7 @@ class XDecoder(BatchInvariantMixin, BaseModel):
     def _thing_classes(self, sample, names: Sequence[str]) -> List[str]:
         return list(sample.metainfo.get('thing_classes') or self.thing_classes or names)
 
+    @torch.compiler.disable(recursive=False)  # per-image phrase counts: compile encode_ids
     def _phrase_tokens(
             self, phrase_lists: Sequence[Sequence[str]]) -> Tuple[Tensor, Tensor, List[Tensor]]:
         """Phrases per image -> padded grounding tokens ``(B, T, D)``, padding ``(B, T)`` and
@@ -185,6 +187,7 @@ class XDecoder(BatchInvariantMixin, BaseModel):
             return self.decoder(feats, mask_features)
         raise RuntimeError(f'invalid mode {mode!r}; use "loss", "predict" or "tensor"')
 
+    @torch.compiler.disable(recursive=False)  # task branches: compile the networks it calls
     def decode(self, inputs: Tensor, task: str, **text) -> List[dict]:
         """Run the decoder for ``task`` and return the per-layer predictions in the criterion's
         format (``pred_logits``, ``pred_masks``, ``pred_grd_*``, ``pred_captions``,
@@ -197,17 +200,27 @@ class XDecoder(BatchInvariantMixin, BaseModel):
             texts (list[str] | Tensor): One caption (or its ids ``(B, L)``) per image
                 (retrieval).
         """
+        # under torch.compile: batch and image sizes, phrase and caption lengths change from
+        # batch to batch; symbolic from the first compilation, one graph per task serves all
+        mark_dynamic(inputs, (0, 2, 3))
         mask_features, feats = self.extract_feat(inputs)
+        for feat in (mask_features, *feats):
+            mark_dynamic(feat, (0, 2, 3))
         kwargs, embeds = {}, {}
         if text.get('phrases') is not None:
             tokens, padding, embeds['phrase_embeds'] = self._phrase_tokens(text['phrases'])
+            mark_dynamic(tokens, (0, 1))
+            mark_dynamic(padding, (0, 1))
             kwargs.update(grounding_tokens=tokens, grounding_padding=padding)
         if text.get('caption_ids') is not None:
+            mark_dynamic(text['caption_ids'], (0, 1))
             kwargs['text_tokens'] = self.lang_encoder.encode_ids(text['caption_ids'])[0]
+            mark_dynamic(kwargs['text_tokens'], (0, 1))
         preds = self.decoder(feats, mask_features, **kwargs)
         if text.get('class_names') is not None:
             embeds['class_embeds'] = self.class_embeddings(text['class_names'])
         if isinstance(text.get('texts'), Tensor):
+            mark_dynamic(text['texts'], (0, 1))
             # token embeddings too: the query-token term of the retrieval loss
             embeds['text_token_embeds'], embeds['text_embeds'] = \
                 self.lang_encoder.encode_ids(text['texts'])
@@ -217,6 +230,7 @@ class XDecoder(BatchInvariantMixin, BaseModel):
         return self.head.task_outputs(preds, self.lang_encoder, **embeds)
 
     # -------------------------------------------------------------------- loss
+    @torch.compiler.disable(recursive=False)  # task grouping: compile the networks it calls
     def loss(self, inputs: Tensor, data_samples) -> Dict[str, Tensor]:
         """Losses through the criterion (``XDecoderCriterion``).
 
@@ -256,6 +270,7 @@ class XDecoder(BatchInvariantMixin, BaseModel):
             s.set_metainfo(dict(batch_input_shape=(h, w), pad_shape=(h, w)))
         return inputs[..., :h, :w]
 
+    @torch.compiler.disable(recursive=False)  # task branches: compile the networks it calls
     def _task_loss(self, inputs: Tensor, data_samples, task: str) -> Dict[str, Tensor]:
         names = things = None
         if task in ('semantic', 'instance', 'panoptic'):

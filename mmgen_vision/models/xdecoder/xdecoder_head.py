@@ -55,6 +55,7 @@ class XDecoderHead(BaseModule):
         self.criterion = MODELS.build(ConfigDict(criterion)) if criterion is not None else None
 
     # ------------------------------------------------------------ task outputs
+    @torch.compiler.disable  # per-task keys, per-image phrase counts: eager under compile
     def task_outputs(self, preds: List[dict], lang_encoder,
                      class_embeds: Optional[Tensor] = None,
                      phrase_embeds: Optional[List[Tensor]] = None,
@@ -113,6 +114,7 @@ class XDecoderHead(BaseModule):
         return outputs
 
     # ----------------------------------------------------------------- targets
+    @torch.compiler.disable  # per-image targets of varying number and size: eager
     def get_targets(self, data_samples, task: str, pad_shape: Sequence[int],
                     class_names: Sequence[str], thing_classes: Sequence[str],
                     lang_encoder) -> Tuple[List[dict], dict]:
@@ -211,6 +213,7 @@ class XDecoderHead(BaseModule):
         return out
 
     # -------------------------------------------------------------------- loss
+    @torch.compiler.disable  # matching, per-target losses of varying shapes: eager
     def loss_by_feat(self, outputs: List[dict], targets: List[dict],
                      task: str) -> Dict[str, Tensor]:
         """Losses of one task (:meth:`task_outputs` + :meth:`get_targets`) through the
