@@ -27,7 +27,7 @@ def test_config_or_methods(bench, capsys):
 
 def test_every_table_config_exists(bench):
     for method, sizes in bench.METHODS.items():
-        assert set(sizes) == set(bench.SIZES), method
+        assert {'toy', 'paper'} <= set(sizes) <= set(bench.SIZES), method
         for train, test in sizes.values():
             assert test is not None
             for config in (train, test):
@@ -38,8 +38,9 @@ def test_every_table_config_exists(bench):
 def test_on_shapesworld_rewrites_real_roots(bench):
     cfg = Config(dict(
         train_dataloader=dict(dataset=dict(
-            datasets=[dict(data_root='data/coco/', ann_file='annotations/x.json'),
-                      dict(data_root='data/image_text/gcc3m')])),
+            datasets=[dict(data_root='data/coco/', ann_file='annotations/x.json',
+                           shards='kept'),
+                      dict(data_root='data/image_text/gcc3m', shards='gcc-train-*.tar')])),
         test_dataloader=dict(dataset=dict(data_root='data/VOCdevkit/VOC2012')),
         test_evaluator=dict(ann_file='data/coco/annotations/panoptic_val2017.json'),
         other='data/cocoa'))
@@ -47,7 +48,9 @@ def test_on_shapesworld_rewrites_real_roots(bench):
     datasets = cfg.train_dataloader.dataset.datasets
     assert datasets[0].data_root == 'sw/coco/'
     assert datasets[0].ann_file == 'annotations/x.json'  # relative to the root: unchanged
+    assert datasets[0].shards == 'kept'  # not an image-text dataset
     assert datasets[1].data_root == 'sw/shards'
+    assert datasets[1].shards == 'train-*.tar'  # the ShapesWorld shards, not the GCC names
     assert cfg.test_dataloader.dataset.data_root == 'sw/voc/VOCdevkit/VOC2012'
     assert cfg.test_evaluator.ann_file == 'sw/coco/annotations/panoptic_val2017.json'
     assert cfg.other == 'data/cocoa'  # not a known root
@@ -63,6 +66,73 @@ def test_cell_commands(bench):
     cmd = bench._cell_command('peekaboo/b.py', 'inference', 'paper', 'fp32', args, 'o.json')
     assert '--amp' not in cmd and '--compile' not in cmd
     assert 'model.guide.pretrained_path=sd_dir' in cmd
+
+
+def test_vitb_size_is_the_paper_painter_at_vit_b_size(bench):
+    """``--sizes vitb``: issue 18's ViT-B-sized Painter, the paper recipe otherwise."""
+    from mmgen_vision.utils import load_config
+    train, test = bench.METHODS['painter']['vitb']
+    assert train == test
+    assert [m for m, sizes in bench.METHODS.items() if 'vitb' in sizes] == ['painter']
+    cfg = load_config(osp.join(REPO_ROOT, 'configs', train))
+    paper = load_config(osp.join(REPO_ROOT, 'configs', bench.METHODS['painter']['paper'][0]))
+    backbone = cfg.model.backbone
+    assert (backbone.num_layers, backbone.embed_dims, backbone.num_heads) == (24, 768, 12)
+    assert backbone.patch_size == 16 and tuple(backbone.img_size) == (448, 224)
+    assert cfg.model.head.in_channels == 768
+    datasets = cfg.train_dataloader.dataset.datasets
+    assert [d.task for d in datasets] == [d.task for d in paper.train_dataloader.dataset.datasets]
+    assert all(tuple(d.img_size) == (224, 224) for d in datasets)  # one half of the canvas
+    assert tuple(cfg.test_dataloader.dataset.img_size) == (224, 224)
+    assert cfg.test_dataloader.dataset.task == 'ade20k_semantic'
+    # the paper's optimizer in fp32 (the variants choose the precision), one update per step
+    assert cfg.optim_wrapper.type == 'OptimWrapper'
+    assert 'accumulative_counts' not in cfg.optim_wrapper
+    assert cfg.optim_wrapper.optimizer == paper.optim_wrapper.optimizer
+    assert cfg.optim_wrapper.paramwise_cfg == paper.optim_wrapper.paramwise_cfg
+
+
+def test_table_runs_the_sizes_each_method_has(bench, monkeypatch):
+    """vitb is Painter's alone; --train-batch-size reaches the training phases only."""
+    import subprocess
+    commands = []
+
+    def fake_run(cmd, **kwargs):
+        commands.append(cmd)
+        return subprocess.CompletedProcess(cmd, 1, stdout='', stderr='RuntimeError: not run')
+
+    monkeypatch.setattr(bench.subprocess, 'run', fake_run)
+    args = bench.parse_args(['--methods', 'painter', 'groupvit', '--sizes', 'vitb',
+                             '--variants', 'bf16', '--train-batch-size', '3',
+                             '--device', 'cpu'])
+    rows = bench.run_table(args)
+    assert [(r['method'], r['size'], r['variant']) for r in rows] == [('painter', 'vitb', 'bf16')]
+    assert rows[0]['train'] == dict(error='RuntimeError: not run')
+    train, inference = commands
+    assert '--shapesworld' in train and '--amp' in train
+    assert train[train.index('--cfg-options') + 1:] == ['train_dataloader.batch_size=3']
+    assert '--cfg-options' not in inference
+    assert '--train-batch-size 3' in bench.format_markdown(rows, args)
+    with pytest.raises(SystemExit):
+        bench.parse_args(['--methods', 'painter', '--train-batch-size', '0'])
+
+
+def test_flops_of_a_config_without_test_split_count_its_training_forward(shapesworld_root):
+    """GroupViT's pre-training config has no test split: one training sample through the
+    loss forward (image and text towers), not only the image tower of the tensor forward."""
+    from mmgen_vision.utils import load_config, register_all_modules
+    flops = load_script(osp.join(REPO_ROOT, 'tools/analysis_tools/get_flops.py'), 'get_flops_g')
+    bench = load_script(osp.join(REPO_ROOT, 'tools/analysis_tools/benchmark.py'), 'bench_g')
+    register_all_modules(init_default_scope=False)
+    cfg = load_config(osp.join(REPO_ROOT, 'configs/groupvit/groupvit_gcc-yfcc_30e_paper.py'))
+    bench.on_shapesworld(cfg, shapesworld_root)
+    assert 'test_dataloader' not in cfg or not cfg.test_dataloader
+    train = flops.get_flops(cfg)
+    image = flops.get_flops(cfg, shape=(224, 224))  # the tensor forward: the image tower
+    assert train['compute_type'] == 'train_dataloader' and image['compute_type'] == 'direct'
+    assert train['input_shape'] == image['input_shape'] == (1, 3, 224, 224)
+    # a caption and 3 prompted nouns through the 12-layer text tower: ~0.75 GFLOP each
+    assert 2.5e9 < train['flops'] - image['flops'] < 3.5e9
 
 
 def test_markdown_table(bench):

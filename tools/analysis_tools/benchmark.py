@@ -62,12 +62,16 @@ MODES = ('train', 'inference', 'both')
 #: The configs of the table: method -> size -> (training config, inference config, paper data).
 #: ``None`` marks a phase the method does not have (Peekaboo is training-free); paper configs
 #: run on ShapesWorld through :func:`on_shapesworld` (their model, pipeline and input size).
+#: ``vitb`` (Painter only): the paper config at the ViT-B size of issue 18's speed targets
+#: (24 blocks x 768, 12 heads, 448 x 224 canvas), a benchmark size with no trained recipe.
 METHODS = {
     'painter': dict(
         toy=('painter/painter_vit-tiny-p4_toy-shapesworld-4tasks_96x48.py',
              'painter/painter_vit-tiny-p4_toy-shapesworld_semseg.py'),
         paper=('painter/painter_vit-large-p16_8tasks_896x448.py',
-               'painter/painter_vit-large-p16_8tasks_896x448_ade20k-semseg.py')),
+               'painter/painter_vit-large-p16_8tasks_896x448_ade20k-semseg.py'),
+        vitb=('painter/painter_vit-768d24-p16_8tasks_448x224_benchmark.py',
+              'painter/painter_vit-768d24-p16_8tasks_448x224_benchmark.py')),
     'xdecoder': dict(
         toy=('xdecoder/xdecoder_toy_shapesworld-joint.py',
              'xdecoder/xdecoder_toy_shapesworld-joint.py'),
@@ -86,7 +90,7 @@ METHODS = {
         paper=('groupvit/groupvit_gcc-yfcc_30e_paper.py',
                'groupvit/groupvit_gcc-yfcc_zeroshot_voc.py')),
 }
-SIZES = ('toy', 'paper')
+SIZES = ('toy', 'paper', 'vitb')
 #: Variant -> (amp, compile backend).
 VARIANTS = {
     'fp32': (False, None),
@@ -124,13 +128,24 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='instead of CONFIG: the table over these methods x --sizes x --variants, each '
         'cell and phase in its own process')
     parser.add_argument(
-        '--sizes', nargs='+', choices=SIZES, default=['toy'], help='sizes of --methods')
+        '--sizes',
+        nargs='+',
+        choices=SIZES,
+        default=['toy'],
+        help='sizes of --methods; vitb: Painter at ViT-B size (24 blocks x 768, 448 x 224 '
+        'canvas), skipped for the methods without it')
     parser.add_argument(
         '--variants',
         nargs='+',
         choices=('all', ) + tuple(VARIANTS),
         default=['all'],
         help='precision / compilation variants of --methods')
+    parser.add_argument(
+        '--train-batch-size',
+        type=int,
+        metavar='N',
+        help='with --methods: the training phases\' batch (train_dataloader.batch_size) instead '
+        'of the config\'s per-GPU batch, e.g. for GroupViT\'s 256 on a CPU')
     parser.add_argument('--markdown', help='with --methods: write the table to this file')
     parser.add_argument(
         '--peekaboo-sd',
@@ -181,6 +196,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.num_iters < 1 or args.warmup < 0:
         parser.error('--num-iters must be >= 1 and --warmup >= 0')
+    if args.train_batch_size is not None and args.train_batch_size < 1:
+        parser.error('--train-batch-size must be >= 1')
     if (args.config is None) == (args.methods is None):
         parser.error('give either CONFIG or --methods')
     return args
@@ -465,6 +482,9 @@ SHAPESWORLD_ROOTS = (
     ('data/image_text/gcc12m', 'shards'),
     ('data/image_text/yfcc14m', 'shards'),
 )
+#: The ShapesWorld image-text shards: the glob that replaces the ``shards`` of a dataset whose
+#: ``data_root`` was an image-text root (``gcc-train-*.tar``, ``cc-*.tar``, ...).
+SHAPESWORLD_SHARDS = 'train-*.tar'
 
 
 def on_shapesworld(cfg: Config, root: str) -> Config:
@@ -472,7 +492,8 @@ def on_shapesworld(cfg: Config, root: str) -> Config:
 
     Every string that starts with a root of :data:`SHAPESWORLD_ROOTS` (``data/coco/...``,
     ``data/VOCdevkit/...``) is rewritten under ``root``, so that a paper config (its model,
-    pipeline and input size) runs on ShapesWorld without the real data. Changed in place.
+    pipeline and input size) runs on ShapesWorld without the real data; the image-text datasets
+    there read :data:`SHAPESWORLD_SHARDS`. Changed in place.
     """
     def rewrite(value):
         if isinstance(value, str):
@@ -481,8 +502,11 @@ def on_shapesworld(cfg: Config, root: str) -> Config:
                     return osp.join(root, ours + value[len(real):])
             return value
         if isinstance(value, dict):
+            image_text = str(value.get('data_root', '')).startswith('data/image_text/')
             for key in list(value.keys()):
                 value[key] = rewrite(value[key])
+            if image_text and 'shards' in value:
+                value['shards'] = SHAPESWORLD_SHARDS
             return value
         if isinstance(value, list):
             return [rewrite(v) for v in value]
@@ -508,14 +532,22 @@ def _cell_command(config: str, phase: str, size: str, variant: str, args,
         cmd.append('--flops')
     if backend:
         cmd += ['--compile', backend]
-    if size == 'paper':
+    if size != 'toy':  # the paper configs' data paths
         cmd += ['--shapesworld', osp.join(REPO_ROOT, 'data', 'shapesworld')]
     options = dict(args.cfg_options or {})
     if config.startswith('peekaboo/') and size == 'paper':
         options['model.guide.pretrained_path'] = args.peekaboo_sd
+    if phase == 'train' and args.train_batch_size:
+        options['train_dataloader.batch_size'] = args.train_batch_size
     if options:
         cmd += ['--cfg-options'] + [f'{k}={v}' for k, v in options.items()]
     return cmd
+
+
+def _children_cpu_s() -> float:
+    """CPU seconds (user + system) of the finished child processes so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_table(args) -> List[dict]:
@@ -526,6 +558,8 @@ def run_table(args) -> List[dict]:
     rows = []
     with tempfile.TemporaryDirectory(prefix='benchmark_table_') as tmp:
         for method, size, variant in itertools.product(methods, args.sizes, variants):
+            if size not in METHODS[method]:  # vitb: Painter only
+                continue
             row = dict(method=method, size=size, variant=variant)
             for phase, config in zip(('train', 'inference'), METHODS[method][size]):
                 if config is None:
@@ -538,12 +572,16 @@ def run_table(args) -> List[dict]:
                 cmd = _cell_command(config, phase, size, variant, args, out)
                 print(f'[{method} | {size} | {variant} | {phase}] {" ".join(cmd[1:])}',
                       flush=True)
+                start, cpu = time.perf_counter(), _children_cpu_s()
                 try:
                     proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True,
                                           timeout=args.cell_timeout)
                 except subprocess.TimeoutExpired:
                     row[phase] = dict(error=f'timeout after {args.cell_timeout:g} s')
                     continue
+                finally:  # the phase's whole process: start-up, warm-up (compilation), timing
+                    print(f'  {time.perf_counter() - start:.0f} s wall, '
+                          f'{_children_cpu_s() - cpu:.0f} s CPU', flush=True)
                 if proc.returncode != 0:
                     lines = (proc.stderr or proc.stdout).strip().splitlines()
                     row[phase] = dict(error=lines[-1] if lines else f'exit {proc.returncode}')
@@ -631,6 +669,8 @@ def _argv_of(args) -> List[str]:
     argv = ['--methods'] + args.methods + ['--sizes'] + args.sizes + ['--variants'] + \
         args.variants + ['--num-iters', str(args.num_iters), '--warmup', str(args.warmup),
                          '--device', args.device] + (['--flops'] if args.flops else [])
+    if args.train_batch_size:
+        argv += ['--train-batch-size', str(args.train_batch_size)]
     return argv + (['--markdown', args.markdown] if args.markdown else [])
 
 

@@ -10,6 +10,9 @@ The model's ``forward(inputs, data_samples, mode='tensor')`` is traced by
 * ``--shape H W``: a random image of that size (``direct``);
 * otherwise one sample of the test dataloader (``dataloader``), as the model sees it at test
   time (after the test pipeline and the data preprocessor);
+* a config without a test split (GroupViT's pre-training): one sample of the training
+  dataloader through the training forward, ``mode='loss'`` (``train_dataloader``; GroupViT: the
+  image and the text towers, as a training step runs them);
 * otherwise, when the dataset cannot be read, a random image of the config's
   ``model.data_preprocessor.size`` or ``crop_size`` (``config``).
 
@@ -92,9 +95,9 @@ def random_batch(shape: Sequence[int], channels: int = 3) -> dict:
                 data_samples=[BaseDataElement(metainfo=meta)])
 
 
-def dataloader_batch(cfg: Config) -> dict:
-    """The first sample of the config's test dataloader (batch size 1, no workers)."""
-    loader_cfg = cfg.test_dataloader.copy()
+def dataloader_batch(cfg: Config, split: str = 'test') -> dict:
+    """The first sample of the config's ``test`` or ``train`` dataloader (batch 1, no workers)."""
+    loader_cfg = cfg[f'{split}_dataloader'].copy()
     loader_cfg.update(batch_size=1, num_workers=0, persistent_workers=False)
     loader_cfg.pop('prefetch_factor', None)
     return next(iter(Runner.build_dataloader(loader_cfg)))
@@ -109,7 +112,8 @@ def get_flops(cfg: Config,
 
     Args:
         cfg (Config): The config.
-        shape (Sequence[int], optional): Input (H, W). Default: a test dataloader sample, else
+        shape (Sequence[int], optional): Input (H, W). Default: a test dataloader sample; a
+            config without a test dataloader: a training sample through ``mode='loss'``; else
             :func:`config_shape`.
         device (str): Device to trace on.
         show_table (bool): Also return the per-module table (``out_table``).
@@ -118,21 +122,27 @@ def get_flops(cfg: Config,
     Returns:
         dict: ``flops``, ``params`` and ``activations`` (numbers), their ``*_str`` forms,
         ``input_shape`` (the traced tensor's shape), ``compute_type`` (``direct``,
-        ``dataloader`` or ``config``), ``out_table`` and ``out_arch``.
+        ``dataloader``, ``train_dataloader`` or ``config``), ``out_table`` and ``out_arch``.
     """
     init_default_scope(cfg.get('default_scope', 'mmgen_vision'))
+    mode = 'tensor'  # the test-time forward
     if shape is not None:
         data, compute_type = random_batch(shape, _num_channels(cfg)), 'direct'
     else:
+        # no test split: the training forward, whose cost a training step multiplies
+        split = 'train' if cfg.get('train_dataloader') and not cfg.get('test_dataloader') \
+            else 'test'
         try:
-            data, compute_type = dataloader_batch(cfg), 'dataloader'
+            data = dataloader_batch(cfg, split)
+            compute_type = 'dataloader' if split == 'test' else 'train_dataloader'
+            mode = 'tensor' if split == 'test' else 'loss'
         except Exception as err:  # no data on this machine: fall back to the config's size
             shape = config_shape(cfg)
             if shape is None:
-                raise RuntimeError('the test dataloader could not be read and the config sets no '
-                                   'input size (data_preprocessor.size / crop_size): pass '
-                                   f'--shape H W ({type(err).__name__}: {err})') from err
-            print(f'the test dataloader could not be read ({type(err).__name__}: {err}); '
+                raise RuntimeError(f'the {split} dataloader could not be read and the config '
+                                   'sets no input size (data_preprocessor.size / crop_size): '
+                                   f'pass --shape H W ({type(err).__name__}: {err})') from err
+            print(f'the {split} dataloader could not be read ({type(err).__name__}: {err}); '
                   f'using a random {shape[0]}x{shape[1]} image')
             data, compute_type = random_batch(shape, _num_channels(cfg)), 'config'
 
@@ -145,7 +155,7 @@ def get_flops(cfg: Config,
         data = model.data_preprocessor(data, False)
     inputs = data['inputs']
     # data samples are not traceable arguments: bind them to forward (mmdet's get_flops does so)
-    model.forward = partial(model.forward, data_samples=data.get('data_samples'), mode='tensor')
+    model.forward = partial(model.forward, data_samples=data.get('data_samples'), mode=mode)
     result = get_model_complexity_info(
         model, inputs=(inputs, ), show_table=show_table, show_arch=show_arch)
     result['input_shape'] = tuple(inputs.shape) if hasattr(inputs, 'shape') else None
@@ -192,6 +202,7 @@ def format_result(result: dict) -> str:
     split = '=' * 30
     about = dict(direct='random input of the given --shape',
                  dataloader='one sample of the test dataloader',
+                 train_dataloader='the training forward of one training sample',
                  config='random input of the config\'s input size')[result['compute_type']]
     return (f'{split}\nCompute type: {result["compute_type"]} ({about})\n'
             f'Input shape: {result["input_shape"]}\nFlops: {result["flops_str"]}\n'
