@@ -5,12 +5,12 @@ configs) and semantic segmentation with your class names on a renamed mask folde
 
 Accuracy, with the shipped learned guide (``checkpoints/peekaboo_tiny_t2i_shapesworld``, a tiny
 text-to-image model trained on class-coloured ShapesWorld captions; it knows those scenes and
-words only): a JSON list of 16 class-coloured ShapesWorld val sentences (expressions 16-31,
+words only): a JSON list of 8 class-coloured ShapesWorld val sentences (expressions 16-23,
 held out from the config's tuning; half masks, half polygons) through ``tools/test.py`` with a
 user config that inherits ``peekaboo_tiny-t2i_shapesworld-refcoco.py`` and changes only the
 dataset. Chance level: the whole image as the mask, computed here from the scored ground truth;
-required: mIoU >= whole image + 10 and >= 3x whole image. Measured: 30.10 vs 3.85 (seed 0,
-1 thread, ~54 CPU-seconds; slow test).
+required: mIoU >= whole image + 10 and >= 3x whole image. Measured: 22.28 vs 2.91 (seed 0,
+1 thread, ~27 CPU-seconds; slow test); expressions 16-31: 30.10 vs 3.85 (~54 CPU-seconds).
 
 Semantic mode with the learned guide and your class names, each prompted by the guide's words
 (``rename=dict(ball='red circle', crate='green square', pyramid='blue triangle')``,
@@ -49,9 +49,9 @@ NUM = 4
 LEARNED_GUIDE = osp.join(REPO_ROOT, 'checkpoints', 'peekaboo_tiny_t2i_shapesworld')
 PEEKABOO_T2I_REFCOCO = osp.join(REPO_ROOT,
                                 'configs/peekaboo/peekaboo_tiny-t2i_shapesworld-refcoco.py')
-#: The learned-guide test's expressions: class-coloured val expressions 16-31 (val images 3-7),
-#: the 16 after those the config's settings were tuned on.
-LEARNED_EXPRESSIONS = range(16, 32)
+#: The learned-guide test's expressions: class-coloured val expressions 16-23, the first 8
+#: after the 16 the config's settings were tuned on (8, not 16: the suite's time budget).
+LEARNED_EXPRESSIONS = range(16, 24)
 THREADS = os.environ.get('OMP_NUM_THREADS', '1')
 
 
