@@ -28,6 +28,32 @@ def repo_root() -> str:
 
 
 @pytest.fixture(scope='session')
+def glid_roots(tmp_path_factory) -> dict:
+    """The ShapesWorld of GLID's toy fine-tunings (256 train / 32 val images of 64 px; ImageNet,
+    ADE, COCO and NYU layouts), generated once per test session."""
+    from mmgen_vision.datasets import generate_shapesworld
+    return generate_shapesworld(
+        str(tmp_path_factory.mktemp('glid_sw')), num_train=256, num_val=32, image_size=64,
+        seed=0, formats=('imagenet', 'ade', 'coco', 'nyu'))
+
+
+@pytest.fixture(scope='session')
+def glid_pretrained(glid_roots, tmp_path_factory) -> str:
+    """One toy GLID pre-training (``glid_toy_shapesworld-pretrain.py`` through
+    ``tools/train.py``, one thread) shared by every GLID fine-tuning test of the session."""
+    work_dir = str(tmp_path_factory.mktemp('glid_pretrain'))
+    config = osp.join(REPO_ROOT, 'configs', 'glid', 'glid_toy_shapesworld-pretrain.py')
+    run_tool(['tools/train.py', config, '--work-dir', work_dir, '--cfg-options',
+              f'train_dataloader.dataset.data_root={glid_roots["imagenet"]}',
+              'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False'],
+             env={'OMP_NUM_THREADS': '1'})
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        checkpoint = f.read().strip()
+    assert osp.isfile(checkpoint)
+    return checkpoint
+
+
+@pytest.fixture(scope='session')
 def shapesworld_root(tmp_path_factory) -> str:
     """The default-size ShapesWorld (all formats), generated once per test session."""
     from mmgen_vision.datasets import generate_shapesworld

@@ -11,6 +11,9 @@ GroupViT's zero-shot run uses a 4-class variant that merges sky and ground into 
 named ``backdrop`` (listed last, picked by ``background='backdrop'``): a model trained on
 captions can prompt the shapes, while sky and ground are the background of its threshold rule.
 Its captions are renamed the same way (``make_caption_csv``).
+
+``make_coco_own`` rewrites ShapesWorld's COCO instances as a user's own COCO files: the five
+thing classes renamed (ball, crate, pyramid, spike, walker) at category ids 10 / 20 / 30 / 45 / 7.
 """
 import csv
 import glob
@@ -104,6 +107,44 @@ def make_caption_csv(coco_root: str, out: str) -> str:
             for old, new in CAPTION_RENAME:
                 text = text.replace(old, new)
             writer.writerow([name, text])
+    return out
+
+
+#: ShapesWorld COCO category name -> (own name, own category id): ids that are neither
+#: contiguous, nor sorted, nor start at 1. The json lists the categories in this order, which
+#: is the label order (mmdet's ``CocoDataset`` numbers the labels in the json's order).
+COCO_TO_OWN = {'circle': ('ball', 10), 'square': ('crate', 20), 'triangle': ('pyramid', 30),
+               'star': ('spike', 45), 'person': ('walker', 7)}
+#: The label order a user's config lists (``metainfo=dict(classes=...)``).
+OWN_THING_CLASSES = ('ball', 'crate', 'pyramid', 'spike', 'walker')
+
+
+def make_coco_own(coco_root: str, out: str, rename: dict = COCO_TO_OWN) -> str:
+    """Write ``out/{train,val}/`` images + ``out/annotations/{train,val}.json`` from
+    ShapesWorld's COCO instances: the categories of ``rename`` under their own names and ids
+    (the others' annotations are dropped; images without any kept object stay in the file).
+
+    Returns:
+        str: ``out``.
+    """
+    os.makedirs(osp.join(out, 'annotations'), exist_ok=True)
+    for split in ('train', 'val'):
+        with open(osp.join(coco_root, 'annotations', f'instances_{split}2017.json')) as f:
+            coco = json.load(f)
+        old_names = {c['id']: c['name'] for c in coco['categories']}
+        os.makedirs(osp.join(out, split), exist_ok=True)
+        for img in coco['images']:
+            shutil.copyfile(osp.join(coco_root, f'{split}2017', img['file_name']),
+                            osp.join(out, split, img['file_name']))
+        anns = []
+        for ann in coco['annotations']:
+            name = old_names[ann['category_id']]
+            if name in rename:
+                anns.append(dict(ann, category_id=rename[name][1]))
+        categories = [dict(id=new_id, name=new_name, supercategory='object')
+                      for new_name, new_id in rename.values()]
+        with open(osp.join(out, 'annotations', f'{split}.json'), 'w') as f:
+            json.dump(dict(images=coco['images'], annotations=anns, categories=categories), f)
     return out
 
 

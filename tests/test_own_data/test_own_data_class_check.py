@@ -151,6 +151,50 @@ def test_five_class_detection_head_on_three_class_coco_is_refused(tmp_path):
     assert 'has 3 classes (ball, crate, pyramid' in str(err.value)
 
 
+def _coco_det_config(tmp_path, ann: str, classes: tuple) -> Config:
+    text = (f"_base_ = ['{GLID_DET}']\n"
+            "train_dataloader = dict(dataset=dict(data_root='', "
+            f"ann_file='{ann}', data_prefix=dict(img='{tmp_path}/'), "
+            f"metainfo=dict(classes={classes!r})))\n"
+            f"model = dict(bbox_head=dict(num_classes={len(classes)}))\n")
+    return Config.fromfile(_write_config(tmp_path, text))
+
+
+def test_coco_classes_in_another_order_than_the_json_are_refused(tmp_path):
+    """mmdet's CocoDataset numbers the labels in the json's category order: a class list in
+    another order would name every label wrongly, silently."""
+    ann = _coco_three_categories(tmp_path)
+    cfg = _coco_det_config(tmp_path, ann, ('pyramid', 'crate', 'ball'))
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    assert dataset.cat_ids == [10, 20, 30]  # what mmdet does: label 0 is id 10, 'ball'
+    with pytest.raises(ClassMismatchError) as err:
+        check_classes(cfg, dataset, 'train_dataloader.dataset')
+    msg = str(err.value)
+    assert ann in msg and "label 0 would be trained as 'ball' and named 'pyramid'" in msg
+    assert "train_dataloader.dataset.metainfo=dict(classes=('ball', 'crate', 'pyramid'))" in msg
+    # a class the json does not have shifts the labels after it
+    cfg = _coco_det_config(tmp_path, ann, ('ball', 'sphere', 'crate'))
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    with pytest.raises(ClassMismatchError, match="include sphere, which .* has no category"):
+        check_classes(cfg, dataset, 'train_dataloader.dataset')
+    # the json's order (ids 10 / 20 / 30 need not be contiguous) passes
+    cfg = _coco_det_config(tmp_path, ann, ('ball', 'crate', 'pyramid'))
+    check_classes(cfg, DATASETS.build(cfg.train_dataloader.dataset), 'train_dataloader.dataset')
+
+
+def test_json_categories_reads_the_top_level_list(tmp_path):
+    from mmgen_vision.engine.hooks.class_check import _json_categories
+    cats = [dict(id=7, name='walker'), dict(id=3, name='b\u00e4ll')]
+    data = dict(images=[], categories=cats,
+                annotations=[dict(id=1, attributes=dict(categories='not this one'))],
+                info=dict(description='x' * 100000, categories=[1, 2]))
+    path = tmp_path / 'a.json'
+    path.write_text(json.dumps(data))
+    assert _json_categories(str(path)) == cats
+    path.write_text(json.dumps(dict(images=[])))
+    assert _json_categories(str(path)) is None
+
+
 def _painter_child(own_seg, dataset_classes: int, model_classes: int) -> str:
     return (f"_base_ = ['{PAINTER_SEMSEG}']\n"
             "load = [dict(type='LoadImageFromFile'), dict(type='mmseg.LoadAnnotations')]\n"

@@ -565,6 +565,9 @@ def run_table(args) -> List[dict]:
                 if config is None:
                     row[phase] = dict(skipped='training-free')
                     continue
+                if args.mode not in ('both', phase):
+                    row[phase] = dict(skipped=f'--mode {args.mode}')
+                    continue
                 if method == 'peekaboo' and size == 'paper' and not args.peekaboo_sd:
                     row[phase] = dict(skipped='needs --peekaboo-sd')
                     continue

@@ -9,9 +9,13 @@ Mask2Former / DETR / GLID, K for mmseg's decode heads), Painter's codecs (the da
 them, so a 7-class head trains on 5-class data without a word. :func:`check_classes` compares
 every one of them with the dataset and raises :class:`ClassMismatchError` naming both places
 and the key to change; :class:`ClassConsistencyHook` (registered by ``CheckedRunner``) runs it
-before the first training, validation or test iteration.
+before the first training, validation or test iteration. :func:`check_coco_label_order` also
+refuses a COCO json whose category order is not the order of the dataset's classes (mmdet
+numbers the labels in the json's order).
 """
 import ast
+import json
+import mmap
 import os.path as osp
 from typing import Any, Iterator, List, Mapping, Optional, Sequence, Tuple
 
@@ -211,6 +215,86 @@ def check_painter_codecs(model_cfg: Mapping, dataset_cfg: Mapping, dataset: Any,
                         f'Set model.codecs.{task}.num_classes={value}.')
 
 
+def _json_categories(path: str) -> Optional[List[dict]]:
+    """The top-level ``categories`` list of a COCO json, found without parsing the whole file
+    (a COCO training json is hundreds of MB; its categories are a few KB, usually last)."""
+    key = b'"categories"'
+    decoder = json.JSONDecoder()
+    with open(path, 'rb') as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        end = len(mm)
+        while True:
+            pos = mm.rfind(key, 0, end)
+            if pos < 0:
+                return None
+            colon = mm.find(b':', pos + len(key))
+            window = 1 << 16
+            while True:
+                text = mm[colon + 1:colon + 1 + window].decode('utf-8', errors='replace')
+                try:
+                    value, _ = decoder.raw_decode(text.lstrip())
+                    break
+                except json.JSONDecodeError:
+                    if colon + 1 + window >= len(mm):
+                        value = None
+                        break
+                    window *= 4
+            if isinstance(value, list) and value and all(
+                    isinstance(c, dict) and 'id' in c and 'name' in c for c in value):
+                return value
+            end = pos
+
+
+def check_coco_label_order(dataset: Any, where: str) -> None:
+    """Refuse a COCO file whose categories do not give ``metainfo['classes']`` its labels.
+
+    mmdet's ``CocoDataset`` (and ``CocoPanopticDataset``) numbers the labels in the order of
+    the json's ``categories``, whatever the order of ``metainfo['classes']``, and silently
+    drops the classes the json does not have. A class list in another order then names every
+    label wrongly (text prompts, class names of the predictions), and a missing class shifts
+    the labels after it.
+
+    Args:
+        dataset (Dataset): A built dataset (unwrapped); checked when it has the ``coco`` API
+            and the ``cat_ids`` of mmdet's COCO datasets.
+        where (str): Its config key, for the message.
+
+    Raises:
+        ClassMismatchError: The json's category order (or its set of names) differs from
+            ``metainfo['classes']``.
+    """
+    cat_ids, classes = getattr(dataset, 'cat_ids', None), _classes_of(dataset)
+    ann_file = getattr(dataset, 'ann_file', None)
+    if cat_ids is None or classes is None or not ann_file or not osp.isfile(str(ann_file)):
+        return  # not an mmdet COCO dataset, or its file is not local
+    coco = getattr(dataset, 'coco', None)  # mmdet deletes it after loading
+    if coco is not None and hasattr(coco, 'cats'):
+        names = {i: c['name'] for i, c in coco.cats.items()}
+    else:
+        categories = _json_categories(str(ann_file))
+        if categories is None:
+            return
+        names = {c['id']: c['name'] for c in categories}
+        # what CocoDataset.load_data_list does: the json's categories whose names are listed
+        cat_ids = [c['id'] for c in categories if c['name'] in classes]
+    json_names = [names[i] for i in cat_ids]
+    if tuple(json_names) == classes:
+        return
+    missing = [c for c in classes if c not in json_names]
+    if missing:
+        raise ClassMismatchError(
+            f'{where}.metainfo classes ({_names(classes)}) include {_names(missing)}, which '
+            f'{ann_file} has no category of: mmdet numbers the labels of the categories it '
+            f'finds (json order: {_names(json_names)}), so every label after a missing class '
+            f'would be named wrongly. Remove the class from {where}.metainfo=dict(classes=...) '
+            f'or add the category to the json.')
+    raise ClassMismatchError(
+        f'{ann_file} lists its categories as ({_names(json_names)}) and mmdet numbers the '
+        f'labels in that order, not in the order of {where}.metainfo classes '
+        f'({_names(classes)}): label 0 would be trained as {json_names[0]!r} and named '
+        f'{classes[0]!r}. Set {where}.metainfo=dict(classes={tuple(json_names)!r}) (the '
+        "json's order) or reorder the json's categories.")
+
+
 def check_classes(cfg: Mapping, dataset: Any, where: str) -> List[str]:
     """Check a built dataset against every setting of ``cfg`` that depends on its classes.
 
@@ -234,6 +318,7 @@ def check_classes(cfg: Mapping, dataset: Any, where: str) -> List[str]:
     check_painter_codecs(model_cfg, dataset_cfg, dataset, where)
     if hasattr(dataset, 'codec') or hasattr(dataset, 'codecs'):
         return []  # Painter: the codecs are the model's only class-sized settings
+    check_coco_label_order(_unwrap(dataset), where)
     classes = _classes_of(_unwrap(dataset))
     if classes is None:
         return []  # no class list (depth, captions, several sources)

@@ -220,6 +220,12 @@ class GroupViTSegmentor(BatchInvariantMixin, GroupViT, BaseSegmentor):
             return inputs
         return F.interpolate(inputs, size=size, mode='bilinear', align_corners=False)
 
+    #: ``compile=True`` compiles the scoring of one window (:meth:`window_logits`) instead of
+    #: the whole val / test step: the short-side resize and mmseg's sliding-window loop depend
+    #: on each image's size (a compiled step recompiled at every batch of the paper's zero-shot
+    #: configs), while every window has the crop size (one graph).
+    compile_instead = dict(val_step=('window_logits', ), test_step=('window_logits', ))
+
     def window_logits(self, inputs: Tensor) -> Tensor:
         """Scores ``(B, C, h, w)`` of whole windows (:meth:`GroupViT.seg_logits`)."""
         index = self.background_index
@@ -235,6 +241,7 @@ class GroupViTSegmentor(BatchInvariantMixin, GroupViT, BaseSegmentor):
         (:meth:`encode_decode`) or, in slide mode, their average over overlapping
         ``crop_size`` windows (mmseg ``EncoderDecoder.slide_inference``)."""
         size = inputs.shape[-2:]
+        self.text_embedding()  # cached here, eagerly: a compiled window_logits finds it ready
         x = self._resize_short_side(inputs)
         if self.test_cfg.get('mode', 'whole') == 'slide':
             metas = [dict(m) for m in batch_img_metas or [dict(img_shape=x.shape[-2:])]]
@@ -257,7 +264,9 @@ class GroupViTSegmentor(BatchInvariantMixin, GroupViT, BaseSegmentor):
     def encode_decode(self, inputs: Tensor, batch_img_metas: Optional[List[dict]] = None
                       ) -> Tensor:
         """Scores ``(B, C, h, w)`` of whole windows (:meth:`window_logits`)."""
-        return self.window_logits(inputs)
+        # a window of slide mode is a view whose strides follow the image's width: copied,
+        # every window has the same layout (a compiled window_logits guards on strides)
+        return self.window_logits(inputs.contiguous())
 
     def _forward(self, inputs: Tensor, data_samples=None) -> Tensor:
         return self.inference(inputs)

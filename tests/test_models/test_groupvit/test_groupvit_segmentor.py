@@ -109,3 +109,26 @@ def test_segmentor_rejects_bad_templates_and_modes():
         GroupViTSegmentor(class_names=CLASSES, templates=('a photo',), **TINY)
     with pytest.raises(ValueError, match='crop_size'):
         GroupViTSegmentor(class_names=CLASSES, test_cfg=dict(mode='slide', stride=8), **TINY)
+
+
+def test_compiled_slide_inference_compiles_the_window_once():
+    """``compile=True`` compiles :meth:`window_logits` (``compile_instead``), not the test step:
+    images of other sizes (the paper's short-side resize and sliding windows) reuse the one
+    window graph. Compiling the whole step recompiled at every batch of the paper's zero-shot
+    config (docs/benchmark.md). Dynamo's backend ``eager``: the guards, not the kernels."""
+    from mmgen_vision.utils.compile import CompileCounter, compile_model_steps
+    torch.manual_seed(0)
+    seg = GroupViTSegmentor(class_names=CLASSES, bg_thresh=0.5, topk=2,
+                            test_cfg=dict(mode='slide', crop_size=32, stride=24, short_side=32),
+                            **TINY).eval()
+    eager = [seg(torch.randn(1, 3, h, w, generator=torch.Generator().manual_seed(h * w)),
+                 None, mode='tensor') for h, w in ((32, 48), (40, 32), (36, 60))]
+    torch._dynamo.reset()
+    compile_model_steps(seg, ('val_step', 'test_step'), dict(backend='eager'))
+    assert 'window_logits' in seg.__dict__ and 'test_step' not in seg.__dict__
+    counter = CompileCounter()
+    for i, (h, w) in enumerate(((32, 48), (40, 32), (36, 60))):
+        image = torch.randn(1, 3, h, w, generator=torch.Generator().manual_seed(h * w))
+        torch.testing.assert_close(seg(image, None, mode='tensor'), eager[i])
+        graphs = counter.snapshot()['graphs']
+        assert (graphs > 0) if i == 0 else (graphs == 0), (i, graphs)
