@@ -115,6 +115,14 @@ def test_table_runs_the_sizes_each_method_has(bench, monkeypatch):
     assert '--train-batch-size 3' in bench.format_markdown(rows, args)
     with pytest.raises(SystemExit):
         bench.parse_args(['--methods', 'painter', '--train-batch-size', '0'])
+    # --mode inference: the training phase is not run, and the table's command says so
+    commands.clear()
+    args = bench.parse_args(['--methods', 'groupvit', '--sizes', 'paper', '--variants', 'fp32',
+                             '--mode', 'inference', '--device', 'cpu'])
+    rows = bench.run_table(args)
+    assert rows[0]['train'] == dict(skipped='--mode inference')
+    assert len(commands) == 1 and commands[0][commands[0].index('--mode') + 1] == 'inference'
+    assert '--mode inference' in bench.format_markdown(rows, args)
 
 
 def test_flops_of_a_config_without_test_split_count_its_training_forward(shapesworld_root):

@@ -41,7 +41,10 @@ pytestmark = [
 ]
 
 CONFIG = osp.join(REPO_ROOT, 'configs', 'xdecoder', 'xdecoder_toy_shapesworld-caption.py')
-ITERS = 120
+ITERS = int(os.environ.get('XDECODER_CAPTION_ITERS', '120'))
+# training scenes: 0 = the session's ShapesWorld (64); N = a ShapesWorld of N training scenes
+# (the same 16 val scenes), generated here
+NUM_TRAIN = int(os.environ.get('XDECODER_CAPTION_TRAIN', '0'))
 BLEU_MARGIN = 10.0  # points above the best constant caption
 CIDER_FACTOR = 2.0
 CHANCE_FACTOR = 3.0
@@ -95,6 +98,11 @@ def results(shapesworld_root, tmp_path_factory) -> dict:
     """Train once, test once; metrics, generated captions and baselines."""
     work = tmp_path_factory.mktemp('xdecoder_caption_e2e')
     os.makedirs(work / 'data')
+    if NUM_TRAIN:
+        from mmgen_vision.datasets import generate_shapesworld
+        shapesworld_root = str(work / 'shapesworld')
+        generate_shapesworld(shapesworld_root, num_train=NUM_TRAIN, num_val=16, image_size=96,
+                             seed=0, formats=('coco', ))
     os.symlink(shapesworld_root, work / 'data' / 'shapesworld')  # the configs' data root
     train_dir = str(work / 'train')
     run_tool([osp.join(REPO_ROOT, 'tools', 'train.py'), CONFIG, '--work-dir', train_dir,
@@ -117,7 +125,8 @@ def results(shapesworld_root, tmp_path_factory) -> dict:
     summary = dict(BLEU4=metrics['caption/BLEU-4'], CIDEr=metrics['caption/CIDEr'],
                    named=sum(named) / len(named), best_constant_bleu4=base['bleu4'],
                    best_constant_cider=base['cider'], chance=base['chance'])
-    print(f'X-Decoder toy captioning after {ITERS} iterations (seed {SEED}, {THREADS} threads): '
+    print(f'X-Decoder toy captioning after {ITERS} iterations on {NUM_TRAIN or 64} training '
+          f'scenes (seed {SEED}, {THREADS} threads): '
           f'{summary}; captions: {sorted(predictions.items())[:4]}')
     return summary
 

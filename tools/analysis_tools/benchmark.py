@@ -674,6 +674,8 @@ def _argv_of(args) -> List[str]:
                          '--device', args.device] + (['--flops'] if args.flops else [])
     if args.train_batch_size:
         argv += ['--train-batch-size', str(args.train_batch_size)]
+    if args.mode != 'both':
+        argv += ['--mode', args.mode]
     return argv + (['--markdown', args.markdown] if args.markdown else [])
 
 
