@@ -254,8 +254,9 @@ def check_coco_label_order(dataset: Any, where: str) -> None:
     the labels after it.
 
     Args:
-        dataset (Dataset): A built dataset (unwrapped); checked when it has the ``coco`` API
-            and the ``cat_ids`` of mmdet's COCO datasets.
+        dataset (Dataset): A built dataset (unwrapped); checked when it has the ``cat_ids``
+            of mmdet's COCO datasets and a local ``ann_file`` (its ``categories`` are read
+            again, since mmdet drops its ``coco`` API after loading).
         where (str): Its config key, for the message.
 
     Raises:
