@@ -47,10 +47,7 @@ def glid_pretrained(glid_roots, tmp_path_factory) -> str:
               f'train_dataloader.dataset.data_root={glid_roots["imagenet"]}',
               'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False'],
              env={'OMP_NUM_THREADS': '1'})
-    with open(osp.join(work_dir, 'last_checkpoint')) as f:
-        checkpoint = f.read().strip()
-    assert osp.isfile(checkpoint)
-    return checkpoint
+    return last_checkpoint(work_dir)
 
 
 @pytest.fixture(scope='session')
@@ -140,6 +137,14 @@ def run_tool(args, cwd=REPO_ROOT, env=None, timeout=900, check=True) -> subproce
     return proc
 
 
+def last_checkpoint(work_dir: str) -> str:
+    """The checkpoint ``tools/train.py`` saved last in ``work_dir`` (its ``last_checkpoint``)."""
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        checkpoint = f.read().strip()
+    assert osp.isfile(checkpoint), checkpoint
+    return checkpoint
+
+
 def latest_metrics(work_dir: str) -> dict:
     """Metrics of the newest ``tools/test.py`` run in ``work_dir`` (``<ts>/<ts>.json``)."""
     files = sorted(glob.glob(osp.join(work_dir, '*', '*.json')), key=osp.getmtime)
@@ -173,6 +178,4 @@ def trained(shapesworld_root, tmp_path_factory):
     work_dir = str(tmp_path_factory.mktemp('toy_seg'))
     run_tool(['tools/train.py', TOY_SEG_CONFIG, '--work-dir', work_dir] +
              toy_seg_options(shapesworld_root))
-    with open(osp.join(work_dir, 'last_checkpoint')) as f:
-        checkpoint = f.read().strip()
-    return dict(work_dir=work_dir, checkpoint=checkpoint)
+    return dict(work_dir=work_dir, checkpoint=last_checkpoint(work_dir))

@@ -115,8 +115,6 @@ def make_caption_csv(coco_root: str, out: str) -> str:
 #: is the label order (mmdet's ``CocoDataset`` numbers the labels in the json's order).
 COCO_TO_OWN = {'circle': ('ball', 10), 'square': ('crate', 20), 'triangle': ('pyramid', 30),
                'star': ('spike', 45), 'person': ('walker', 7)}
-#: The label order a user's config lists (``metainfo=dict(classes=...)``).
-OWN_THING_CLASSES = ('ball', 'crate', 'pyramid', 'spike', 'walker')
 
 
 def make_coco_own(coco_root: str, out: str, rename: dict = COCO_TO_OWN) -> str:

@@ -24,7 +24,7 @@ import os.path as osp
 
 import pytest
 
-from conftest import REPO_ROOT, latest_metrics, run_tool
+from conftest import REPO_ROOT, last_checkpoint, latest_metrics, run_tool
 from own_data_utils import COCO_TO_OWN, make_coco_own
 
 pytestmark = pytest.mark.slow
@@ -62,8 +62,7 @@ def test_glid_detection_on_own_coco_with_noncontiguous_ids(glid_roots, glid_pret
     config.write_text(DET_CONFIG.format(repo=REPO_ROOT, data=data, checkpoint=glid_pretrained))
     work_dir = str(tmp_path / 'work')
     run_tool(['tools/train.py', str(config), '--work-dir', work_dir], env=ENV)
-    with open(osp.join(work_dir, 'last_checkpoint')) as f:
-        checkpoint = f.read().strip()
+    checkpoint = last_checkpoint(work_dir)
     test_dir = str(tmp_path / 'test')
     run_tool(['tools/test.py', str(config), checkpoint, '--work-dir', test_dir,
               '--cfg-options', f'test_evaluator.outfile_prefix={test_dir}/preds'], env=ENV)

@@ -30,7 +30,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import REPO_ROOT, latest_metrics, run_tool
+from conftest import REPO_ROOT, last_checkpoint, latest_metrics, run_tool
 
 pytestmark = pytest.mark.slow
 
@@ -72,8 +72,7 @@ def _finetune(config: str, checkpoint: str, tmp_path, options: list) -> dict:
     run_tool(['tools/train.py', osp.join(CONFIGS, config), '--work-dir', work_dir,
               '--cfg-options', f'model.pretrained.checkpoint={checkpoint}'] + options +
              _no_workers('train_dataloader', 'val_dataloader', 'test_dataloader'), env=ENV)
-    with open(osp.join(work_dir, 'last_checkpoint')) as f:
-        finetuned = f.read().strip()
+    finetuned = last_checkpoint(work_dir)
     test_dir = str(tmp_path / 'test')
     run_tool(['tools/test.py', osp.join(CONFIGS, config), finetuned, '--work-dir', test_dir,
               '--cfg-options'] + options +
