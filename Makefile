@@ -2,11 +2,14 @@
 #   make demo  - set up the pinned stack in .venv (idempotent) and run the main job on ShapesWorld
 #   make test  - set up the pinned stack in .venv (idempotent) and run the test suite
 # Variables: JOB=<name> picks the main job (default painter; all = the five methods one after
-# another; see tools/misc/main_job.py --list), SEED=<n> (training seed of the main job), VENV=<dir>.
+# another; see tools/misc/main_job.py --list), SEED=<n> (training seed of the main job), VENV=<dir>,
+# PYTEST_WORKERS=<n> (test processes, pytest-xdist; default 2, the CI machine's cores; 0 = one
+# process), PYTEST_ARGS=<extra pytest arguments>.
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 JOB ?= painter
 SEED ?=
+PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 
 .PHONY: setup demo test data clean-env
@@ -18,7 +21,8 @@ demo: setup
 	$(PYTHON) tools/misc/main_job.py --job $(JOB) $(if $(SEED),--seed $(SEED))
 
 test: setup
-	$(PYTHON) -m pytest tests -ra --durations=15 $(PYTEST_ARGS)
+	$(PYTHON) -m pytest tests -ra --durations=15 -n $(PYTEST_WORKERS) --dist loadfile \
+		--no-loadscope-reorder $(PYTEST_ARGS)
 
 data: setup
 	$(PYTHON) tools/misc/generate_shapesworld.py --out-dir data/shapesworld

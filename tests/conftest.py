@@ -22,6 +22,56 @@ def pytest_configure(config) -> None:
     setup_compat()
 
 
+#: The longest test files (CPU seconds in CI, one process), started first by ``make test``.
+LONGEST_FILES = (
+    'test_tools/test_painter_e2e.py',  # ~480 s, trains at two threads
+    'test_tools/test_xdecoder_e2e.py',  # ~490 s
+    'test_tools/test_groupvit_e2e.py',  # ~260 s
+    'test_own_data/test_own_data_e2e.py',  # ~250 s
+)
+
+if os.environ.get('PYTEST_XDIST_WORKER'):
+    # Several test processes share the cores: OpenMP threads that spin while they wait for a
+    # busy core make a two-thread training ~2x slower; sleeping instead costs ~4 % alone and
+    # changes no result (the thread count, hence every reduction order, stays the same).
+    os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items) -> None:
+    """The longest files first, then the other files with a ``slow`` test, then the rest, the
+    order kept otherwise: ``make test`` spreads the files over processes (pytest-xdist,
+    ``--dist loadfile --no-loadscope-reorder``), so the long trainings start at once and the
+    short files fill in around them."""
+    slow_files = {item.path for item in items if item.get_closest_marker('slow')}
+
+    def rank(item):
+        name = osp.relpath(item.path, osp.join(REPO_ROOT, 'tests'))
+        if name in LONGEST_FILES:
+            return LONGEST_FILES.index(name)
+        return len(LONGEST_FILES) + (item.path not in slow_files)
+
+    items.sort(key=rank)  # stable
+
+
+def once_per_run(tmp_path_factory, name: str, build):
+    """``build(directory)`` run once per test run, its (JSON-able) result shared by every
+    pytest-xdist worker: the first worker to ask builds it under a file lock in the run's
+    common temporary directory, the others wait and read the result. Without xdist it is
+    simply a session fixture's body."""
+    from filelock import FileLock
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get('PYTEST_XDIST_WORKER'):
+        root = root.parent  # shared by the workers of this run
+    directory = root / name
+    done = root / f'{name}.json'
+    with FileLock(str(root / f'{name}.lock')):
+        if not done.is_file():
+            directory.mkdir(exist_ok=True)
+            done.write_text(json.dumps(build(str(directory))))
+    return json.loads(done.read_text())
+
+
 @pytest.fixture(scope='session')
 def repo_root() -> str:
     return REPO_ROOT
@@ -30,24 +80,27 @@ def repo_root() -> str:
 @pytest.fixture(scope='session')
 def glid_roots(tmp_path_factory) -> dict:
     """The ShapesWorld of GLID's toy fine-tunings (256 train / 32 val images of 64 px; ImageNet,
-    ADE, COCO and NYU layouts), generated once per test session."""
+    ADE, COCO and NYU layouts), generated once per test run."""
     from mmgen_vision.datasets import generate_shapesworld
-    return generate_shapesworld(
-        str(tmp_path_factory.mktemp('glid_sw')), num_train=256, num_val=32, image_size=64,
-        seed=0, formats=('imagenet', 'ade', 'coco', 'nyu'))
+    return once_per_run(tmp_path_factory, 'glid_sw', lambda root: generate_shapesworld(
+        root, num_train=256, num_val=32, image_size=64, seed=0,
+        formats=('imagenet', 'ade', 'coco', 'nyu')))
 
 
 @pytest.fixture(scope='session')
 def glid_pretrained(glid_roots, tmp_path_factory) -> str:
     """One toy GLID pre-training (``glid_toy_shapesworld-pretrain.py`` through
-    ``tools/train.py``, one thread) shared by every GLID fine-tuning test of the session."""
-    work_dir = str(tmp_path_factory.mktemp('glid_pretrain'))
-    config = osp.join(REPO_ROOT, 'configs', 'glid', 'glid_toy_shapesworld-pretrain.py')
-    run_tool(['tools/train.py', config, '--work-dir', work_dir, '--cfg-options',
-              f'train_dataloader.dataset.data_root={glid_roots["imagenet"]}',
-              'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False'],
-             env={'OMP_NUM_THREADS': '1'})
-    return last_checkpoint(work_dir)
+    ``tools/train.py``, one thread) shared by every GLID fine-tuning test of the run."""
+
+    def pretrain(work_dir):
+        config = osp.join(REPO_ROOT, 'configs', 'glid', 'glid_toy_shapesworld-pretrain.py')
+        run_tool(['tools/train.py', config, '--work-dir', work_dir, '--cfg-options',
+                  f'train_dataloader.dataset.data_root={glid_roots["imagenet"]}',
+                  'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False'],
+                 env={'OMP_NUM_THREADS': '1'})
+        return last_checkpoint(work_dir)
+
+    return once_per_run(tmp_path_factory, 'glid_pretrain', pretrain)
 
 
 @pytest.fixture(scope='session')
@@ -175,7 +228,10 @@ def toy_seg_options(shapesworld_root: str, **extra) -> list:
 def trained(shapesworld_root, tmp_path_factory):
     """One training run of the toy segmentation config as shipped (600 iterations, ~1 min on
     2 cores), shared by every test that needs a trained checkpoint."""
-    work_dir = str(tmp_path_factory.mktemp('toy_seg'))
-    run_tool(['tools/train.py', TOY_SEG_CONFIG, '--work-dir', work_dir] +
-             toy_seg_options(shapesworld_root))
-    return dict(work_dir=work_dir, checkpoint=last_checkpoint(work_dir))
+
+    def train(work_dir):
+        run_tool(['tools/train.py', TOY_SEG_CONFIG, '--work-dir', work_dir] +
+                 toy_seg_options(shapesworld_root))
+        return dict(work_dir=work_dir, checkpoint=last_checkpoint(work_dir))
+
+    return once_per_run(tmp_path_factory, 'toy_seg', train)

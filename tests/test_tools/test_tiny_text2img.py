@@ -23,7 +23,7 @@ DIFFUSION_RATIO = 0.9
 
 
 @pytest.fixture(scope='module')
-def trained(tmp_path_factory):
+def text2img_run(tmp_path_factory):
     root = tmp_path_factory.mktemp('tiny_t2i')
     out_dir = str(root / 'model')
     log = str(root / 'log.json')
@@ -44,8 +44,8 @@ def _ratio(losses):
     return sum(losses[-10:]) / 10 / (sum(losses[:5]) / 5)
 
 
-def test_losses_decrease(trained):
-    _, log, stdout, _ = trained
+def test_losses_decrease(text2img_run):
+    _, log, stdout, _ = text2img_run
     assert '[diffusion] step    40/40' in stdout
     assert len(log['vae_losses']) == 30 and len(log['diffusion_losses']) == 40
     assert all(torch.isfinite(torch.tensor(log['diffusion_losses'])))
@@ -54,10 +54,10 @@ def test_losses_decrease(trained):
     assert log['scaling_factor'] > 0
 
 
-def test_guide_loads_saved_dir(trained):
+def test_guide_loads_saved_dir(text2img_run):
     from mmgen_vision.models.peekaboo import StableDiffusionGuide
     from mmgen_vision.models.peekaboo import check_diffusers_dir
-    out_dir, log, _, _ = trained
+    out_dir, log, _, _ = text2img_run
     check_diffusers_dir(out_dir)
     guide = StableDiffusionGuide(out_dir, half_precision=False, guidance_scale=7.5)
     assert guide.vae_scale_factor == 2
@@ -75,14 +75,14 @@ def test_guide_loads_saved_dir(trained):
     assert osp.isfile(osp.join(out_dir, 'model_index.json'))
 
 
-def test_class_composites_and_sample_grid(trained):
+def test_class_composites_and_sample_grid(text2img_run):
     """Class composites (every instance of a class, captioned with its name) are built, and the
     sample grid has one row per prompt of ``GRID_PROMPTS`` and 6 samples per row."""
     import re
 
     import mmcv
     from conftest import REPO_ROOT, load_script
-    _, _, stdout, grid = trained
+    _, _, stdout, grid = text2img_run
     num_classes = int(re.search(r'(\d+) class masks', stdout).group(1))
     assert num_classes > 0, stdout
     script = load_script(osp.join(REPO_ROOT, SCRIPT), 'train_tiny_text2img')
