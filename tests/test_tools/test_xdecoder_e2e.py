@@ -18,8 +18,9 @@ seeds and thread counts, e.g. ``XDECODER_E2E_SEED=2 OMP_NUM_THREADS=2 pytest <th
 
 The schedule: 600 iterations at the toy config's learning rate (~5 CPU minutes of training at
 one thread), where retrieval is learnt; at 150 iterations every caption still gets nearly the same
-text embedding and R@1 stays at chance (configs/xdecoder/README.md, issue 14). Measured at one
-thread: seeds 0 / 1 / 2 all pass (README table).
+text embedding and R@1 stays at chance (configs/xdecoder/README.md, issue 14). Measured: seeds
+0 / 1 / 2 all pass at one thread; at two threads seeds 1 and 2 pass, seed 0 fails retrieval
+(image->text R@1 at chance): not robust yet (README table).
 """
 import json
 import os
