@@ -20,8 +20,9 @@ square ...") in at least 3 x the chance rate of the val images.
 ``XDECODER_CAPTION_TRAIN`` the number of training scenes (default: the session's 64; e.g. 1024,
 generated here with the same 16 val scenes). At 1024 scenes and 2500 iterations (seed 0, one
 thread; configs/xdecoder/README.md) the largest-object check passes (7 / 16 images vs 3 needed),
-BLEU-4 81.5 and CIDEr-D 188.1 are still short: the two xfails stay strict in every form. Skipped in ``make test`` (the suite's time budget; the checks
-are not met yet): ``MMGV_CAPTION_CHECK=1 pytest tests/test_tools/test_xdecoder_caption_e2e.py``.
+BLEU-4 81.5 and CIDEr-D 188.1 are still short: the two xfails stay strict in every form.
+Skipped in ``make test`` (the suite's time budget; the checks are not met yet):
+``MMGV_CAPTION_CHECK=1 pytest tests/test_tools/test_xdecoder_caption_e2e.py``.
 """
 import json
 import os
