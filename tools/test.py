@@ -32,7 +32,8 @@ if REPO_ROOT not in sys.path:
 
 from mmgen_vision.registry import MODELS, RUNNERS  # noqa: E402
 from mmgen_vision.utils import (  # noqa: E402
-    enable_compile, load_config, prepare_distributed, register_all_modules, set_work_dir)
+    close_distributed, enable_compile, load_config, prepare_distributed, register_all_modules,
+    set_work_dir)
 
 
 #: What ``--out`` writes: MMEngine's ``DumpResults`` pickles the predictions.
@@ -162,6 +163,7 @@ def main():
     if args.out is not None:
         runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
     runner.test()
+    close_distributed()
 
 
 if __name__ == '__main__':

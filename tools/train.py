@@ -31,8 +31,8 @@ if REPO_ROOT not in sys.path:
 
 from mmgen_vision.registry import RUNNERS  # noqa: E402
 from mmgen_vision.utils import (  # noqa: E402
-    enable_amp, enable_compile, load_config, prepare_distributed, register_all_modules,
-    set_work_dir)
+    close_distributed, enable_amp, enable_compile, load_config, prepare_distributed,
+    register_all_modules, set_work_dir)
 from mmgen_vision.utils.schedule import scale_schedule, unscaled_schedulers  # noqa: E402
 
 
@@ -118,6 +118,7 @@ def main():
     cfg = build_cfg(args)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()
+    close_distributed()
 
 
 if __name__ == '__main__':

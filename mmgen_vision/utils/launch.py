@@ -43,6 +43,22 @@ def prepare_distributed(cfg: Config, launcher: str) -> Config:
     return cfg
 
 
+def close_distributed() -> None:
+    """End a distributed run in step: every rank waits for the others, then the process
+    group is destroyed.
+
+    Call it once the runner has finished, on every rank. Without it each rank leaves with its
+    process group alive, and a rank that outlives a peer by more than a moment (rank 0 still
+    logging or saving while rank 1 has exited) is aborted by gloo's connection thread
+    (``terminate called without an active exception``, SIGABRT): torchrun then reports the
+    whole run as failed although training and evaluation completed. Does nothing when no
+    process group is initialised.
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()
+
+
 def enable_amp(cfg: Config, device: Optional[str] = None) -> Config:
     """Switch the optimizer wrapper to mixed precision (``--amp``).
 
