@@ -56,6 +56,14 @@ def test_on_shapesworld_rewrites_real_roots(bench):
     assert cfg.other == 'data/cocoa'  # not a known root
 
 
+def test_missing_shapesworld_fails_before_any_cell(bench, tmp_path):
+    missing = str(tmp_path / 'no_shapesworld')
+    with pytest.raises(SystemExit, match=r'no_shapesworld not found.*make data'):
+        bench.main([osp.join(REPO_ROOT, 'configs/groupvit/groupvit_gcc-yfcc_zeroshot_voc.py'),
+                    '--mode', 'inference', '--shapesworld', missing])
+    bench.check_shapesworld(str(tmp_path))  # an existing folder passes
+
+
 def test_cell_commands(bench):
     args = bench.parse_args(['--methods', 'painter', '--sizes', 'paper', '--num-iters', '2',
                              '--device', 'cpu', '--peekaboo-sd', 'sd_dir'])

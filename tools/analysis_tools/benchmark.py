@@ -487,6 +487,20 @@ SHAPESWORLD_ROOTS = (
 SHAPESWORLD_SHARDS = 'train-*.tar'
 
 
+def check_shapesworld(root: str) -> None:
+    """Fail before any cell runs when the ShapesWorld folder that the paper configs read is
+    missing (each cell would fail on its own, naming an annotation file deep inside it).
+
+    Raises:
+        SystemExit: ``root`` is no folder; the message gives the command that makes it.
+    """
+    if not osp.isdir(root):
+        raise SystemExit(
+            f'benchmark.py: ShapesWorld folder {root} not found; the paper-size cells run the '
+            f'paper configs on it. Generate it first: make data (or python '
+            f'tools/misc/generate_shapesworld.py --out-dir {root})')
+
+
 def on_shapesworld(cfg: Config, root: str) -> Config:
     """Point every real dataset path of ``cfg`` at the ShapesWorld folder of the same format.
 
@@ -693,6 +707,8 @@ def main(argv: Optional[List[str]] = None):
         return run_tool(argv[0], argv[1:])
     args = parse_args(argv)
     if args.methods is not None:
+        if any(size != 'toy' for size in args.sizes):
+            check_shapesworld(osp.join(REPO_ROOT, 'data', 'shapesworld'))
         rows = run_table(args)
         table = format_markdown(rows, args)
         print(table)
@@ -707,6 +723,7 @@ def main(argv: Optional[List[str]] = None):
     register_all_modules(init_default_scope=False)
     cfg = load_config(args.config, args.cfg_options)
     if args.shapesworld:
+        check_shapesworld(args.shapesworld)
         on_shapesworld(cfg, args.shapesworld)
     if 'log_level' not in (args.cfg_options or {}):
         cfg.log_level = 'WARNING'  # keep the runner's start-up report out of the table
