@@ -19,6 +19,7 @@ import os
 import os.path as osp
 import sys
 
+import torch
 from mmengine.config import Config, DictAction
 from mmengine.evaluator import DumpResults
 from mmengine.registry import HOOKS
@@ -33,7 +34,7 @@ if REPO_ROOT not in sys.path:
 from mmgen_vision.registry import MODELS, RUNNERS  # noqa: E402
 from mmgen_vision.utils import (  # noqa: E402
     close_distributed, enable_compile, load_config, prepare_distributed, register_all_modules,
-    set_work_dir)
+    set_work_dir, warn_if_bf16_emulated)
 
 
 #: What ``--out`` writes: MMEngine's ``DumpResults`` pickles the predictions.
@@ -144,6 +145,8 @@ def build_cfg(args) -> Config:
             raise RuntimeError(f'--amp sets test_cfg.fp16 of MMEngine\'s TestLoop; this config '
                                f'tests with {loop["type"]}')
         cfg.test_cfg = dict(loop, fp16=True)
+        if not torch.cuda.is_available():
+            warn_if_bf16_emulated()
     if getattr(args, 'compile', None):
         enable_compile(cfg, args.compile)
     if args.tta:

@@ -19,7 +19,8 @@ from .config_variables import StaleVariableError, check_variable_overrides
 from .deprecation import TASK_ALIASES, TASK_NAMES, canonical_task, renamed_arguments
 from .image_io import (ImageNotFoundError, ImageReadError, expand_image_inputs,
                        image_array_to_uint8, read_image, read_image_file)
-from .launch import close_distributed, enable_amp, prepare_distributed
+from .launch import (close_distributed, cpu_has_bf16, enable_amp, prepare_distributed,
+                     warn_if_bf16_emulated)
 from .panoptic import id_to_rgb, install_panopticapi_fallback, rgb_to_id
 from .safe_load import (PickleFileError, RestrictedUnpickler, UnsafePickleError,
                         install_safe_pickle_handler, safe_pickle_load)
@@ -29,7 +30,8 @@ __all__ = [
     'CheckpointError', 'UnsafeCheckpointError', 'checkpoint_safe_globals',
     'install_safe_checkpoint_loader', 'load_local_checkpoint', 'collect_env',
     'benchmark_environment', 'ConfigKeyError', 'check_override_keys', 'check_top_level_keys',
-    'load_config', 'set_work_dir', 'prepare_distributed', 'close_distributed', 'enable_amp', 'register_all_modules',
+    'load_config', 'set_work_dir', 'prepare_distributed', 'close_distributed', 'cpu_has_bf16',
+    'warn_if_bf16_emulated', 'enable_amp', 'register_all_modules',
     'id_to_rgb', 'rgb_to_id', 'install_panopticapi_fallback', 'PickleFileError',
     'RestrictedUnpickler', 'UnsafePickleError', 'install_safe_pickle_handler', 'safe_pickle_load'
 ]

@@ -1,5 +1,6 @@
 # Copyright (c) mmgen_vision contributors. All rights reserved.
 import os
+import warnings
 from typing import Optional
 
 import torch
@@ -59,6 +60,40 @@ def close_distributed() -> None:
         torch_dist.destroy_process_group()
 
 
+#: CPU flags (``/proc/cpuinfo``) of bfloat16 arithmetic in hardware.
+BF16_CPU_FLAGS = ('avx512_bf16', 'amx_bf16')
+
+
+def cpu_has_bf16(cpuinfo: str = '/proc/cpuinfo') -> Optional[bool]:
+    """Whether the CPU computes in bfloat16 natively (AVX-512 BF16 or AMX), from the flags of
+    ``cpuinfo``; ``None`` when they cannot be read (not Linux)."""
+    try:
+        with open(cpuinfo) as f:
+            for line in f:
+                if line.startswith('flags'):
+                    return any(flag in line.split() for flag in BF16_CPU_FLAGS)
+    except OSError:
+        return None
+    return None
+
+
+def warn_if_bf16_emulated(cpuinfo: str = '/proc/cpuinfo') -> bool:
+    """Warn (and return True) when CPU mixed precision would run in emulated bfloat16.
+
+    Without ``avx512_bf16`` / ``amx_bf16`` PyTorch converts every bfloat16 product to float32
+    and back: measured on an AVX2-only CPU, GroupViT's paper-size inference ran 4.7x slower
+    under bf16 autocast than in float32 (docs/benchmark.md), so ``--amp`` costs time there.
+    """
+    if cpu_has_bf16(cpuinfo) is False:
+        warnings.warn(
+            '--amp on CPU: this CPU has no bfloat16 instructions (none of '
+            f'{", ".join(BF16_CPU_FLAGS)} in {cpuinfo}); bfloat16 autocast is emulated and '
+            'runs slower than float32 (4.7x on GroupViT inference, docs/benchmark.md). '
+            'Leave --amp off on this machine.', stacklevel=2)
+        return True
+    return False
+
+
 def enable_amp(cfg: Config, device: Optional[str] = None) -> Config:
     """Switch the optimizer wrapper to mixed precision (``--amp``).
 
@@ -71,6 +106,8 @@ def enable_amp(cfg: Config, device: Optional[str] = None) -> Config:
     """
     if device is None:
         device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    if device == 'cpu':
+        warn_if_bf16_emulated()
     wanted = 'AmpOptimWrapper' if device == 'cuda' else 'CPUAmpOptimWrapper'
     optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
     if optim_wrapper == wanted:
