@@ -58,9 +58,11 @@ def test_distributed_contrastive_matches_single_process(tmp_path):
     if not dist.is_available() or not dist.is_gloo_available():
         pytest.skip('torch.distributed with gloo is not available')
     try:
-        # fork: the workers reuse the parent's imports (spawn re-imports mmdet & co.)
-        mp.start_processes(_worker, args=(_free_port(), str(tmp_path)), nprocs=WORLD_SIZE,
-                           join=True, start_method='fork')
+        # spawn, not fork: a forked child cannot run backward once the parent's autograd
+        # engine has started its threads, which depends on the tests this process ran before
+        # (CI, 6 Dec 2026: "Unable to handle autograd's threading in combination with
+        # fork-based multiprocessing" under pytest-xdist)
+        mp.spawn(_worker, args=(_free_port(), str(tmp_path)), nprocs=WORLD_SIZE, join=True)
     except Exception as err:  # show the worker traceback
         errors = [p.read_text() for p in sorted(tmp_path.glob('*.err'))]
         pytest.fail(f'distributed workers failed: {err}\n' + '\n'.join(errors))
