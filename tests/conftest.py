@@ -3,6 +3,7 @@ import glob
 import json
 import os
 import os.path as osp
+import socket
 import subprocess
 import sys
 
@@ -52,6 +53,13 @@ def pytest_collection_modifyitems(config, items) -> None:
         return len(LONGEST_FILES) + (item.path not in slow_files)
 
     items.sort(key=rank)  # stable
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free now (for a test's process group)."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
 
 
 def once_per_run(tmp_path_factory, name: str, build):

@@ -3,13 +3,13 @@
 features are every rank's, gradients reach the local features, and the distributed losses
 equal the single-process losses on the concatenated batch."""
 import os
-import socket
 import traceback
 
 import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from conftest import free_port
 
 from mmgen_vision.models.groupvit import GroupViT, all_gather_with_grad
 
@@ -19,12 +19,6 @@ TINY = dict(
                        num_group_tokens=(4, 0), num_output_groups=(2, ), drop_path_rate=0.),
     text_encoder=dict(context_length=8, vocab_size=64, width=16, layers=1),
     output_dim=8, proj_hidden_channels=16, multi_label=2)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def _features(rank: int) -> torch.Tensor:
@@ -76,7 +70,7 @@ def dist_results(tmp_path_factory):
         pytest.skip('torch.distributed with gloo is not available')
     result_dir = str(tmp_path_factory.mktemp('groupvit_dist'))
     try:
-        mp.spawn(_worker, args=(_free_port(), result_dir), nprocs=WORLD_SIZE, join=True)
+        mp.spawn(_worker, args=(free_port(), result_dir), nprocs=WORLD_SIZE, join=True)
     except Exception as err:  # show the worker traceback
         errors = [open(os.path.join(result_dir, f)).read() for f in sorted(os.listdir(result_dir))
                   if f.endswith('.err')]

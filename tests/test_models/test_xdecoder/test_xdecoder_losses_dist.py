@@ -3,24 +3,18 @@
 with gradients, the ranks' losses average to the single-process loss of the whole batch and
 the DDP-averaged gradients equal the single-process gradients."""
 import os
-import socket
 import traceback
 
 import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from conftest import free_port
 
 from mmgen_vision.models.xdecoder.losses import image_text_contrastive_loss
 
 WORLD_SIZE = 2
 PER_RANK = 3
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def _batch():
@@ -62,7 +56,7 @@ def test_distributed_contrastive_matches_single_process(tmp_path):
         # engine has started its threads, which depends on the tests this process ran before
         # (CI, 6 Dec 2026: "Unable to handle autograd's threading in combination with
         # fork-based multiprocessing" under pytest-xdist)
-        mp.spawn(_worker, args=(_free_port(), str(tmp_path)), nprocs=WORLD_SIZE, join=True)
+        mp.spawn(_worker, args=(free_port(), str(tmp_path)), nprocs=WORLD_SIZE, join=True)
     except Exception as err:  # show the worker traceback
         errors = [p.read_text() for p in sorted(tmp_path.glob('*.err'))]
         pytest.fail(f'distributed workers failed: {err}\n' + '\n'.join(errors))
