@@ -13,8 +13,8 @@
    has an RMSE at most ``DEPTH_MAX_RATIO`` times that of the constant train-mean prediction;
    pose (``mmpose.CocoMetric``, ground-truth person boxes, flip test) reaches ``POSE_MIN_AP``
    keypoint AP where a model without keypoints scores 0 (and the toy config before its pose
-   fixes scored 0.000). Detection (``mmdet.CocoMetric``: box AP@0.5 >= 0.05 where a model
-   without boxes scores 0) trains on the same COCO files rewritten as a user's own:
+   fixes scored 0.000). Detection (``mmdet.CocoMetric``: box AP@0.5 0.02 above the AP@0.5 of
+   each category's mean train box on every val image, and >= 0.05) trains on the same COCO files rewritten as a user's own:
    ``tests/test_own_data/test_own_data_coco_det.py``.
 3. One multi-task fine-tuning (panoptic + instance + semantic heads on one shared
    encoder-decoder) is scored by the three stock metrics in one ``tools/test.py`` run: PQ
@@ -184,7 +184,7 @@ def test_depth_beats_mean_baseline(roots, pretrained, tmp_path):
     assert metrics['rmse'] <= DEPTH_MAX_RATIO * baseline, report
 
 
-# Detection (``mmdet.CocoMetric``, box AP@0.5 >= 0.05 from this pre-training) is trained on
+# Detection (``mmdet.CocoMetric``, box AP@0.5 above a prior-box baseline, from this pre-training) is trained on
 # these COCO files rewritten as a user's own (classes renamed, category ids 10 / 20 / 30 / 45 / 7)
 # through the child config of docs/own_data.md: tests/test_own_data/test_own_data_coco_det.py.
 
