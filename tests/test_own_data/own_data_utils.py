@@ -146,6 +146,47 @@ def make_coco_own(coco_root: str, out: str, rename: dict = COCO_TO_OWN) -> str:
     return out
 
 
+def prior_ap50(train_json: str, val_json: str, iou_type: str = 'bbox') -> float:
+    """Chance level of a COCO detector / instance segmenter: AP@0.5 (pycocotools, as
+    ``mmdet.CocoMetric``) of one that knows only the training annotations. On every val image,
+    for each category, it predicts the category's mean train box ``(x, y, w, h)`` (for
+    ``iou_type='segm'``: that box filled as a mask), scored by the category's share of the
+    train objects. A model without predictions scores 0."""
+    import contextlib
+    import io
+
+    from pycocotools import mask as mask_utils
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+    with open(train_json) as f:
+        train = json.load(f)
+    boxes = {c['id']: [] for c in train['categories']}
+    for ann in train['annotations']:
+        boxes[ann['category_id']].append(ann['bbox'])
+    total = sum(len(b) for b in boxes.values())
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO(val_json)
+        preds = []
+        for img_id in gt.getImgIds():
+            height, width = gt.imgs[img_id]['height'], gt.imgs[img_id]['width']
+            for cat, cat_boxes in boxes.items():
+                if not cat_boxes:
+                    continue
+                x, y, w, h = (float(v) for v in np.mean(cat_boxes, axis=0))
+                pred = dict(image_id=img_id, category_id=cat, score=len(cat_boxes) / total,
+                            bbox=[x, y, w, h])
+                if iou_type == 'segm':
+                    polygon = [[x, y, x + w, y, x + w, y + h, x, y + h]]
+                    rle = mask_utils.merge(mask_utils.frPyObjects(polygon, height, width))
+                    pred['segmentation'] = dict(rle, counts=rle['counts'].decode())
+                preds.append(pred)
+        evaluator = COCOeval(gt, gt.loadRes(preds), iou_type)
+        evaluator.evaluate()
+        evaluator.accumulate()
+        evaluator.summarize()
+    return float(evaluator.stats[1])
+
+
 def majority_miou(mask_dir: str, num_classes: int, zero_is_background: bool = False) -> float:
     """Chance level: mIoU (percent) of predicting the most frequent class for every pixel.
 

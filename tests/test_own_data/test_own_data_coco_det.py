@@ -10,10 +10,10 @@ ids") fine-tunes the toy detector from the session's toy GLID pre-training throu
 ``tools/train.py``, and ``tools/test.py`` scores it with the stock ``mmdet.CocoMetric``.
 
 Checks: box AP@0.5 at least ``DET_MIN_MARGIN`` above the prior-box baseline computed from the
-files (``prior_box_ap50``: every val image gets, for each category, the mean train box of that
-category scored by its train frequency; 0.048 on these files, where a model without boxes scores
-0) and at least ``DET_MIN_AP50``; the predictions' ``.bbox.json`` carries the json's own category
-ids (more than one of them), not label indices.
+files (``own_data_utils.prior_ap50``: every val image gets, for each category, the mean train
+box of that category scored by its train frequency; 0.048 on these files, where a model without
+boxes scores 0) and at least ``DET_MIN_AP50``; the predictions' ``.bbox.json`` carries the json's
+own category ids (more than one of them), not label indices.
 
 Measured (1 thread, AVX2 CPU, 6 Dec 2026), with DETR's losses on every decoder layer: AP50
 0.167 / 0.108 / 0.100 / 0.106 / 0.086 at training seeds 0-4, and 0.120 / 0.126 (seeds 0 / 1)
@@ -22,17 +22,13 @@ order). With the losses on the last layer only (the toy config before) seeds 0-2
 0.034 / 0.095 / 0.059: below the prior baseline at seed 0 (issue 14, robustness). Class-agnostic
 AP50 of the seed-4 model is 0.163: localisation, not naming, limits the toy detector.
 """
-import contextlib
-import io
 import json
 import os.path as osp
-
-import numpy as np
 
 import pytest
 
 from conftest import REPO_ROOT, last_checkpoint, latest_metrics, run_tool
-from own_data_utils import COCO_TO_OWN, make_coco_own
+from own_data_utils import COCO_TO_OWN, make_coco_own, prior_ap50
 
 pytestmark = pytest.mark.slow
 
@@ -60,30 +56,6 @@ model = dict(pretrained=dict(checkpoint='{checkpoint}'),
 """
 
 
-def prior_box_ap50(train_json: str, val_json: str) -> float:
-    """Box AP@0.5 (pycocotools, as ``mmdet.CocoMetric``) of a detector that knows only the
-    training annotations: on every val image, for each category, the category's mean train box
-    ``(x, y, w, h)`` scored by the category's share of the train boxes."""
-    from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
-    with open(train_json) as f:
-        train = json.load(f)
-    boxes = {c['id']: [] for c in train['categories']}
-    for ann in train['annotations']:
-        boxes[ann['category_id']].append(ann['bbox'])
-    total = sum(len(b) for b in boxes.values())
-    with contextlib.redirect_stdout(io.StringIO()):
-        gt = COCO(val_json)
-        preds = [dict(image_id=img_id, category_id=cat, score=len(b) / total,
-                      bbox=[float(v) for v in np.mean(b, axis=0)])
-                 for img_id in gt.getImgIds() for cat, b in boxes.items() if b]
-        evaluator = COCOeval(gt, gt.loadRes(preds), 'bbox')
-        evaluator.evaluate()
-        evaluator.accumulate()
-        evaluator.summarize()
-    return float(evaluator.stats[1])
-
-
 def test_prior_box_baseline_scores_what_it_predicts(tmp_path):
     """The baseline is a real score: 1 when every val box is the train mean box of its class,
     lower when the val boxes sit elsewhere."""
@@ -91,7 +63,10 @@ def test_prior_box_baseline_scores_what_it_predicts(tmp_path):
         images = [dict(id=i, file_name=f'{i}.png', width=64, height=64) for i in (1, 2)]
         data = dict(images=images, categories=[dict(id=10, name='a'), dict(id=7, name='b')],
                     annotations=[dict(id=k + 1, image_id=img, category_id=cat, bbox=box,
-                                      area=box[2] * box[3], iscrowd=0)
+                                      area=box[2] * box[3], iscrowd=0,
+                                      segmentation=[[box[0], box[1], box[0] + box[2], box[1],
+                                                     box[0] + box[2], box[1] + box[3],
+                                                     box[0], box[1] + box[3]]])
                                  for k, (img, cat, box) in enumerate(anns)])
         (tmp_path / name).write_text(json.dumps(data))
         return str(tmp_path / name)
@@ -100,11 +75,13 @@ def test_prior_box_baseline_scores_what_it_predicts(tmp_path):
                                  (1, 7, [30, 30, 20, 20])])
     mean_boxes = [(img, 10, [2, 2, 10, 10]) for img in (1, 2)] + [
         (img, 7, [30, 30, 20, 20]) for img in (1, 2)]
-    assert prior_box_ap50(train, write('val_mean.json', mean_boxes)) == pytest.approx(1.0)
+    for iou_type in ('bbox', 'segm'):
+        assert prior_ap50(train, write('val_mean.json', mean_boxes),
+                          iou_type) == pytest.approx(1.0)
     # class 10 found on one image of two, class 7 on none
     half = mean_boxes[:1] + [(2, 10, [40, 40, 10, 10])] + [
         (img, 7, [0, 0, 20, 20]) for img in (1, 2)]
-    assert prior_box_ap50(train, write('val_half.json', half)) == pytest.approx(0.25, abs=0.01)
+    assert prior_ap50(train, write('val_half.json', half)) == pytest.approx(0.25, abs=0.01)
 
 
 def test_glid_detection_on_own_coco_with_noncontiguous_ids(glid_roots, glid_pretrained,
@@ -122,7 +99,7 @@ def test_glid_detection_on_own_coco_with_noncontiguous_ids(glid_roots, glid_pret
     run_tool(['tools/test.py', str(config), checkpoint, '--work-dir', test_dir,
               '--cfg-options', f'test_evaluator.outfile_prefix={test_dir}/preds'], env=ENV)
     metrics = latest_metrics(test_dir)
-    prior = prior_box_ap50(osp.join(data, 'annotations', 'train.json'),
+    prior = prior_ap50(osp.join(data, 'annotations', 'train.json'),
                            osp.join(data, 'annotations', 'val.json'))
     report = (f'GLID on own COCO (ids 10/20/30/45/7): box AP {metrics["coco/bbox_mAP"]:.3f}, '
               f'AP50 {metrics["coco/bbox_mAP_50"]:.3f}; prior-box baseline AP50 {prior:.3f}')
