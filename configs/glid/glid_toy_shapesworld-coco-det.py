@@ -47,8 +47,9 @@ model = dict(
     num_queries=16,
     pretrained=dict(checkpoint=_base_.toy_pretrained_checkpoint),  # noqa: F821
     # DETR's losses on every decoder layer, as the paper config: on the own-COCO check (seed
-    # 0-4, 1 thread, AVX2 CPU, 6 Dec 2026) box AP50 0.167 / 0.108 / 0.100 / 0.106 / 0.086 where
-    # the last layer alone gave 0.034 / 0.095 / 0.059 (seeds 0-2)
+    # 0-4, 1 thread, AVX2 CPU, 6 Dec 2026) box AP50 0.167 / 0.108 / 0.100 / 0.106 / 0.086 (2
+    # threads, seeds 0-2: 0.104 / 0.105 / 0.113) where the last layer alone gave 0.034 / 0.095 /
+    # 0.059 (seeds 0-2, 1 thread)
     data_preprocessor=dict(pad_size_divisor=32),
     encoder_decoder=_base_.toy_encoder_decoder,  # noqa: F821
     bbox_head=dict(num_classes=num_classes, test_cfg=dict(max_per_img=16)))

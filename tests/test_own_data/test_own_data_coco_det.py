@@ -16,7 +16,8 @@ boxes scores 0) and at least ``DET_MIN_AP50``; the predictions' ``.bbox.json`` c
 own category ids (more than one of them), not label indices.
 
 Measured (1 thread, AVX2 CPU, 6 Dec 2026), with DETR's losses on every decoder layer: AP50
-0.167 / 0.108 / 0.100 / 0.106 / 0.086 at training seeds 0-4, and 0.120 / 0.126 (seeds 0 / 1)
+0.167 / 0.108 / 0.100 / 0.106 / 0.086 at training seeds 0-4 (2 threads, seeds 0-2: 0.104 /
+0.105 / 0.113; threshold 0.068), and 0.120 / 0.126 (seeds 0 / 1)
 with the categories listed in the json by decreasing id (mmdet then numbers the labels in that
 order). With the losses on the last layer only (the toy config before) seeds 0-2 gave
 0.034 / 0.095 / 0.059: below the prior baseline at seed 0 (issue 14, robustness). Class-agnostic

@@ -14,8 +14,9 @@ files (``own_data_utils.prior_ap50``: on every val image, each category's mean t
 as a mask, scored by the category's train frequency; 0.006 on these files, 0 without masks),
 and the predictions' ``.segm.json`` carries the json's own category ids, not label indices.
 
-Measured (1 thread, AVX2 CPU, 6 Dec 2026): mask AP / AP50 0.135 / 0.343 at 200 iterations
-(seed 0); 300 iterations gave 0.120 / 0.319 (seed 0) and 0.147 / 0.354 (seed 1).
+Measured (AVX2 CPU, 6 Dec 2026), mask AP50 at 200 iterations, seeds 0 / 1 / 2: 0.343 / 0.300 /
+0.204 at 1 thread, 0.296 / 0.280 / 0.290 at 2 threads (threshold 0.156); 300 iterations gave
+0.319 / 0.354 (seeds 0 / 1, 1 thread).
 """
 import json
 import os.path as osp
