@@ -146,6 +146,15 @@ def make_coco_own(coco_root: str, out: str, rename: dict = COCO_TO_OWN) -> str:
     return out
 
 
+def assert_own_category_ids(predictions_json: str, rename: dict = COCO_TO_OWN) -> None:
+    """The predictions that ``mmdet.CocoMetric`` wrote (``outfile_prefix``) carry the json's own
+    category ids (more than one of them), not label indices."""
+    with open(predictions_json) as f:
+        predicted_ids = {p['category_id'] for p in json.load(f)}
+    own_ids = {new_id for _, new_id in rename.values()}
+    assert predicted_ids <= own_ids and len(predicted_ids) > 1, predicted_ids
+
+
 def prior_ap50(train_json: str, val_json: str, iou_type: str = 'bbox') -> float:
     """Chance level of a COCO detector / instance segmenter: AP@0.5 (pycocotools, as
     ``mmdet.CocoMetric``) of one that knows only the training annotations. On every val image,
