@@ -146,6 +146,99 @@ def make_coco_own(coco_root: str, out: str, rename: dict = COCO_TO_OWN) -> str:
     return out
 
 
+#: ShapesWorld's stuff categories for the panoptic files: own names at ids 200 / 3 (a stuff id
+#: below the thing ids too). Things first, then stuff: the json's order is the label order.
+COCO_STUFF_TO_OWN = {'sky': ('heavens', 200), 'ground': ('floor', 3)}
+
+
+def make_coco_panoptic_own(coco_root: str, out: str, rename: dict = None) -> str:
+    """Write ``out/{train,val}/`` images and ``out/annotations/panoptic_{train,val}.json`` +
+    ``panoptic_{train,val}/`` PNGs from ShapesWorld's COCO panoptic files, every category
+    renamed and re-numbered by ``rename`` (default: ``COCO_TO_OWN`` things, then
+    ``COCO_STUFF_TO_OWN``), listed in that order. The PNGs encode segment ids, not category
+    ids, so they are copied unchanged; ``segments_info`` carries the new category ids.
+
+    Returns:
+        str: ``out``.
+    """
+    rename = rename or {**COCO_TO_OWN, **COCO_STUFF_TO_OWN}
+    os.makedirs(osp.join(out, 'annotations'), exist_ok=True)
+    for split in ('train', 'val'):
+        with open(osp.join(coco_root, 'annotations', f'panoptic_{split}2017.json')) as f:
+            coco = json.load(f)
+        old = {c['id']: c for c in coco['categories']}
+        shutil.copytree(osp.join(coco_root, f'{split}2017'), osp.join(out, split))
+        shutil.copytree(osp.join(coco_root, 'annotations', f'panoptic_{split}2017'),
+                        osp.join(out, 'annotations', f'panoptic_{split}'))
+        new_id = {cat_id: rename[c['name']][1] for cat_id, c in old.items()}
+        for ann in coco['annotations']:
+            ann['segments_info'] = [dict(s, category_id=new_id[s['category_id']])
+                                    for s in ann['segments_info']]
+        by_name = {c['name']: c for c in old.values()}
+        coco['categories'] = [
+            dict(id=own_id, name=own_name, supercategory=own_name,
+                 isthing=by_name[name]['isthing'], color=by_name[name]['color'])
+            for name, (own_name, own_id) in rename.items()]
+        with open(osp.join(out, 'annotations', f'panoptic_{split}.json'), 'w') as f:
+            json.dump(coco, f)
+    return out
+
+
+def _panoptic_labels(png_path: str, segments_info: list, categories: list) -> np.ndarray:
+    """``(H, W)`` label map (index into ``categories``, -1 unlabelled) of a COCO panoptic PNG."""
+    rgb = np.asarray(Image.open(png_path).convert('RGB')).astype(np.int64)
+    ids = rgb[..., 0] + 256 * rgb[..., 1] + 256 * 256 * rgb[..., 2]
+    index = {c['id']: i for i, c in enumerate(categories)}
+    labels = np.full(ids.shape, -1, dtype=np.int64)
+    for segment in segments_info:
+        labels[ids == segment['id']] = index[segment['category_id']]
+    return labels
+
+
+def prior_pq(data_root: str, out_dir: str) -> dict:
+    """Chance level of a panoptic segmenter on ``make_coco_panoptic_own``'s files: PQ / PQ_th /
+    PQ_st (percent, as ``mmdet.CocoPanopticMetric``) of one that knows only the training
+    annotations. Every val image gets the same prediction: at each pixel the category most
+    often there in the train PNGs (resized to the val size, nearest), one segment per
+    category. Scored by mmdet's ``pq_compute_single_core`` (the metric's own function)."""
+    from mmdet.evaluation.functional import pq_compute_single_core
+
+    from mmgen_vision.utils import install_panopticapi_fallback
+    install_panopticapi_fallback()  # PQStat, as the metric gets it (panopticapi is not on PyPI)
+    ann_dir = osp.join(data_root, 'annotations')
+    with open(osp.join(ann_dir, 'panoptic_train.json')) as f:
+        train = json.load(f)
+    with open(osp.join(ann_dir, 'panoptic_val.json')) as f:
+        val = json.load(f)
+    categories = train['categories']
+    height, width = val['images'][0]['height'], val['images'][0]['width']
+    counts = np.zeros((len(categories), height, width), dtype=np.int64)
+    for ann in train['annotations']:
+        labels = _panoptic_labels(osp.join(ann_dir, 'panoptic_train', ann['file_name']),
+                                  ann['segments_info'], categories)
+        labels = np.asarray(Image.fromarray(labels.astype(np.int32)).resize(
+            (width, height), Image.NEAREST))
+        for i in range(len(categories)):
+            counts[i] += labels == i
+    prior = counts.argmax(0)
+    ids = prior + 1  # segment id = category index + 1
+    png = np.stack([ids % 256, ids // 256 % 256, ids // 65536], -1).astype(np.uint8)
+    os.makedirs(out_dir, exist_ok=True)
+    matched = []
+    for ann in val['annotations']:
+        assert (ann.get('height', height), ann.get('width', width)) == (height, width)
+        Image.fromarray(png).save(osp.join(out_dir, ann['file_name']))
+        segments = [dict(id=int(i) + 1, category_id=categories[i]['id'])
+                    for i in np.unique(prior)]
+        matched.append((ann, dict(ann, segments_info=segments)))
+    stat = pq_compute_single_core(0, matched, osp.join(ann_dir, 'panoptic_val'), out_dir,
+                                  {c['id']: c for c in categories})
+    result = {}
+    for key, isthing in (('PQ', None), ('PQ_th', True), ('PQ_st', False)):
+        result[key] = 100 * stat.pq_average({c['id']: c for c in categories}, isthing)[0]['pq']
+    return result
+
+
 def assert_own_category_ids(predictions_json: str, rename: dict = COCO_TO_OWN) -> None:
     """The predictions that ``mmdet.CocoMetric`` wrote (``outfile_prefix``) carry the json's own
     category ids (more than one of them), not label indices."""
