@@ -1,8 +1,8 @@
 # Peekaboo (semantic) on ShapesWorld (VOC layout) with a *learned* guide: the tiny
 # text-to-image model shipped in checkpoints/peekaboo_tiny_t2i_shapesworld (see
 # peekaboo_tiny-t2i_shapesworld-refcoco.py and docs/peekaboo_demo.md). Prompts: the five class
-# names; background (sky and ground) where no mask reaches 0.5. Semantic mode does not beat the
-# best constant prediction with this guide yet (configs/peekaboo/README.md).
+# names; background (sky and ground) where no mask reaches 0.85 (picked on train-split images,
+# below). Results: configs/peekaboo/README.md, docs/peekaboo_demo.md.
 #   python tools/test.py configs/peekaboo/peekaboo_tiny-t2i_shapesworld-voc.py none
 _base_ = './peekaboo_tiny-sd_shapesworld-voc.py'
 
@@ -21,4 +21,11 @@ model = dict(
     _base_.tiny_t2i,  # noqa: F821 (mmengine base variable)
     guide=dict(_base_.tiny_t2i['guide'], guidance_scale=30.0),  # noqa: F821
     num_iters=60,
-    gravity_weight=0.0)
+    gravity_weight=0.0,
+    # the guide's masks spill onto sky and ground (seed 0, train images: the highest alpha lies
+    # in 0.5-0.8 on 42 % of the background pixels, above 0.8 on 9 %; on the objects' pixels
+    # 41 % / 33 %), so a pixel is background unless a mask exceeds 0.85: picked on 16 *train*
+    # images (every 64th of train.txt), mean mIoU over seeds 0-2 at 0.5 (the default) / 0.7 /
+    # 0.8 / 0.85 / 0.9 / 0.95: 13.12 / 19.72 / 22.30 / 22.65 / 21.21 / 17.89 (all background
+    # 14.70), never on val
+    background_threshold=0.85)
