@@ -16,11 +16,13 @@ generated caption names the colour and shape of the image's largest object ("...
 square ...") in at least 3 x the chance rate of the val images.
 
 ``XDECODER_E2E_SEED`` (default 0) sets the training seed; the tools run with the caller's
-``OMP_NUM_THREADS`` (default 1); ``XDECODER_CAPTION_ITERS`` (default 120) the iterations and
+``OMP_NUM_THREADS`` (default 1); ``XDECODER_CAPTION_ITERS`` (default 120) the iterations,
 ``XDECODER_CAPTION_TRAIN`` the number of training scenes (default: the session's 64; e.g. 1024,
-generated here with the same 16 val scenes). At 1024 scenes and 2500 iterations (seed 0, one
-thread; configs/xdecoder/README.md) the largest-object check passes (7 / 16 images vs 3 needed),
-BLEU-4 81.5 and CIDEr-D 188.1 are still short: the two xfails stay strict in every form.
+generated here with the same 16 val scenes) and ``XDECODER_CAPTION_BEAM`` the beam size of the
+test (default 1, greedy as the release; the paper decodes with 5). At 1024 scenes and 3500
+iterations (seed 0, one thread; configs/xdecoder/README.md) greedy gives BLEU-4 / CIDEr-D 67.5 /
+161.5 and beam 5 gives 89.0 / 196.1 (the largest object named in 8 / 6 of 16 images, 3 needed):
+the CIDEr-D xfail stays strict in every form, the BLEU-4 one in every form but that one.
 Skipped in ``make test`` (the suite's time budget; the checks are not met yet):
 ``MMGV_CAPTION_CHECK=1 pytest tests/test_tools/test_xdecoder_caption_e2e.py``.
 """
@@ -52,6 +54,10 @@ ITERS = int(os.environ.get('XDECODER_CAPTION_ITERS', '120'))
 NUM_TRAIN = int(os.environ.get('XDECODER_CAPTION_TRAIN', '0'))
 BLEU_MARGIN = 10.0  # points above the best constant caption
 CIDER_FACTOR = 2.0
+BEAM = int(os.environ.get('XDECODER_CAPTION_BEAM', '1'))
+# the form whose BLEU-4 passes (89.0 >= 87.9, seed 0, one thread; README): 1024 scenes, 3500
+# iterations, beam 5
+BLEU_MET = NUM_TRAIN >= 1024 and ITERS >= 3500 and BEAM == 5
 CHANCE_FACTOR = 3.0
 SEED = int(os.environ.get('XDECODER_E2E_SEED', '0'))
 THREADS = os.environ.get('OMP_NUM_THREADS', '1')
@@ -115,13 +121,13 @@ def results(shapesworld_root, tmp_path_factory) -> dict:
               str(ITERS),
               f'param_scheduler.1.milestones=[{round(0.889 * ITERS)},{round(0.963 * ITERS)}]',
               f'randomness.seed={SEED}', f'default_hooks.checkpoint.interval={ITERS}'],
-             cwd=str(work), env={'OMP_NUM_THREADS': THREADS}, timeout=900)
+             cwd=str(work), env={'OMP_NUM_THREADS': THREADS}, timeout=max(900, 3 * ITERS))
     checkpoint = osp.join(train_dir, f'iter_{ITERS}.pth')
     test_dir = str(work / 'test')
     out = str(work / 'captions.pkl')
     run_tool([osp.join(REPO_ROOT, 'tools', 'test.py'), CONFIG, checkpoint, '--work-dir',
-              test_dir, '--out', out], cwd=str(work), env={'OMP_NUM_THREADS': THREADS},
-             timeout=600)
+              test_dir, '--out', out, '--cfg-options', f'model.test_cfg.beam_size={BEAM}'],
+             cwd=str(work), env={'OMP_NUM_THREADS': THREADS}, timeout=600)
     metrics = latest_metrics(test_dir)
     with open(out, 'rb') as f:
         predictions = {p['img_id']: p['pred_caption'] for p in pickle.load(f)}
@@ -131,7 +137,7 @@ def results(shapesworld_root, tmp_path_factory) -> dict:
                    named=sum(named) / len(named), best_constant_bleu4=base['bleu4'],
                    best_constant_cider=base['cider'], chance=base['chance'])
     print(f'X-Decoder toy captioning after {ITERS} iterations on {NUM_TRAIN or 64} training '
-          f'scenes (seed {SEED}, {THREADS} threads): '
+          f'scenes (seed {SEED}, {THREADS} threads, beam {BEAM}): '
           f'{summary}; captions: {sorted(predictions.items())[:4]}')
     return summary
 
@@ -142,7 +148,7 @@ _NOT_YET = ('issue 14: after 120 iterations (seed 0, one thread: this test in CI
             'constant caption 77.9 / 98.7 (thresholds 87.9 / 197.5); configs/xdecoder/README.md')
 
 
-@pytest.mark.xfail(strict=True, reason=_NOT_YET)
+@pytest.mark.xfail(not BLEU_MET, strict=True, reason=_NOT_YET)
 def test_caption_bleu4_beats_the_best_constant_caption(results):
     assert results['BLEU4'] >= results['best_constant_bleu4'] + BLEU_MARGIN, results
 
