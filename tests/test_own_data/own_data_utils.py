@@ -239,6 +239,21 @@ def prior_pq(data_root: str, out_dir: str) -> dict:
     return result
 
 
+def train_and_test(config: str, tmp_path, max_iters: int, env: dict) -> tuple:
+    """``tools/train.py config --max-iters max_iters`` (no validation during training), then
+    ``tools/test.py`` on its last checkpoint with the evaluator's files written under
+    ``<test dir>/preds``. Returns ``(metrics, test_dir)``."""
+    from conftest import latest_metrics, run_tool
+    work_dir = str(tmp_path / 'work')
+    run_tool(['tools/train.py', config, '--work-dir', work_dir, '--max-iters', str(max_iters),
+              '--cfg-options', f'train_cfg.val_interval={max_iters + 1}'], env=env, timeout=600)
+    test_dir = str(tmp_path / 'test')
+    run_tool(['tools/test.py', config, osp.join(work_dir, f'iter_{max_iters}.pth'),
+              '--work-dir', test_dir, '--cfg-options',
+              f'test_evaluator.outfile_prefix={test_dir}/preds'], env=env, timeout=600)
+    return latest_metrics(test_dir), test_dir
+
+
 def assert_own_category_ids(predictions_json: str, rename: dict = COCO_TO_OWN) -> None:
     """The predictions that ``mmdet.CocoMetric`` wrote (``outfile_prefix``) carry the json's own
     category ids (more than one of them), not label indices."""

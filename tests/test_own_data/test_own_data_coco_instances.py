@@ -22,8 +22,8 @@ import os.path as osp
 
 import pytest
 
-from conftest import REPO_ROOT, latest_metrics, run_tool
-from own_data_utils import assert_own_category_ids, make_coco_own, prior_ap50
+from conftest import REPO_ROOT
+from own_data_utils import assert_own_category_ids, make_coco_own, prior_ap50, train_and_test
 
 pytestmark = pytest.mark.slow
 
@@ -77,16 +77,8 @@ def test_xdecoder_instances_on_own_coco_with_noncontiguous_ids(shapesworld_root,
     data = make_coco_own(osp.join(shapesworld_root, 'coco'), str(tmp_path / 'my_coco'))
     config = tmp_path / 'my_xdecoder_instances.py'
     config.write_text(INSTANCE_CONFIG.format(repo=REPO_ROOT, data=data))
-    work_dir = str(tmp_path / 'work')
     # validation at the end of training is the toy's; the score is tools/test.py's
-    run_tool(['tools/train.py', str(config), '--work-dir', work_dir, '--max-iters',
-              str(MAX_ITERS), '--cfg-options', f'train_cfg.val_interval={MAX_ITERS + 1}'],
-             env=ENV, timeout=600)
-    test_dir = str(tmp_path / 'test')
-    run_tool(['tools/test.py', str(config), osp.join(work_dir, f'iter_{MAX_ITERS}.pth'),
-              '--work-dir', test_dir, '--cfg-options',
-              f'test_evaluator.outfile_prefix={test_dir}/preds'], env=ENV, timeout=600)
-    metrics = latest_metrics(test_dir)
+    metrics, test_dir = train_and_test(str(config), tmp_path, MAX_ITERS, ENV)
     prior = prior_ap50(osp.join(data, 'annotations', 'train.json'),
                        osp.join(data, 'annotations', 'val.json'), 'segm')
     report = (f'X-Decoder instances on own COCO (ids 10/20/30/45/7): mask AP '

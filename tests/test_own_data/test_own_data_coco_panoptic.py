@@ -28,8 +28,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import REPO_ROOT, latest_metrics, run_tool
-from own_data_utils import COCO_STUFF_TO_OWN, COCO_TO_OWN, make_coco_panoptic_own, prior_pq
+from conftest import REPO_ROOT
+from own_data_utils import (COCO_STUFF_TO_OWN, COCO_TO_OWN, make_coco_panoptic_own, prior_pq,
+                            train_and_test)
 
 PQ_MIN_MARGIN = 5.0  # PQ points above the position prior
 PQ_TH_MIN = 3.0  # things PQ (the prior's is 0)
@@ -145,16 +146,8 @@ def test_xdecoder_panoptic_on_own_coco_with_noncontiguous_ids(shapesworld_root, 
     data = make_coco_panoptic_own(osp.join(shapesworld_root, 'coco'), str(tmp_path / 'my_coco'))
     config = tmp_path / 'my_xdecoder_panoptic.py'
     config.write_text(PANOPTIC_CONFIG.format(repo=REPO_ROOT, data=data))
-    work_dir = str(tmp_path / 'work')
     # validation at the end of training is the toy's; the score is tools/test.py's
-    run_tool(['tools/train.py', str(config), '--work-dir', work_dir, '--max-iters',
-              str(MAX_ITERS), '--cfg-options', f'train_cfg.val_interval={MAX_ITERS + 1}'],
-             env=ENV, timeout=600)
-    test_dir = str(tmp_path / 'test')
-    run_tool(['tools/test.py', str(config), osp.join(work_dir, f'iter_{MAX_ITERS}.pth'),
-              '--work-dir', test_dir, '--cfg-options',
-              f'test_evaluator.outfile_prefix={test_dir}/preds'], env=ENV, timeout=600)
-    metrics = latest_metrics(test_dir)
+    metrics, test_dir = train_and_test(str(config), tmp_path, MAX_ITERS, ENV)
     prior = prior_pq(data, str(tmp_path / 'prior'))
     report = (f'X-Decoder panoptic on own COCO (things 10/20/30/45/7, stuff 200/3): PQ '
               f'{metrics["coco_panoptic/PQ"]:.2f} (things {metrics["coco_panoptic/PQ_th"]:.2f}, '
