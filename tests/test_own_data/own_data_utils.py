@@ -186,8 +186,8 @@ def make_coco_panoptic_own(coco_root: str, out: str, rename: dict = None) -> str
 
 def _panoptic_labels(png_path: str, segments_info: list, categories: list) -> np.ndarray:
     """``(H, W)`` label map (index into ``categories``, -1 unlabelled) of a COCO panoptic PNG."""
-    rgb = np.asarray(Image.open(png_path).convert('RGB')).astype(np.int64)
-    ids = rgb[..., 0] + 256 * rgb[..., 1] + 256 * 256 * rgb[..., 2]
+    from mmgen_vision.utils import rgb_to_id
+    ids = rgb_to_id(np.asarray(Image.open(png_path).convert('RGB')))
     index = {c['id']: i for i, c in enumerate(categories)}
     labels = np.full(ids.shape, -1, dtype=np.int64)
     for segment in segments_info:
@@ -203,7 +203,7 @@ def prior_pq(data_root: str, out_dir: str) -> dict:
     category. Scored by mmdet's ``pq_compute_single_core`` (the metric's own function)."""
     from mmdet.evaluation.functional import pq_compute_single_core
 
-    from mmgen_vision.utils import install_panopticapi_fallback
+    from mmgen_vision.utils import id_to_rgb, install_panopticapi_fallback
     install_panopticapi_fallback()  # PQStat, as the metric gets it (panopticapi is not on PyPI)
     ann_dir = osp.join(data_root, 'annotations')
     with open(osp.join(ann_dir, 'panoptic_train.json')) as f:
@@ -211,6 +211,7 @@ def prior_pq(data_root: str, out_dir: str) -> dict:
     with open(osp.join(ann_dir, 'panoptic_val.json')) as f:
         val = json.load(f)
     categories = train['categories']
+    by_id = {c['id']: c for c in categories}
     height, width = val['images'][0]['height'], val['images'][0]['width']
     counts = np.zeros((len(categories), height, width), dtype=np.int64)
     for ann in train['annotations']:
@@ -221,22 +222,16 @@ def prior_pq(data_root: str, out_dir: str) -> dict:
         for i in range(len(categories)):
             counts[i] += labels == i
     prior = counts.argmax(0)
-    ids = prior + 1  # segment id = category index + 1
-    png = np.stack([ids % 256, ids // 256 % 256, ids // 65536], -1).astype(np.uint8)
+    png = id_to_rgb(prior + 1)  # segment id = category index + 1
+    segments = [dict(id=int(i) + 1, category_id=categories[i]['id']) for i in np.unique(prior)]
     os.makedirs(out_dir, exist_ok=True)
     matched = []
     for ann in val['annotations']:
-        assert (ann.get('height', height), ann.get('width', width)) == (height, width)
         Image.fromarray(png).save(osp.join(out_dir, ann['file_name']))
-        segments = [dict(id=int(i) + 1, category_id=categories[i]['id'])
-                    for i in np.unique(prior)]
         matched.append((ann, dict(ann, segments_info=segments)))
-    stat = pq_compute_single_core(0, matched, osp.join(ann_dir, 'panoptic_val'), out_dir,
-                                  {c['id']: c for c in categories})
-    result = {}
-    for key, isthing in (('PQ', None), ('PQ_th', True), ('PQ_st', False)):
-        result[key] = 100 * stat.pq_average({c['id']: c for c in categories}, isthing)[0]['pq']
-    return result
+    stat = pq_compute_single_core(0, matched, osp.join(ann_dir, 'panoptic_val'), out_dir, by_id)
+    return {key: 100 * stat.pq_average(by_id, isthing)[0]['pq']
+            for key, isthing in (('PQ', None), ('PQ_th', True), ('PQ_st', False))}
 
 
 def train_and_test(config: str, tmp_path, max_iters: int, env: dict) -> tuple:
