@@ -139,6 +139,29 @@ def test_interrupted_run_leaves_nothing(tmp_path, monkeypatch):
     assert (foreign / 'keep.txt').exists()
 
 
+def test_another_shapesworld_is_kept(tmp_path):
+    """A dataset with other scene parameters is never replaced unasked (a main job asking for
+    1 training scene once replaced the documented 1024-scene set in the same folder)."""
+    root = tmp_path / 'sw'
+    generate_shapesworld(root, 3, 1, SIZE, SEED, formats=['imagenet', 'ade'])
+    before = {p.relative_to(root): p.read_bytes() for p in root.rglob('*') if p.is_file()}
+    for kwargs, named in ((dict(num_train=1), 'num_train 3 there, 1 asked'),
+                          (dict(class_colors=True), 'class_colors False there, True asked'),
+                          (dict(seed=SEED + 1), f'seed {SEED} there, {SEED + 1} asked')):
+        args = dict(num_train=3, num_val=1, image_size=SIZE, seed=SEED, formats='imagenet')
+        args.update(kwargs)
+        with pytest.raises(FileExistsError, match=named) as err:
+            generate_shapesworld(root, **args)
+        assert str(root) in str(err.value) and 'force=True' in str(err.value)
+    after = {p.relative_to(root): p.read_bytes() for p in root.rglob('*') if p.is_file()}
+    assert after == before
+    assert [p.name for p in tmp_path.iterdir()] == ['sw']  # no temporary folder left
+    # asked for, it is replaced
+    generate_shapesworld(root, 1, 1, SIZE, SEED, formats='imagenet', force=True)
+    meta = json.loads((root / 'meta.json').read_text())
+    assert meta['num_train'] == 1 and meta['formats'] == ['imagenet']
+
+
 def test_rle_matches_pycocotools():
     mask_utils = pytest.importorskip('pycocotools.mask')
     rng = np.random.default_rng(0)

@@ -172,12 +172,12 @@ JOBS = {
     'peekaboo': dict(
         config='configs/peekaboo/peekaboo_tiny-t2i_shapesworld-refcoco.py',
         train=False,
-        # the learned guide's data: class-coloured 96 px scenes (the shipped guide,
-        # checkpoints/peekaboo_tiny_t2i_shapesworld, was trained on their train split; the val
-        # scenes do not depend on --num-train)
+        # the learned guide's data, as its configs and COMMAND generate it (the same folder: a
+        # ShapesWorld with other parameters there is refused, not replaced): class-coloured 96 px
+        # scenes; the shipped guide was trained on their train split
         data_dir='data/shapesworld_cc_t2i',
-        generate_args=['--num-train', '1', '--num-val', '16', '--image-size', '96',
-                       '--formats', 'refcoco', '--class-colors'],
+        generate_args=['--num-train', '1024', '--num-val', '16', '--image-size', '96',
+                       '--formats', 'coco', 'refcoco', 'voc', '--class-colors'],
         test_options=['test_dataloader.dataset.data_root={data}/refcoco'],
         metric='mIoU',
         baselines=_referring_baselines,

@@ -61,6 +61,18 @@ def _is_complete(meta: Optional[dict], params: dict, formats: Sequence[str]) -> 
     return set(formats) <= set(meta.get('formats', []))
 
 
+def _changed_params(meta: Optional[dict], params: dict) -> str:
+    """``'num_train 1024 there, 1 asked, ...'`` for every scene parameter in which an existing
+    dataset differs from the one asked for ('' when none, or when there is no dataset)."""
+    if meta is None:
+        return ''
+    keys = list(params) + (['class_colors'] if 'class_colors' not in params else [])
+    there = {key: meta.get(key, False if key == 'class_colors' else None) for key in keys}
+    asked = {key: params.get(key, False) for key in keys}
+    return ', '.join(f'{key} {there[key]} there, {asked[key]} asked' for key in keys
+                     if there[key] != asked[key])
+
+
 def _make_writers(out_dir: Path, formats: Sequence[str],
                   samples_per_shard: int) -> Sequence[FormatWriter]:
     writers = []
@@ -145,7 +157,8 @@ def generate_shapesworld(out_dir: Union[str, os.PathLike] = 'data/shapesworld',
             ``voc``, ``nyu``, ``restoration``, ``refcoco``, ``shards``, ``imagenet``).
             Defaults to all.
         force (bool): Regenerate even if an identical dataset exists, and replace a non-empty
-            ``out_dir`` that is not a ShapesWorld dataset. Defaults to False.
+            ``out_dir`` that is not a ShapesWorld dataset or holds one with other scene
+            parameters (without it both are refused and kept). Defaults to False.
         samples_per_shard (int): Samples per webdataset tar. Defaults to 16.
         class_colors (bool): Opt-in easier variant: every shape is painted in the colour of
             its class (``CLASS_COLOR_NAMES``: red circles, green squares, blue triangles,
@@ -157,8 +170,9 @@ def generate_shapesworld(out_dir: Union[str, os.PathLike] = 'data/shapesworld',
 
     Raises:
         ValueError: On a bad argument (the message names it).
-        FileExistsError: If ``out_dir`` is a non-empty folder that is not a ShapesWorld dataset
-            and ``force`` is False.
+        FileExistsError: If ``force`` is False and ``out_dir`` is a non-empty folder that is not
+            a ShapesWorld dataset, or a ShapesWorld with other scene parameters (the message
+            names them).
     """
     params = {
         'num_train': _check_int('num_train', num_train, 1),
@@ -183,6 +197,11 @@ def generate_shapesworld(out_dir: Union[str, os.PathLike] = 'data/shapesworld',
     if not force and existing is None and out_path.is_dir() and any(out_path.iterdir()):
         raise FileExistsError(f'out_dir {out_path} is not empty and holds no ShapesWorld '
                               f'{META_FILE}; pass force=True to replace it')
+    changed = _changed_params(existing, params)
+    if not force and changed:
+        raise FileExistsError(
+            f'out_dir {out_path} holds another ShapesWorld ({changed}); it is kept: choose '
+            'another out_dir, or pass force=True (--force) to replace it')
     if not force and _is_complete(existing, params, ()):
         # same scenes, more formats: keep the formats already there
         fmts_to_write = check_formats(set(fmts) | set(existing['formats']))
