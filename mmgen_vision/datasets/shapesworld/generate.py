@@ -50,27 +50,25 @@ def _read_meta(out_dir: Path) -> Optional[dict]:
     return meta if isinstance(meta, dict) and meta.get('generator') == GENERATOR_NAME else None
 
 
-def _is_complete(meta: Optional[dict], params: dict, formats: Sequence[str]) -> bool:
-    """Whether an existing dataset has the same parameters and contains every format asked."""
-    if meta is None or meta.get('version') != SHAPESWORLD_VERSION:
-        return False
-    if any(meta.get(key) != value for key, value in params.items()):
-        return False
-    if meta.get('class_colors', False) != params.get('class_colors', False):
-        return False  # opt-in options are recorded only when set
-    return set(formats) <= set(meta.get('formats', []))
-
-
 def _changed_params(meta: Optional[dict], params: dict) -> str:
     """``'num_train 1024 there, 1 asked, ...'`` for every scene parameter in which an existing
     dataset differs from the one asked for ('' when none, or when there is no dataset)."""
     if meta is None:
         return ''
-    keys = list(params) + (['class_colors'] if 'class_colors' not in params else [])
-    there = {key: meta.get(key, False if key == 'class_colors' else None) for key in keys}
-    asked = {key: params.get(key, False) for key in keys}
-    return ', '.join(f'{key} {there[key]} there, {asked[key]} asked' for key in keys
+    # opt-in options are recorded only when set
+    asked = dict(params, class_colors=params.get('class_colors', False))
+    there = {key: meta.get(key, False if key == 'class_colors' else None) for key in asked}
+    return ', '.join(f'{key} {there[key]} there, {asked[key]} asked' for key in asked
                      if there[key] != asked[key])
+
+
+def _is_complete(meta: Optional[dict], params: dict, formats: Sequence[str]) -> bool:
+    """Whether an existing dataset has the same parameters and contains every format asked."""
+    if meta is None or meta.get('version') != SHAPESWORLD_VERSION:
+        return False
+    if _changed_params(meta, params):
+        return False
+    return set(formats) <= set(meta.get('formats', []))
 
 
 def _make_writers(out_dir: Path, formats: Sequence[str],
