@@ -9,6 +9,7 @@ import json
 import os.path as osp
 
 import numpy as np
+import pytest
 import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
@@ -59,10 +60,15 @@ def test_class_colors_recorded_and_not_mixed_with_the_default(tmp_path):
     meta_file = osp.join(root, 'meta.json')
     with open(meta_file) as f:
         assert 'class_colors' not in json.load(f)  # default meta.json unchanged
-    generate_shapesworld(root, class_colors=True, **kwargs)  # must not reuse the default set
+    # must not reuse the default set: refused (the default set is kept) unless asked to replace
+    with pytest.raises(FileExistsError, match='class_colors False there, True asked'):
+        generate_shapesworld(root, class_colors=True, **kwargs)
+    with open(meta_file) as f:
+        assert 'class_colors' not in json.load(f)
+    generate_shapesworld(root, class_colors=True, force=True, **kwargs)
     with open(meta_file) as f:
         assert json.load(f)['class_colors'] is True
-    generate_shapesworld(root, **kwargs)  # and back
+    generate_shapesworld(root, force=True, **kwargs)  # and back
     with open(meta_file) as f:
         assert 'class_colors' not in json.load(f)
 
