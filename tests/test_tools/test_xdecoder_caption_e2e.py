@@ -26,12 +26,11 @@ yellow stars; the same layouts) and ``XDECODER_CAPTION_BEAM`` the beam size of t
 **Met** in the class-coloured form (1024 scenes, 1000 iterations, beam 5) at seeds 0-2 with one
 thread (two threads: configs/xdecoder/README.md): there the colour word names the shape, so the
 check measures the captioning path rather than how well a toy encoder tells outlines apart at
-96 px. With the
-default random colours (1024 scenes, 3500 iterations, seed 0, one thread) greedy gives BLEU-4 /
-CIDEr-D 67.5 / 161.5 and beam 5 gives 89.0 / 196.1 (the largest object named in 8 / 6 of 16
-images, 3 needed): the CIDEr-D xfail stays strict in every default-colour form, the BLEU-4 one in
-every default-colour form but that one; class-coloured forms other than the met one are marked
-as expected failures, not strictly.
+96 px. With the default random colours (1024 scenes, 3500 iterations, seed 0, one thread)
+greedy gives BLEU-4 / CIDEr-D 67.5 / 161.5 and beam 5 gives 89.0 / 196.1 (the largest object
+named in 8 / 6 of 16 images, 3 needed): the CIDEr-D xfail stays strict in every default-colour
+form, the BLEU-4 one in every default-colour form but that one; class-coloured forms other than
+the met one are marked as expected failures, not strictly.
 Skipped in ``make test`` (the suite's time budget; the met form trains for about 15 CPU minutes):
 ``MMGV_CAPTION_CHECK=1 XDECODER_CAPTION_CLASS_COLORS=1 XDECODER_CAPTION_TRAIN=1024
 XDECODER_CAPTION_ITERS=1000 XDECODER_CAPTION_BEAM=5 pytest
