@@ -45,6 +45,7 @@ MAX_ITERS = 1000  # the toy config's schedule
 SEM_MARGIN = 5.0  # mIoU points above chance
 DEPTH_RATIO = 0.9  # RMSE / RMSE of the constant mean prediction
 PSNR_MARGIN = 0.5  # dB above the noisy input
+THREADS = os.environ.get('OMP_NUM_THREADS', '1')  # the trainings' and tests' threads
 SUBDIRS = dict(semseg='ade/ADEChallengeData2016', depth='nyu', denoise='restoration/sidd')
 
 
@@ -100,7 +101,7 @@ def painter_run(tmp_path_factory) -> dict:
     options = [f'train_dataloader.dataset.datasets.{i}.dataset.data_root={r}'
                for i, r in enumerate(train_roots)]
     run_tool(['tools/train.py', TRAIN_CONFIG, '--work-dir', work_dir, '--cfg-options'] + options +
-             _no_workers('train_dataloader'), env={'OMP_NUM_THREADS': '2'})
+             _no_workers('train_dataloader'), env={'OMP_NUM_THREADS': THREADS})
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
         checkpoint = f.read().strip()
 
@@ -111,7 +112,7 @@ def painter_run(tmp_path_factory) -> dict:
         run_tool(['tools/test.py', TEST_CONFIG.format(task), checkpoint, '--work-dir', test_dir,
                   '--cfg-options', f'test_dataloader.dataset.dataset.data_root={root}',
                   f'test_dataloader.dataset.prompt.dataset.data_root={root}'] +
-                 _no_workers('test_dataloader'), env={'OMP_NUM_THREADS': '2'})
+                 _no_workers('test_dataloader'), env={'OMP_NUM_THREADS': THREADS})
         metrics[task] = latest_metrics(test_dir)
     semseg_root = f'{base}/{SUBDIRS["semseg"]}'
     # prompt search: 4 candidate prompts scored on 8 other training scenes
@@ -123,7 +124,7 @@ def painter_run(tmp_path_factory) -> dict:
               f'test_cfg.candidates.dataset.data_root={semseg_root}',
               'test_cfg.candidates.indices=[0,1,2,3]', 'test_cfg.search_size=8',
               f'test_cfg.search_dataset.data_root={semseg_root}'] +
-             _no_workers('test_dataloader'), env={'OMP_NUM_THREADS': '2'})
+             _no_workers('test_dataloader'), env={'OMP_NUM_THREADS': THREADS})
     with open(osp.join(search_dir, 'prompt_search.json')) as f:
         search = json.load(f)
     metrics['search'] = latest_metrics(search_dir)
@@ -134,7 +135,7 @@ def painter_run(tmp_path_factory) -> dict:
               f'model.painter_checkpoint={checkpoint}',
               f'model.prompt.dataset.data_root={semseg_root}',
               f'train_dataloader.dataset.dataset.data_root={semseg_root}'] +
-             _no_workers('train_dataloader'), env={'OMP_NUM_THREADS': '2'})
+             _no_workers('train_dataloader'), env={'OMP_NUM_THREADS': THREADS})
     with open(osp.join(tune_dir, 'last_checkpoint')) as f:
         tuned = f.read().strip()
     run_tool(['tools/test.py', tune_cfg, tuned, '--work-dir', tune_dir, '--cfg-options',
@@ -142,7 +143,7 @@ def painter_run(tmp_path_factory) -> dict:
               f'model.prompt.dataset.data_root={semseg_root}',
               f'test_dataloader.dataset.dataset.data_root={semseg_root}',
               f'test_dataloader.dataset.prompt.dataset.data_root={semseg_root}'] +
-             _no_workers('test_dataloader'), env={'OMP_NUM_THREADS': '2'})
+             _no_workers('test_dataloader'), env={'OMP_NUM_THREADS': THREADS})
     metrics['tuned'] = latest_metrics(tune_dir)
     result = dict(
         search=search, search_miou=metrics['search']['mIoU'], tuned_miou=metrics['tuned']['mIoU'],
