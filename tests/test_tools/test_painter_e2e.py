@@ -19,6 +19,11 @@ The same trained model then goes through the two prompt workflows of the paper: 
 (``tools/test.py`` with ``PainterPromptSearchLoop``: candidates scored on training scenes, the
 best kept) and prompt tuning (``tools/train.py`` with ``PainterPromptTuner``, the model frozen),
 which must raise the semantic mIoU over the initial prompt (training scene 0).
+
+The training runs with ``randomness.seed`` from ``PAINTER_E2E_SEED`` (default 0) and every tool
+with the caller's ``OMP_NUM_THREADS`` (default 1), so that the checks can be repeated over seeds
+and thread counts, e.g. ``PAINTER_E2E_SEED=1 OMP_NUM_THREADS=2 pytest <this file>``
+(configs/painter/README.md records the spread).
 """
 import json
 import os
@@ -45,6 +50,7 @@ MAX_ITERS = 1000  # the toy config's schedule
 SEM_MARGIN = 5.0  # mIoU points above chance
 DEPTH_RATIO = 0.9  # RMSE / RMSE of the constant mean prediction
 PSNR_MARGIN = 0.5  # dB above the noisy input
+SEED = int(os.environ.get('PAINTER_E2E_SEED', '0'))
 THREADS = os.environ.get('OMP_NUM_THREADS', '1')  # the trainings' and tests' threads
 SUBDIRS = dict(semseg='ade/ADEChallengeData2016', depth='nyu', denoise='restoration/sidd')
 
@@ -101,7 +107,8 @@ def painter_run(tmp_path_factory) -> dict:
     options = [f'train_dataloader.dataset.datasets.{i}.dataset.data_root={r}'
                for i, r in enumerate(train_roots)]
     run_tool(['tools/train.py', TRAIN_CONFIG, '--work-dir', work_dir, '--cfg-options'] + options +
-             _no_workers('train_dataloader'), env={'OMP_NUM_THREADS': THREADS})
+             [f'randomness.seed={SEED}'] + _no_workers('train_dataloader'),
+             env={'OMP_NUM_THREADS': THREADS})
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
         checkpoint = f.read().strip()
 
@@ -152,10 +159,10 @@ def painter_run(tmp_path_factory) -> dict:
         psnr=metrics['denoise']['restoration/PSNR'],
         noisy_psnr=noisy_psnr(f'{base}/{SUBDIRS["denoise"]}'))
     result['report'] = (
-        'toy Painter ({} iters): mIoU {miou:.2f} vs chance {chance:.2f}; depth RMSE {rmse:.3f} '
-        'vs mean-prediction {mean_rmse:.3f}; denoise PSNR {psnr:.2f} vs noisy input '
-        '{noisy_psnr:.2f}; prompt search mIoU {search_miou:.2f}, prompt tuning mIoU '
-        '{tuned_miou:.2f}'.format(MAX_ITERS, **result))
+        'toy Painter ({} iters, seed {}, {} threads): mIoU {miou:.2f} vs chance {chance:.2f}; '
+        'depth RMSE {rmse:.3f} vs mean-prediction {mean_rmse:.3f}; denoise PSNR {psnr:.2f} vs '
+        'noisy input {noisy_psnr:.2f}; prompt search mIoU {search_miou:.2f}, prompt tuning '
+        'mIoU {tuned_miou:.2f}'.format(MAX_ITERS, SEED, THREADS, **result))
     print(result['report'])
     return result
 
@@ -184,5 +191,7 @@ def test_prompt_tuning_raises_the_metric(painter_run):
     """The learned prompt beats the initial prompt it started from (training scene 0).
 
     Seed 0, 1 thread, locked environment: 30.92 vs 30.07 (it failed, 30.76 vs 30.98, until the
-    toy's sample-drop threshold was scaled to its canvas, configs/painter/README.md)."""
+    toy's sample-drop threshold was scaled to its canvas, configs/painter/README.md). Not robust
+    yet: on the AVX2 machine (6 Dec 2026, 1 thread) seed 0 30.86 vs 29.69 and seed 2 28.92 vs
+    28.07 pass, seed 1 fails (28.62 vs 29.09); the toy reads little from its prompt (README)."""
     assert painter_run['tuned_miou'] > painter_run['miou'], painter_run['report']

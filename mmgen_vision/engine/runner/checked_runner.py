@@ -6,6 +6,7 @@ from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_model
 
 from mmgen_vision.engine.hooks.class_check import ClassConsistencyHook
+from mmgen_vision.engine.runner.epoch_restart import skip_restart_pause
 from mmgen_vision.registry import RUNNERS
 from mmgen_vision.utils.checkpoint import (CheckpointMismatchError, check_state_dict_matches,
                                            state_dict_of)
@@ -73,6 +74,13 @@ class CheckedRunner(Runner):
             compile_model_steps(self.model, (target, ), self.cfg.get('compile'))
             self.logger.info(f'{target} is compiled with torch.compile '
                              f'({self.cfg.compile}); the first iterations are slow')
+
+    def build_train_loop(self, loop):
+        """The stock loop; an iteration-based one whose dataloader has no worker processes
+        restarts it without MMEngine's 2 s pause (:func:`skip_restart_pause`)."""
+        loop = super().build_train_loop(loop)
+        skip_restart_pause(loop)
+        return loop
 
     def train(self):
         self._maybe_compile('val_step')
