@@ -39,8 +39,8 @@ if os.environ.get('PYTEST_XDIST_WORKER'):
     # One thread per test process and per tool it runs, unless the caller or a test sets its
     # own: two processes of two threads on two cores oversubscribe them (the toy Painter
     # training: 0.75 s / iteration at two threads beside another test, 0.62 at one thread
-    # alone). Set before torch is imported, so the worker's own torch uses it too. The learning
-    # checks pass at one and at two threads (issue 14; the method READMEs record both).
+    # alone). Set before torch is imported, so the worker's own torch uses it too. The method
+    # READMEs record each learning check over seeds and thread counts (issue 14).
     os.environ.setdefault('OMP_NUM_THREADS', '1')
     # Inductor compiles its kernels in a pool of one process per core by default; beside the
     # other test process a single compile thread is faster (a GLID compiled step: 45 s vs 55 s).
