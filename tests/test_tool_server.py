@@ -1,0 +1,79 @@
+# Copyright (c) mmgen_vision contributors. All rights reserved.
+"""The tests' tool server runs a script as a fresh ``python script args`` would."""
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import ENV_AT_START, ToolServer
+
+SCRIPT = '''
+import atexit, os, sys
+import torch
+atexit.register(lambda: print('atexit ran'))
+print(__name__, os.path.basename(__file__), sys.argv[1:], os.getcwd(),
+      os.environ.get('MMGV_TOOL_SERVER_PROBE'), torch.get_num_threads(),
+      os.path.basename(sys.path[0]))
+mode = sys.argv[1]
+if mode == 'code':
+    sys.exit(3)
+if mode == 'message':
+    sys.exit('a message for the user')
+if mode == 'raise':
+    raise ValueError('boom')
+if mode == 'sleep':
+    import time
+    time.sleep(120)
+'''
+
+
+@pytest.fixture
+def script(tmp_path):
+    path = tmp_path / 'probe_tool' / 'probe.py'
+    path.parent.mkdir()
+    path.write_text(SCRIPT)
+    return str(path)
+
+
+def _env(threads='1'):
+    return dict(ENV_AT_START, PYTHONUNBUFFERED='1', OMP_NUM_THREADS=threads,
+                MMGV_TOOL_SERVER_PROBE='probe')
+
+
+@pytest.mark.parametrize('mode,threads', [('ok', '1'), ('ok', '2'), ('code', '1'),
+                                          ('message', '1'), ('raise', '1')])
+def test_forked_run_matches_a_fresh_interpreter(script, tmp_path, mode, threads):
+    env = _env(threads)
+    fresh = subprocess.run([sys.executable, script, mode, 'x y'], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=300)
+    forked = ToolServer.get().run([script, mode, 'x y'], str(tmp_path), env, timeout=300)
+    assert forked.returncode == fresh.returncode
+    assert forked.stdout == fresh.stdout
+    assert f"__main__ probe.py ['{mode}', 'x y'] {tmp_path} probe {threads} probe_tool" \
+        in forked.stdout
+    assert forked.stdout.endswith('atexit ran\n')
+    expected_status = {'ok': 0, 'code': 3, 'message': 1, 'raise': 1}[mode]
+    assert forked.returncode == expected_status
+    if mode == 'message':
+        assert forked.stderr.endswith('a message for the user\n')
+    if mode == 'raise':
+        assert 'Traceback (most recent call last)' in forked.stderr
+        assert forked.stderr.endswith('ValueError: boom\n')
+        assert fresh.stderr.endswith('ValueError: boom\n')
+
+
+def test_timeout_kills_the_run_and_the_server_goes_on(script, tmp_path):
+    server = ToolServer.get()
+    with pytest.raises(subprocess.TimeoutExpired):
+        server.run([script, 'sleep'], str(tmp_path), _env(), timeout=2)
+    after = server.run([script, 'ok'], str(tmp_path), _env(), timeout=300)
+    assert after.returncode == 0 and 'atexit ran' in after.stdout
+
+
+def test_only_run_time_variables_may_differ():
+    server = ToolServer.get()
+    assert server.can_run(dict(ENV_AT_START, OMP_NUM_THREADS='2', PYTEST_CURRENT_TEST='x'))
+    # read when the stack is imported: the server's imports would not see the change
+    assert not server.can_run(dict(ENV_AT_START, TORCHINDUCTOR_COMPILE_THREADS='7'))
+    assert not server.can_run({k: v for k, v in ENV_AT_START.items() if k != 'PATH'})
+    assert os.environ.get('MMGV_TEST_FRESH_TOOLS') or server.proc.poll() is None
