@@ -204,19 +204,23 @@ class ToolServer:
     #: Variables the child may change: read at run time, or applied by the server's child
     #: (``OMP_NUM_THREADS`` through ``torch.set_num_threads``).
     RUNTIME_ENV = frozenset({'OMP_NUM_THREADS', 'CUDA_VISIBLE_DEVICES', 'PYTHONUNBUFFERED',
-                             'PYTEST_CURRENT_TEST'})
+                             'PYTEST_CURRENT_TEST', 'TORCHINDUCTOR_CACHE_DIR'})
     _instance = None
 
     def __init__(self) -> None:
         import tempfile
-        self.env = dict(ENV_AT_START, PYTHONUNBUFFERED='1')
         self.log_dir = tempfile.mkdtemp(prefix='mmgv_tool_server_')
+        start_env = dict(ENV_AT_START, PYTHONUNBUFFERED='1')
         self.proc = subprocess.Popen(
             [sys.executable, osp.join(REPO_ROOT, 'tests', 'tool_server.py'),
              osp.join(self.log_dir, 'preload.log')],
-            cwd=REPO_ROOT, env=self.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            cwd=REPO_ROOT, env=start_env, stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE)
         self._buffer = b''
-        self._reply(timeout=300)  # ready
+        # ready: its environment after the imports, which set a few variables (cv2 its Qt
+        # paths, mmseg TOKENIZERS_PARALLELISM), as they do in a fresh interpreter
+        self.env = self._reply(timeout=300)['env']
+        self.set_by_imports = {k: v for k, v in self.env.items() if start_env.get(k) != v}
         atexit.register(self.close)
 
     def close(self) -> None:
@@ -233,10 +237,20 @@ class ToolServer:
             cls._instance = cls()
         return cls._instance
 
+    def child_env(self, env: dict) -> dict:
+        """``env`` and, where it lacks them, the variables the imports set."""
+        return {**self.set_by_imports, **env}
+
+    def env_differences(self, env: dict) -> list:
+        """The variables of a run's environment ``env`` that differ from the server's
+        (:attr:`RUNTIME_ENV` aside; those that only the imports set are filled in)."""
+        env = self.child_env(env)
+        keys = (set(env) | set(self.env)) - self.RUNTIME_ENV
+        return sorted(k for k in keys if env.get(k) != self.env.get(k))
+
     def can_run(self, env: dict) -> bool:
         """Whether a run with environment ``env`` behaves as in a fresh interpreter."""
-        keys = set(env) | set(self.env)
-        return all(env.get(k) == self.env.get(k) for k in keys - self.RUNTIME_ENV)
+        return not self.env_differences(env)
 
     def _reply(self, timeout=None) -> dict:
         import select
@@ -255,7 +269,7 @@ class ToolServer:
 
     def run(self, cmd: list, cwd: str, env: dict, timeout: float):
         out, err = (osp.join(self.log_dir, name) for name in ('stdout', 'stderr'))
-        request = dict(argv=cmd, cwd=str(cwd), env=env, stdout=out, stderr=err)
+        request = dict(argv=cmd, cwd=str(cwd), env=self.child_env(env), stdout=out, stderr=err)
         self.proc.stdin.write((json.dumps(request) + '\n').encode())
         self.proc.stdin.flush()
         pid = self._reply()['pid']
@@ -281,8 +295,9 @@ def run_tool(args, cwd=REPO_ROOT, env=None, timeout=900, check=True) -> subproce
     A python script runs as ``python script args`` would, forked from :class:`ToolServer` where
     its environment allows (the same code, arguments, working directory, environment, thread
     count, streams and exit status; set ``MMGV_TEST_FRESH_TOOLS=1`` for a fresh interpreter
-    per run). Returns the completed process (stdout and stderr captured as text). With
-    ``check``, a non-zero exit fails the test and shows the tail of both streams.
+    per run, ``MMGV_TEST_TOOL_LOG=<file>`` to have each run listed there). Returns the
+    completed process (stdout and stderr captured as text). With ``check``, a non-zero exit
+    fails the test and shows the tail of both streams.
     """
     full_env = dict(os.environ)
     full_env.update(env or {})
@@ -292,7 +307,12 @@ def run_tool(args, cwd=REPO_ROOT, env=None, timeout=900, check=True) -> subproce
     server = None
     if python_tool and not os.environ.get('MMGV_TEST_FRESH_TOOLS'):
         server = ToolServer.get()
-    if server is not None and server.can_run(full_env):
+    forked = server is not None and server.can_run(full_env)
+    if os.environ.get('MMGV_TEST_TOOL_LOG'):  # how each tool ran, and why not forked
+        why = 'forked' if forked else f'fresh {server and server.env_differences(full_env)}'
+        with open(os.environ['MMGV_TEST_TOOL_LOG'], 'a') as f:
+            f.write(f'{why}\t{" ".join(cmd)[:200]}\n')
+    if forked:
         proc = server.run(cmd, cwd, full_env, timeout)
     else:
         if python_tool:

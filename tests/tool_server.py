@@ -15,7 +15,8 @@ The child inherits the already imported modules and nothing else: the preload im
 only (no ``register_all_modules``, no compatibility patch), and the Python and NumPy random
 states are reseeded from the OS as a fresh interpreter's are.
 
-Protocol (one JSON object per line on stdin / stdout): a request ``{"argv": [script, ...],
+Protocol (one JSON object per line on stdin / stdout): once the imports are done the server
+sends its environment ``{"env": {...}}`` (with what the imports set); then a request ``{"argv": [script, ...],
 "cwd": ..., "env": {...}, "stdout": path, "stderr": path}`` is answered by ``{"pid": n}`` at the
 fork and ``{"status": code}`` when the child has ended (negative: killed by that signal).
 """
@@ -114,7 +115,8 @@ def main() -> None:
     preload_output = b''
     while chunk := os.read(log_fd, 1 << 16):
         preload_output += chunk
-    replies.write(json.dumps({'ready': True}) + '\n')
+    # the imports may have set variables (cv2 its Qt paths): what a request must match
+    replies.write(json.dumps({'env': dict(os.environ)}) + '\n')
     replies.flush()
 
     for line in requests:
