@@ -202,9 +202,11 @@ class ToolServer:
     """
 
     #: Variables the child may change: read at run time, or applied by the server's child
-    #: (``OMP_NUM_THREADS`` through ``torch.set_num_threads``).
+    #: (``OMP_NUM_THREADS`` through ``torch.set_num_threads``); Inductor sets the last two in
+    #: a process that compiles, before it reads them.
     RUNTIME_ENV = frozenset({'OMP_NUM_THREADS', 'CUDA_VISIBLE_DEVICES', 'PYTHONUNBUFFERED',
-                             'PYTEST_CURRENT_TEST', 'TORCHINDUCTOR_CACHE_DIR'})
+                             'PYTEST_CURRENT_TEST', 'TORCHINDUCTOR_CACHE_DIR',
+                             '_TORCHINDUCTOR_PYOBJECT_TENSOR_DATA_PTR'})
     _instance = None
 
     def __init__(self) -> None:
@@ -219,7 +221,8 @@ class ToolServer:
         self._buffer = b''
         # ready: its environment after the imports, which set a few variables (cv2 its Qt
         # paths, mmseg TOKENIZERS_PARALLELISM), as they do in a fresh interpreter
-        self.env = self._reply(timeout=300)['env']
+        ready = self._reply(timeout=300)
+        self.env, self.single_threaded = ready['env'], ready['threads'] == 1
         self.set_by_imports = {k: v for k, v in self.env.items() if start_env.get(k) != v}
         atexit.register(self.close)
 
@@ -250,7 +253,7 @@ class ToolServer:
 
     def can_run(self, env: dict) -> bool:
         """Whether a run with environment ``env`` behaves as in a fresh interpreter."""
-        return not self.env_differences(env)
+        return self.single_threaded and not self.env_differences(env)
 
     def _reply(self, timeout=None) -> dict:
         import select

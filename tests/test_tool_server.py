@@ -72,10 +72,12 @@ def test_timeout_kills_the_run_and_the_server_goes_on(script, tmp_path):
 
 def test_only_run_time_variables_may_differ():
     server = ToolServer.get()
+    assert server.single_threaded  # safe to fork
     # this test process imported the same stack (cv2 set its Qt variables here too): its tool
     # runs are forked
     assert server.env_differences(dict(os.environ)) == []
-    assert server.can_run(dict(server.env, OMP_NUM_THREADS='2', PYTEST_CURRENT_TEST='x'))
+    assert server.can_run(dict(server.env, OMP_NUM_THREADS='2', PYTEST_CURRENT_TEST='x',
+                               _TORCHINDUCTOR_PYOBJECT_TENSOR_DATA_PTR='123'))
     # read when the stack is imported: the server's imports would not see the change
     assert not server.can_run(dict(server.env, TORCHINDUCTOR_COMPILE_THREADS='7'))
     assert not server.can_run({k: v for k, v in server.env.items() if k != 'PATH'})

@@ -16,9 +16,10 @@ only (no ``register_all_modules``, no compatibility patch), and the Python and N
 states are reseeded from the OS as a fresh interpreter's are.
 
 Protocol (one JSON object per line on stdin / stdout): once the imports are done the server
-sends its environment ``{"env": {...}}`` (with what the imports set); then a request ``{"argv": [script, ...],
-"cwd": ..., "env": {...}, "stdout": path, "stderr": path}`` is answered by ``{"pid": n}`` at the
-fork and ``{"status": code}`` when the child has ended (negative: killed by that signal).
+sends its environment and thread count ``{"env": {...}, "threads": n}`` (with what the imports
+set); then a request ``{"argv": [script, ...], "cwd": ..., "env": {...}, "stdout": path,
+"stderr": path}`` is answered by ``{"pid": n}`` at the fork and ``{"status": code}`` when the
+child has ended (negative: killed by that signal).
 """
 import atexit
 import importlib
@@ -116,7 +117,9 @@ def main() -> None:
     while chunk := os.read(log_fd, 1 << 16):
         preload_output += chunk
     # the imports may have set variables (cv2 its Qt paths): what a request must match
-    replies.write(json.dumps({'env': dict(os.environ)}) + '\n')
+    # forking is only safe with no other thread (the client falls back to fresh interpreters)
+    threads = len(os.listdir('/proc/self/task')) if osp.isdir('/proc/self/task') else None
+    replies.write(json.dumps({'env': dict(os.environ), 'threads': threads}) + '\n')
     replies.flush()
 
     for line in requests:
