@@ -1,5 +1,6 @@
 # Copyright (c) mmgen_vision contributors. All rights reserved.
 import atexit
+import contextlib
 import glob
 import json
 import os
@@ -7,6 +8,7 @@ import os.path as osp
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -207,7 +209,8 @@ class ToolServer:
     RUNTIME_ENV = frozenset({'OMP_NUM_THREADS', 'CUDA_VISIBLE_DEVICES', 'PYTHONUNBUFFERED',
                              'PYTEST_CURRENT_TEST', 'TORCHINDUCTOR_CACHE_DIR',
                              '_TORCHINDUCTOR_PYOBJECT_TENSOR_DATA_PTR'})
-    _instance = None
+    _pool = []
+    _pool_lock = threading.Lock()
 
     def __init__(self) -> None:
         import tempfile
@@ -219,6 +222,7 @@ class ToolServer:
             cwd=REPO_ROOT, env=start_env, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE)
         self._buffer = b''
+        self.busy = False
         # ready: its environment after the imports, which set a few variables (cv2 its Qt
         # paths, mmseg TOKENIZERS_PARALLELISM), as they do in a fresh interpreter
         ready = self._reply(timeout=300)
@@ -235,10 +239,21 @@ class ToolServer:
         shutil.rmtree(self.log_dir, ignore_errors=True)
 
     @classmethod
-    def get(cls) -> 'ToolServer':
-        if cls._instance is None or cls._instance.proc.poll() is not None:
-            cls._instance = cls()
-        return cls._instance
+    @contextlib.contextmanager
+    def acquire(cls):
+        """An idle server of this process, started if none is (a test may run tools from
+        several threads at once: one server each)."""
+        with cls._pool_lock:
+            cls._pool = [s for s in cls._pool if s.proc.poll() is None]
+            server = next((s for s in cls._pool if not s.busy), None)
+            if server is None:
+                server = cls()
+                cls._pool.append(server)
+            server.busy = True
+        try:
+            yield server
+        finally:
+            server.busy = False
 
     def child_env(self, env: dict) -> dict:
         """``env`` and, where it lacks them, the variables the imports set."""
@@ -273,17 +288,21 @@ class ToolServer:
     def run(self, cmd: list, cwd: str, env: dict, timeout: float):
         out, err = (osp.join(self.log_dir, name) for name in ('stdout', 'stderr'))
         request = dict(argv=cmd, cwd=str(cwd), env=self.child_env(env), stdout=out, stderr=err)
-        self.proc.stdin.write((json.dumps(request) + '\n').encode())
-        self.proc.stdin.flush()
-        pid = self._reply()['pid']
         try:
-            status = self._reply(timeout)['status']
-            timed_out = False
-        except TimeoutError:
-            import signal
-            os.killpg(pid, signal.SIGKILL)
-            status = self._reply()['status']
-            timed_out = True
+            self.proc.stdin.write((json.dumps(request) + '\n').encode())
+            self.proc.stdin.flush()
+            pid = self._reply()['pid']
+            try:
+                status = self._reply(timeout)['status']
+                timed_out = False
+            except TimeoutError:
+                import signal
+                os.killpg(pid, signal.SIGKILL)
+                status = self._reply()['status']
+                timed_out = True
+        except BaseException:  # noqa: B902 - a reply may be left unread: retire the server
+            self.proc.kill()
+            raise
         with open(out, errors='replace') as f_out, open(err, errors='replace') as f_err:
             stdout, stderr = f_out.read(), f_err.read()
         full_cmd = [sys.executable] + cmd
@@ -307,17 +326,19 @@ def run_tool(args, cwd=REPO_ROOT, env=None, timeout=900, check=True) -> subproce
     full_env.setdefault('PYTHONUNBUFFERED', '1')
     cmd = [str(arg) for arg in args]
     python_tool = cmd[0].endswith('.py')
-    server = None
-    if python_tool and not os.environ.get('MMGV_TEST_FRESH_TOOLS'):
-        server = ToolServer.get()
-    forked = server is not None and server.can_run(full_env)
-    if os.environ.get('MMGV_TEST_TOOL_LOG'):  # how each tool ran, and why not forked
-        why = 'forked' if forked else f'fresh {server and server.env_differences(full_env)}'
-        with open(os.environ['MMGV_TEST_TOOL_LOG'], 'a') as f:
-            f.write(f'{why}\t{" ".join(cmd)[:200]}\n')
-    if forked:
-        proc = server.run(cmd, cwd, full_env, timeout)
-    else:
+    proc = None
+    with contextlib.ExitStack() as stack:
+        server = None
+        if python_tool and not os.environ.get('MMGV_TEST_FRESH_TOOLS'):
+            server = stack.enter_context(ToolServer.acquire())
+        forked = server is not None and server.can_run(full_env)
+        if os.environ.get('MMGV_TEST_TOOL_LOG'):  # how each tool ran, and why not forked
+            why = 'forked' if forked else f'fresh {server and server.env_differences(full_env)}'
+            with open(os.environ['MMGV_TEST_TOOL_LOG'], 'a') as f:
+                f.write(f'{why}\t{" ".join(cmd)[:200]}\n')
+        if forked:
+            proc = server.run(cmd, cwd, full_env, timeout)
+    if proc is None:
         if python_tool:
             cmd = [sys.executable] + cmd
         proc = subprocess.run(cmd, cwd=cwd, env=full_env, capture_output=True, text=True,

@@ -46,7 +46,8 @@ def test_forked_run_matches_a_fresh_interpreter(script, tmp_path, mode, threads)
     env = _env(threads)
     fresh = subprocess.run([sys.executable, script, mode, 'x y'], cwd=tmp_path, env=env,
                            capture_output=True, text=True, timeout=300)
-    forked = ToolServer.get().run([script, mode, 'x y'], str(tmp_path), env, timeout=300)
+    with ToolServer.acquire() as server:
+        forked = server.run([script, mode, 'x y'], str(tmp_path), env, timeout=300)
     assert forked.returncode == fresh.returncode
     assert forked.stdout == fresh.stdout
     assert f"__main__ probe.py ['{mode}', 'x y'] {tmp_path} probe {threads} probe_tool" \
@@ -63,15 +64,30 @@ def test_forked_run_matches_a_fresh_interpreter(script, tmp_path, mode, threads)
 
 
 def test_timeout_kills_the_run_and_the_server_goes_on(script, tmp_path):
-    server = ToolServer.get()
-    with pytest.raises(subprocess.TimeoutExpired):
-        server.run([script, 'sleep'], str(tmp_path), _env(), timeout=2)
-    after = server.run([script, 'ok'], str(tmp_path), _env(), timeout=300)
+    with ToolServer.acquire() as server:
+        with pytest.raises(subprocess.TimeoutExpired):
+            server.run([script, 'sleep'], str(tmp_path), _env(), timeout=2)
+        after = server.run([script, 'ok'], str(tmp_path), _env(), timeout=300)
     assert after.returncode == 0 and 'atexit ran' in after.stdout
 
 
+def test_runs_from_several_threads_get_their_own_output(script, tmp_path):
+    """A test may run two tools side by side (threads): each gets its own server."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from conftest import run_tool
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = [pool.submit(run_tool, [script, mode], str(tmp_path), check=False)
+                for mode in ('code', 'message')]
+        code, message = (run.result() for run in runs)
+    assert code.returncode == 3 and "['code']" in code.stdout
+    assert message.returncode == 1 and "['message']" in message.stdout
+    assert message.stderr.endswith('a message for the user\n')
+
+
 def test_only_run_time_variables_may_differ():
-    server = ToolServer.get()
+    with ToolServer.acquire() as server:
+        pass
     assert server.single_threaded  # safe to fork
     # this test process imported the same stack (cv2 set its Qt variables here too): its tool
     # runs are forked
