@@ -2,7 +2,7 @@
 """A fork server for the tests' tool runs (``conftest.run_tool``).
 
 Every ``python tools/train.py ...`` of the suite spends ~9 s importing torch, MMEngine and the
-OpenMMLab stack before it reads its config; the suite runs the tools some hundred times. This
+OpenMMLab stack before it reads its config; the suite runs python tools 80 times. This
 process imports that stack once, runs no torch operation (so no OpenMP pool, no thread at all
 exists when it forks), and for each request forks a child that becomes the tool: its own
 session, working directory, environment, ``sys.argv``, standard streams and thread count, the
