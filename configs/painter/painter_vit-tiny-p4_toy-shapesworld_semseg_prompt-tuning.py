@@ -3,7 +3,7 @@
 # learned with the training loss on in-context canvases of the training split.
 #   CFG=configs/painter/painter_vit-tiny-p4_toy-shapesworld_semseg_prompt-tuning.py
 #   python tools/train.py $CFG --cfg-options model.painter_checkpoint=<toy checkpoint>
-#   python tools/test.py $CFG <tuning work_dir>/iter_40.pth
+#   python tools/test.py $CFG <tuning work_dir>/iter_300.pth
 _base_ = ['./painter_vit-tiny-p4_toy-shapesworld_semseg.py']
 model = dict(
     _delete_=True,
@@ -26,13 +26,16 @@ train_dataloader = dict(
         img_size={{_base_.toy_img_size}},
         augment=None,  # the queries as the test sees them
         dataset={{_base_.sw_semseg}}))
-max_iters = 40
+# 300 iterations at lr 0.2 (the paper tunes at ~1e-1): at the earlier 40 iterations at 0.05
+# the tuning loss hardly moved and the gain over the initial prompt was a coin toss over seeds
+# (configs/painter/README.md, "Prompt tuning")
+max_iters = 300
 optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
-    optimizer=dict(type='Adam', lr=0.05))  # prompt pixels in normalised units
+    optimizer=dict(type='Adam', lr=0.2))  # prompt pixels in normalised units
 param_scheduler = [
-    dict(type='CosineAnnealingLR', T_max=max_iters, eta_min=0.005, by_epoch=False, begin=0,
+    dict(type='CosineAnnealingLR', T_max=max_iters, eta_min=0.02, by_epoch=False, begin=0,
          end=max_iters)
 ]
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters + 1)
