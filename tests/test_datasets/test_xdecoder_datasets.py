@@ -95,7 +95,8 @@ def test_configs_parse():
     resize = [t for t in lsj if t['type'] == 'mmdet.RandomResize'][0]
     assert resize['ratio_range'] == (0.1, 2.0) and resize['scale'] == (1024, 1024)
     retrieval = Config.fromfile(osp.join(CONFIG_DIR, 'xdecoder_coco_retrieval.py'))
-    assert retrieval.val_evaluator == dict(type='RetrievalMetric', topk=(1, 5, 10))
+    assert retrieval.val_evaluator == dict(type='RetrievalMetric', topk=(1, 5, 10),
+                                           match_identical_captions=False)
     assert retrieval.val_dataloader.dataset.pipeline[2]['type'] == 'TokenizeXDecoderText'
 
 

@@ -14,5 +14,7 @@ test_pipeline = [
 ]
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(_delete_=True, type='RetrievalMetric', topk=(1, 5, 10))
+# the release's protocol: a caption is a correct answer of its own image only
+val_evaluator = dict(
+    _delete_=True, type='RetrievalMetric', topk=(1, 5, 10), match_identical_captions=False)
 test_evaluator = val_evaluator
