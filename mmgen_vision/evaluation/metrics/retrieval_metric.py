@@ -67,13 +67,13 @@ def identical_caption_positives(captions: Sequence[Sequence[str]]) -> torch.Tens
     Returns:
         Tensor: ``(N_img, N_txt)`` bool.
     """
-    norm = [[' '.join(str(c).split()) for c in caps] for caps in captions]
-    texts = [c for caps in norm for c in caps]
-    positives = torch.zeros(len(norm), len(texts), dtype=torch.bool)
-    for i, caps in enumerate(norm):
-        own = set(caps)
-        positives[i] = torch.tensor([t in own for t in texts], dtype=torch.bool)
-    return positives
+    string_ids: Dict[str, int] = {}
+    text_ids = [[string_ids.setdefault(' '.join(str(c).split()), len(string_ids)) for c in caps]
+                for caps in captions]
+    has_string = torch.zeros(len(text_ids), len(string_ids), dtype=torch.bool)  # (N_img, S)
+    for i, ids in enumerate(text_ids):
+        has_string[i, ids] = True
+    return has_string[:, [t for ids in text_ids for t in ids]]
 
 
 @METRICS.register_module()
