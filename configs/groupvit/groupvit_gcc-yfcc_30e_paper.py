@@ -34,6 +34,7 @@ model = dict(
         heads=4),
     output_dim=256,
     proj_hidden_channels=4096,
+    proj_num_layers=2,  # the release's proj_num_layers: Conv1d -> BN -> ReLU -> Conv1d
     contrast_temperature=0.07,
     logit_scale_max=100.0,
     multi_label=3,

@@ -36,6 +36,8 @@ class GroupViT(BaseModel):
         text_encoder (dict | nn.Module): A :class:`GroupViTTextEncoder` (config).
         output_dim (int): Joint embedding width. Defaults to 256.
         proj_hidden_channels (int): Hidden width of both projectors. Defaults to 4096.
+        proj_num_layers (int): Layers of both projectors (:class:`ProjectionMLP`): 2 (the
+            release's configs), 1 (linear) or 0 (identity). Defaults to 2.
         contrast_temperature (float): Initial temperature, ``logit_scale = ln(1/T)``.
             Defaults to 0.07.
         logit_scale_max (float): Clamp of ``exp(logit_scale)``. Defaults to 100.
@@ -80,6 +82,7 @@ class GroupViT(BaseModel):
                  text_encoder: Union[dict, nn.Module],
                  output_dim: int = 256,
                  proj_hidden_channels: int = 4096,
+                 proj_num_layers: int = 2,
                  contrast_temperature: float = 0.07,
                  logit_scale_max: float = 100.,
                  multi_label: int = 3,
@@ -94,9 +97,9 @@ class GroupViT(BaseModel):
         self.image_encoder = _build(image_encoder, GroupViTImageEncoder)
         self.text_encoder = _build(text_encoder, GroupViTTextEncoder)
         self.image_projector = ProjectionMLP(self.image_encoder.embed_dims, output_dim,
-                                             proj_hidden_channels)
+                                             proj_hidden_channels, num_layers=proj_num_layers)
         self.text_projector = ProjectionMLP(self.text_encoder.width, output_dim,
-                                            proj_hidden_channels)
+                                            proj_hidden_channels, num_layers=proj_num_layers)
         self.logit_scale_max = logit_scale_max
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / contrast_temperature)))
         self.multi_label = multi_label
