@@ -4,7 +4,8 @@
 source alone) through ``tools/train.py``, then ``tools/test.py`` with ``CaptionMetric`` on the
 captions of ShapesWorld val (greedy decoding).
 
-Baselines, computed here from the annotations with ``CaptionMetric``'s own scorers:
+Baselines, computed here from the annotations with ``CaptionMetric``'s own scorers
+(``caption_utils.py``, shared with ``test_xdecoder_e2e.py``):
 
 - the best constant caption: the single training caption that, given for every val image,
   scores highest on val (BLEU-4 and CIDEr-D each take their best one);
@@ -36,16 +37,14 @@ Skipped in ``make test`` (the suite's time budget; the met form trains for about
 XDECODER_CAPTION_ITERS=1000 XDECODER_CAPTION_BEAM=5 pytest
 tests/test_tools/test_xdecoder_caption_e2e.py``.
 """
-import json
 import os
 import os.path as osp
 import pickle
-import re
 
 import pytest
 
+from caption_utils import caption_baselines, largest_named_rate
 from conftest import REPO_ROOT, latest_metrics, run_tool
-from mmgen_vision.evaluation.metrics.caption_metric import cider_d, corpus_bleu, ptb_tokenize
 
 # Met only in the class-coloured full form (about 15 CPU minutes; configs/xdecoder/README.md,
 # "Captioning acceptance"), over the suite's 35-minute budget: run on demand with
@@ -77,49 +76,6 @@ BLEU_MET = FORM_MET or (not CLASS_COLORS and NUM_TRAIN >= 1024 and ITERS >= 3500
 CHANCE_FACTOR = 3.0
 SEED = int(os.environ.get('XDECODER_E2E_SEED', '0'))
 THREADS = os.environ.get('OMP_NUM_THREADS', '1')
-_LARGEST = re.compile(r'^an? (.+) is the largest thing in view')
-
-
-def _references(coco_root: str, split: str) -> dict:
-    with open(osp.join(coco_root, 'annotations', f'captions_{split}2017.json')) as f:
-        data = json.load(f)
-    refs = {}
-    for ann in data['annotations']:
-        refs.setdefault(ann['image_id'], []).append(ann['caption'])
-    return refs
-
-
-def largest_object(captions) -> str:
-    """``'green square'`` / ``'person'`` from the image's "<largest> is the largest thing in
-    view" caption."""
-    for caption in captions:
-        match = _LARGEST.match(' '.join(ptb_tokenize(caption)))
-        if match:
-            return match.group(1)
-    raise ValueError(f'no "is the largest thing in view" caption in {captions}')
-
-
-def names(caption: str, phrase: str) -> bool:
-    """Whether the tokenized ``caption`` contains the words of ``phrase`` in a row."""
-    return f' {phrase} ' in f' {" ".join(ptb_tokenize(caption))} '
-
-
-def caption_baselines(coco_root: str) -> dict:
-    """Best constant caption (BLEU-4, CIDEr-D in percent) and the chance of naming the
-    largest object."""
-    val = _references(coco_root, 'val')
-    train = _references(coco_root, 'train')
-    gts = {k: [ptb_tokenize(c) for c in v] for k, v in val.items()}
-    candidates = sorted({c for v in train.values() for c in v})
-    bleu4, cider = 0., 0.
-    for caption in candidates:
-        res = {k: ptb_tokenize(caption) for k in gts}
-        bleu4 = max(bleu4, 100 * corpus_bleu(gts, res)[3])
-        cider = max(cider, 100 * cider_d(gts, res)[0])
-    phrases = {largest_object(v) for v in train.values()}
-    return dict(bleu4=bleu4, cider=cider, chance=1. / len(phrases), val=val)
-
-
 @pytest.fixture(scope='module')
 def results(shapesworld_root, tmp_path_factory) -> dict:
     """Train once, test once; metrics, generated captions and baselines."""
@@ -149,9 +105,9 @@ def results(shapesworld_root, tmp_path_factory) -> dict:
     with open(out, 'rb') as f:
         predictions = {p['img_id']: p['pred_caption'] for p in pickle.load(f)}
     base = caption_baselines(osp.join(shapesworld_root, 'coco'))
-    named = [names(predictions[k], largest_object(v)) for k, v in base['val'].items()]
     summary = dict(BLEU4=metrics['caption/BLEU-4'], CIDEr=metrics['caption/CIDEr'],
-                   named=sum(named) / len(named), best_constant_bleu4=base['bleu4'],
+                   named=largest_named_rate(predictions, base['val']),
+                   best_constant_bleu4=base['bleu4'],
                    best_constant_cider=base['cider'], chance=base['chance'])
     colours = 'class-coloured' if CLASS_COLORS else 'randomly coloured'
     print(f'X-Decoder toy captioning after {ITERS} iterations on {NUM_TRAIN or 64} {colours} '
