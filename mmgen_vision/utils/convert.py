@@ -110,5 +110,13 @@ def save_converted_checkpoint(state_dict: Dict[str, torch.Tensor], out_file: str
     if source is not None:
         info['converted_from'] = osp.basename(source)
     torch.save({'state_dict': OrderedDict(state_dict), 'meta': info}, out_file)
-    with open(out_file, 'rb') as f:
-        return hashlib.sha256(f.read()).hexdigest()[:8]
+    return file_sha256(out_file)[:8]
+
+
+def file_sha256(path: str) -> str:
+    """The SHA-256 of a file (64 hex digits), read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()

@@ -179,3 +179,54 @@ def test_list(main_job, capsys):
     for name in list(main_job.JOBS) + ['all']:
         assert name in out
     assert 'painter (default)' in out
+
+
+def _shipped(tmp_path, content: bytes = b'weights') -> str:
+    """A stand-in shipped checkpoint and the SHA256SUMS that records it."""
+    import hashlib
+    folder = tmp_path / 'shipped'
+    folder.mkdir()
+    (folder / 'toy.pth').write_bytes(content)
+    (folder / 'SHA256SUMS').write_text(f'{hashlib.sha256(content).hexdigest()}  toy.pth\n')
+    return str(folder / 'toy.pth')
+
+
+@pytest.mark.parametrize('extra, trains', [
+    ([], False), (['--from-scratch'], True), (['--seed', '1'], True),
+    (['--train-options', 'train_cfg.max_iters=5'], True)])
+def test_shipped_checkpoint_is_tested_unless_training_is_asked(main_job, monkeypatch, tmp_path,
+                                                              extra, trains):
+    calls = _fake_phases(main_job, monkeypatch, 12.5)
+    checkpoint = _shipped(tmp_path)
+    monkeypatch.setitem(main_job.JOBS['fake'], 'checkpoint', checkpoint)
+    work_dir = str(tmp_path / 'fake')
+    assert main_job.main(['--job', 'fake', '--work-dir', work_dir] + extra) == 0
+    names = [name for name, _ in calls]
+    if trains:
+        assert names == ['data', 'train', 'test', 'gallery']
+        assert dict(calls)['test'][3] == osp.join(work_dir, 'iter_10.pth')
+    else:
+        assert names == ['data', 'test', 'gallery']
+        assert dict(calls)['test'][3] == checkpoint
+        assert dict(calls)['gallery'][4] == checkpoint
+
+
+def test_altered_shipped_checkpoint_stops_the_job(main_job, monkeypatch, tmp_path, capsys):
+    calls = _fake_phases(main_job, monkeypatch, 12.5)
+    checkpoint = _shipped(tmp_path)
+    with open(checkpoint, 'ab') as f:
+        f.write(b'!')
+    monkeypatch.setitem(main_job.JOBS['fake'], 'checkpoint', checkpoint)
+    assert main_job.main(['--job', 'fake', '--work-dir', str(tmp_path / 'fake')]) == 1
+    assert [name for name, _ in calls] == ['data']
+    err = capsys.readouterr().err
+    assert checkpoint in err and 'SHA-256' in err and 'changed' in err
+
+
+def test_groupvit_job_ships_its_checkpoint(main_job):
+    """The shipped toy GroupViT checkpoint is the file its SHA256SUMS records, next to the
+    command that made it (its evaluation: tests/test_tools/test_groupvit_e2e.py)."""
+    job = main_job.JOBS['groupvit']
+    path = main_job.shipped_checkpoint(job['checkpoint'])
+    assert osp.isfile(osp.join(osp.dirname(path), 'COMMAND'))
+    assert osp.getsize(path) < 20e6

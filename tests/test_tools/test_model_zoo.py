@@ -63,8 +63,16 @@ def test_every_model_has_results_and_weights():
             script = re.search(r'(tools/\S+\.py)', step['Command'])
             if script:
                 assert osp.isfile(osp.join(REPO, script.group(1))), where
+        elif weights.startswith('checkpoints/'):
+            # shipped in the repository: the file, its recorded sum, the command that made it
+            path = osp.join(REPO, weights.split()[0])
+            with open(osp.join(osp.dirname(path), 'SHA256SUMS')) as f:
+                assert osp.basename(path) in f.read().split(), where
+            assert osp.isfile(path), where
+            assert osp.isfile(osp.join(osp.dirname(path), 'COMMAND')), where
         else:
-            assert weights.startswith('none'), f'{where}: Weights is neither a URL nor "none..."'
+            assert weights.startswith('none'), \
+                f'{where}: Weights is neither a URL, a shipped checkpoints/ file nor "none..."'
     assert len(names) == len(set(names)), 'model names must be unique'
 
 

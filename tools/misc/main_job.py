@@ -17,6 +17,7 @@ threshold is missed (or a phase fails).
 import argparse
 import dataclasses
 import glob
+import hashlib
 import json
 import os
 import os.path as osp
@@ -115,6 +116,9 @@ JOBS = {
                        '--formats', 'shards', 'voc', '--samples-per-shard', '128',
                        '--class-colors'],
         train_options=['train_dataloader.dataset.data_root={data}/shards'],
+        # the toy config's seed-0 run (the recipe's zero-shot score spreads over seeds and
+        # thread counts: configs/groupvit/README.md); --from-scratch / --seed train it here
+        checkpoint='checkpoints/groupvit_toy_shapesworld/groupvit_toy_shapesworld_seed0.pth',
         test_options=['test_dataloader.dataset.data_root={data}/voc/VOCdevkit/VOC2012'],
         metric='mIoU',
         baselines=_voc_baselines,
@@ -191,7 +195,8 @@ JOBS = {
 
 # ------------------------------------------------------------------ running the phases
 class PhaseError(RuntimeError):
-    """A phase's command exited non-zero (the message names its log)."""
+    """A phase failed: its command exited non-zero (the message names its log), or what it
+    needs is missing or altered (a shipped checkpoint)."""
 
 
 #: MMEngine's progress lines: ``Iter(train) [ 25/300]`` or ``Epoch(test) [1][ 4/16]``.
@@ -341,10 +346,36 @@ def summary_lines(name: str, job: dict, result: dict) -> List[str]:
     return lines
 
 
+def shipped_checkpoint(path: str) -> str:
+    """The absolute path of a checkpoint the repository ships, after checking its SHA-256
+    against the ``SHA256SUMS`` of its folder.
+
+    Raises:
+        PhaseError: The file or its sum is missing, or the file is not the one recorded.
+    """
+    path = osp.join(ROOT, path)
+    sums = osp.join(osp.dirname(path), 'SHA256SUMS')
+    name = osp.basename(path)
+    if not osp.isfile(path) or not osp.isfile(sums):
+        raise PhaseError(f'shipped checkpoint {path} or its {sums} is missing (train from '
+                         f'scratch with --from-scratch)')
+    with open(sums, encoding='utf-8') as f:
+        recorded = {ln.split()[-1]: ln.split()[0] for ln in f.read().splitlines() if ln.strip()}
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    if recorded.get(name) != digest.hexdigest():
+        raise PhaseError(f'shipped checkpoint {path}: SHA-256 {digest.hexdigest()} is not the '
+                         f'one {sums} records ({recorded.get(name)}); the file was changed')
+    return path
+
+
 def run_job(name: str, work_dir: Optional[str] = None, data_dir: str = 'data/shapesworld',
-            train_options: Sequence[str] = ()) -> dict:
+            train_options: Sequence[str] = (), from_scratch: bool = False) -> dict:
     """Run one main job; return its result (metrics, baselines, verdict, times, paths).
-    ``train_options`` are more ``--cfg-options`` of its training run.
+    ``train_options`` are more ``--cfg-options`` of its training run. A job with a shipped
+    ``checkpoint`` tests it (SHA-256 checked) unless ``from_scratch``.
 
     Raises:
         PhaseError: A phase failed.
@@ -381,7 +412,11 @@ def run_job(name: str, work_dir: Optional[str] = None, data_dir: str = 'data/sha
         phase(step['name'], [fill(part) for part in step['cmd']],
               progress=step.get('progress', False))
     checkpoint = 'none'
-    if job.get('train', True):
+    if job.get('checkpoint') and not from_scratch:
+        checkpoint = shipped_checkpoint(job['checkpoint'])
+        print(f'   checkpoint: {job["checkpoint"]} (shipped, SHA-256 checked; '
+              f'--from-scratch trains the config here instead)', flush=True)
+    elif job.get('train', True):
         phase('train', [py, 'tools/train.py', job['config'], '--work-dir', work_dir] +
               options('train_options',
                       extra=[f'default_hooks.logger.interval={TRAIN_LOG_INTERVAL}'] +
@@ -427,14 +462,20 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument('--train-options', nargs='+', default=[], metavar='KEY=VALUE',
                         help='more --cfg-options of the training run, e.g. '
                         'train_cfg.max_iters=50 for a quick look (the thresholds are meant '
-                        'for the configs as they are)')
+                        'for the configs as they are); implies --from-scratch')
     parser.add_argument('--seed', type=int,
                         help='random seed of the training runs (randomness.seed; default: the '
-                        "config's, 0), e.g. to check a job's margin on several seeds")
+                        "config's, 0), e.g. to check a job's margin on several seeds; implies "
+                        '--from-scratch')
+    parser.add_argument('--from-scratch', action='store_true',
+                        help='train every job, also those that start from a checkpoint the '
+                        'repository ships (groupvit)')
     parser.add_argument('--list', action='store_true', help='list the jobs and exit')
     args = parser.parse_args(argv)
     if args.seed is not None:
         args.train_options = list(args.train_options) + [f'randomness.seed={args.seed}']
+    # a training seed or training options ask for a training run
+    args.from_scratch = args.from_scratch or bool(args.train_options)
     if args.list:
         for name, job in sorted(JOBS.items()):
             default = ' (default)' if name == DEFAULT_JOB else ''
@@ -450,7 +491,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         if work_dir and len(names) > 1:
             work_dir = osp.join(work_dir, name)
         try:
-            results[name] = run_job(name, work_dir, args.data_dir, args.train_options)
+            results[name] = run_job(name, work_dir, args.data_dir, args.train_options,
+                                    from_scratch=args.from_scratch)
         except PhaseError as err:
             failures[name] = str(err)
             print(f'\n!! main job "{name}": {err}', file=sys.stderr, flush=True)
