@@ -10,6 +10,7 @@
 """
 import json
 import os.path as osp
+import pickle
 import re
 
 from mmgen_vision.evaluation.metrics.caption_metric import cider_d, corpus_bleu, ptb_tokenize
@@ -56,6 +57,14 @@ def caption_baselines(coco_root: str) -> dict:
         cider = max(cider, 100 * cider_d(gts, res)[0])
     phrases = {largest_object(v) for v in train.values()}
     return dict(bleu4=bleu4, cider=cider, chance=1. / len(phrases), val=val)
+
+
+def load_predictions(dump: str) -> dict:
+    """``{image_id: generated caption}`` from the ``tools/test.py --out`` dump a test has just
+    written into its own temp dir (MMEngine's pickle of the data samples, tensors included, so
+    the project's ``safe_pickle_load`` refuses it; no user file is read here)."""
+    with open(dump, 'rb') as f:
+        return {p['img_id']: p['pred_caption'] for p in pickle.load(f)}
 
 
 def largest_named_rate(predictions: dict, val: dict) -> float:

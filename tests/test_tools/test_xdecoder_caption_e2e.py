@@ -39,11 +39,10 @@ tests/test_tools/test_xdecoder_caption_e2e.py``.
 """
 import os
 import os.path as osp
-import pickle
 
 import pytest
 
-from caption_utils import caption_baselines, largest_named_rate
+from caption_utils import caption_baselines, largest_named_rate, load_predictions
 from conftest import REPO_ROOT, latest_metrics, run_tool
 
 # Met only in the class-coloured full form (about 15 CPU minutes; configs/xdecoder/README.md,
@@ -102,8 +101,7 @@ def results(shapesworld_root, tmp_path_factory) -> dict:
               test_dir, '--out', out, '--cfg-options', f'model.test_cfg.beam_size={BEAM}'],
              cwd=str(work), env={'OMP_NUM_THREADS': THREADS}, timeout=600)
     metrics = latest_metrics(test_dir)
-    with open(out, 'rb') as f:
-        predictions = {p['img_id']: p['pred_caption'] for p in pickle.load(f)}
+    predictions = load_predictions(out)
     base = caption_baselines(osp.join(shapesworld_root, 'coco'))
     summary = dict(BLEU4=metrics['caption/BLEU-4'], CIDEr=metrics['caption/CIDEr'],
                    named=largest_named_rate(predictions, base['val']),

@@ -41,7 +41,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from caption_utils import caption_baselines, largest_named_rate
+from caption_utils import caption_baselines, largest_named_rate, load_predictions
 from conftest import REPO_ROOT, latest_metrics, run_tool
 
 pytestmark = pytest.mark.slow
@@ -171,8 +171,7 @@ def results(tmp_path_factory) -> dict:
         metrics[name] = latest_metrics(test_dir)
         if name == 'openvocab':
             per_class = _per_class_iou(proc.stdout + proc.stderr)
-    with open(captions_out, 'rb') as f:
-        predictions = {p['img_id']: p['pred_caption'] for p in pickle.load(f)}
+    predictions = load_predictions(captions_out)
     captioning = caption_baselines(osp.join(shapesworld_root, 'coco'))
     captioning['named'] = largest_named_rate(predictions, captioning.pop('val'))
     summary = dict(openvocab_mIoU=metrics['openvocab']['mIoU'], per_class=per_class,
