@@ -3,7 +3,7 @@
 #   make test  - set up the pinned stack in .venv (idempotent) and run the test suite
 # Variables: JOB=<name> picks the main job (default painter; all = the five methods one after
 # another; see tools/misc/main_job.py --list), SEED=<n> (training seed of the main job),
-# FROM_SCRATCH=1 (train jobs that start from a shipped checkpoint, groupvit), VENV=<dir>,
+# FROM_SCRATCH=1 (train jobs that start from a shipped checkpoint: painter, groupvit), VENV=<dir>,
 # PYTEST_WORKERS=<n> (test processes, pytest-xdist; default 2, the CI machine's cores; 0 = one
 # process), PYTEST_ARGS=<extra pytest arguments>.
 VENV ?= .venv

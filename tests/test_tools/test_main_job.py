@@ -209,6 +209,9 @@ def test_shipped_checkpoint_is_tested_unless_training_is_asked(main_job, monkeyp
         assert names == ['data', 'test', 'gallery']
         assert dict(calls)['test'][3] == checkpoint
         assert dict(calls)['gallery'][4] == checkpoint
+        # the work dir names it as a training run would (docs/get_started.md reads it)
+        with open(osp.join(work_dir, 'last_checkpoint'), encoding='utf-8') as f:
+            assert f.read() == checkpoint
 
 
 def test_altered_shipped_checkpoint_stops_the_job(main_job, monkeypatch, tmp_path, capsys):
@@ -223,10 +226,14 @@ def test_altered_shipped_checkpoint_stops_the_job(main_job, monkeypatch, tmp_pat
     assert checkpoint in err and 'SHA-256' in err and 'changed' in err
 
 
-def test_groupvit_job_ships_its_checkpoint(main_job):
-    """The shipped toy GroupViT checkpoint is the file its SHA256SUMS records, next to the
-    command that made it (its evaluation: tests/test_tools/test_groupvit_e2e.py)."""
-    job = main_job.JOBS['groupvit']
+@pytest.mark.parametrize('name', ['painter', 'groupvit'])
+def test_job_ships_its_checkpoint(main_job, name):
+    """The shipped toy checkpoints are the files their SHA256SUMS record, next to the commands
+    that made them (their evaluations: tests/test_tools/test_{painter,groupvit}_e2e.py)."""
+    job = main_job.JOBS[name]
     path = main_job.shipped_checkpoint(job['checkpoint'])
-    assert osp.isfile(osp.join(osp.dirname(path), 'COMMAND'))
+    with open(osp.join(osp.dirname(path), 'COMMAND'), encoding='utf-8') as f:
+        command = f.read()
+    # the command names the job's config and ends by publishing this very file
+    assert job['config'] in command and osp.basename(path) in command, name
     assert osp.getsize(path) < 20e6

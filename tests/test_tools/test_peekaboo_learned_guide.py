@@ -56,6 +56,9 @@ def _run(config, data_root, guide, num, work_dir):
         'model.guide.pretrained_path': guide,
         'test_dataloader.dataset.data_root': data_root,
         'test_dataloader.dataset.indices': num,
+        # 8 samples per optimisation batch (as the main job): 2.2x faster on CPU, every mask
+        # the one it gets alone (seeded per image; float rounding apart)
+        'test_dataloader.batch_size': 8,
     }
     run_tool(['tools/test.py', config, 'none', '--work-dir', work_dir, '--cfg-options'] +
              [f'{k}={v}' for k, v in options.items()], env={'OMP_NUM_THREADS': THREADS})
