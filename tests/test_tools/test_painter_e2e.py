@@ -20,6 +20,9 @@ The same trained model then goes through the two prompt workflows of the paper: 
 best kept) and prompt tuning (``tools/train.py`` with ``PainterPromptTuner``, the model frozen),
 which must raise the semantic mIoU over the initial prompt (training scene 0).
 
+The checkpoint the Painter main job ships (``checkpoints/painter_toy_shapesworld``) is
+re-evaluated on the main job's val scenes against the same semantic bar.
+
 The training runs with ``randomness.seed`` from ``PAINTER_E2E_SEED`` (default 0) and every tool
 with the caller's ``OMP_NUM_THREADS`` (default 1), so that the checks can be repeated over seeds
 and thread counts, e.g. ``PAINTER_E2E_SEED=1 OMP_NUM_THREADS=2 pytest <this file>``
