@@ -17,6 +17,7 @@ from .config_check import (ConfigKeyError, check_override_keys, check_top_level_
                            load_config, set_work_dir)
 from .config_variables import StaleVariableError, check_variable_overrides
 from .deprecation import TASK_ALIASES, TASK_NAMES, canonical_task, renamed_arguments
+from .host_memory import keep_freed_host_memory
 from .image_io import (ImageNotFoundError, ImageReadError, expand_image_inputs,
                        image_array_to_uint8, read_image, read_image_file)
 from .launch import (close_distributed, cpu_has_bf16, enable_amp, prepare_distributed,
@@ -42,3 +43,4 @@ __all__ += ['StaleVariableError', 'check_variable_overrides']
 __all__ += ['renamed_arguments', 'canonical_task', 'TASK_NAMES', 'TASK_ALIASES']
 __all__ += ['CompileCounter', 'compile_model_steps', 'compile_options', 'enable_compile',
             'plain_param_groups']
+__all__ += ['keep_freed_host_memory']

@@ -53,8 +53,8 @@ if TOOLS_DIR not in sys.path:
 
 from mmgen_vision.registry import RUNNERS  # noqa: E402
 from mmgen_vision.utils import (  # noqa: E402
-    CompileCounter, benchmark_environment, compile_model_steps, enable_amp, load_config,
-    register_all_modules)
+    CompileCounter, benchmark_environment, compile_model_steps, enable_amp,
+    keep_freed_host_memory, load_config, register_all_modules)
 from mmgen_vision.utils.compile import eager_update_params  # noqa: E402
 
 MODES = ('train', 'inference', 'both')
@@ -727,8 +727,12 @@ def main(argv: Optional[List[str]] = None):
         on_shapesworld(cfg, args.shapesworld)
     if 'log_level' not in (args.cfg_options or {}):
         cfg.log_level = 'WARNING'  # keep the runner's start-up report out of the table
+    # as tools/train.py and tools/test.py do on the CPU (MMGV_KEEP_FREED_MEMORY=0: glibc's
+    # default allocator, for comparison)
+    kept = args.device == 'cpu' and keep_freed_host_memory()
     result = benchmark(cfg, args.mode, args.num_iters, args.warmup, args.device, args.amp,
                        args.compile)
+    result['env']['keep_freed_host_memory'] = kept
     if args.flops:
         try:
             add_utilisation(result, cfg, args.device)

@@ -24,10 +24,10 @@ LOSS_KEYS = {
     'instance': ('pred_logits', 'pred_masks'),
     'panoptic': ('pred_logits', 'pred_masks'),
     'referring': ('pred_grd_logits', 'pred_grd_masks'),
-    'caption': ('pred_captions', 'image_embeds', 'text_embeds', 'class_embeds',
-                'text_token_embeds', 'text_token_mask'),
-    'retrieval': ('pred_captions', 'image_embeds', 'text_embeds', 'class_embeds',
-                  'text_token_embeds', 'text_token_mask'),
+    'caption': ('pred_captions', 'query_text_embeds', 'caption_weight', 'image_embeds',
+                'text_embeds', 'class_embeds', 'text_token_embeds', 'text_token_mask'),
+    'retrieval': ('pred_captions', 'query_text_embeds', 'caption_weight', 'image_embeds',
+                  'text_embeds', 'class_embeds', 'text_token_embeds', 'text_token_mask'),
 }
 
 
@@ -81,12 +81,16 @@ class XDecoderHead(BaseModule):
             list[dict]: one per prediction with ``pred_masks``, ``image_embeds (B, D)``
             (global query), ``class_embeds``, ``logit_scale`` and, when given,
             ``pred_logits``; ``pred_grd_logits`` / ``pred_grd_masks`` /
-            ``grd_class_embeds``; ``pred_captions (B, T, V)`` / ``query_text_embeds``;
-            ``text_embeds``; ``text_token_embeds`` / ``text_token_mask``. While training, the
-            semantic outputs only on the criterion's last ``num_semantic_predictions``.
+            ``grd_class_embeds``; ``query_text_embeds (B, T, D)`` with ``pred_captions
+            (B, T, V)`` (while training ``caption_weight (V, D)``, the tied token embedding,
+            instead: the criterion computes the logits at the caption's tokens only, not at
+            its padding); ``text_embeds``; ``text_token_embeds`` / ``text_token_mask``. While
+            training, the semantic outputs only on the criterion's last
+            ``num_semantic_predictions``.
         """
         num_semantic = len(preds)
-        if self.training and self.criterion is not None:
+        training = self.training and self.criterion is not None
+        if training:
             num_semantic = getattr(self.criterion, 'num_semantic_predictions', len(preds))
         outputs = []
         for index, pred in enumerate(preds):
@@ -104,8 +108,12 @@ class XDecoderHead(BaseModule):
                 out.update(pred_grd_logits=logits, pred_grd_masks=pred['grd_masks'],
                            grd_class_embeds=grd)
             if 'text_embeds' in pred and semantic:
-                out['pred_captions'] = pred['text_embeds'] @ lang_encoder.token_embedding.t()
                 out['query_text_embeds'] = pred['text_embeds']
+                if training:  # the criterion takes the logits at the valid tokens only
+                    out['caption_weight'] = lang_encoder.token_embedding
+                else:
+                    out['pred_captions'] = (
+                        pred['text_embeds'] @ lang_encoder.token_embedding.t())
             if text_embeds is not None:
                 out['text_embeds'] = text_embeds
             if text_token_embeds is not None and semantic:

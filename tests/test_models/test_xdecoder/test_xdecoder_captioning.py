@@ -156,8 +156,15 @@ def test_toy_caption_head_is_tied_and_scaled():
     inputs, samples = caption_batch(model, ['a red circle', 'two blue squares'])
     ids, _ = model.lang_encoder.tokenize(['a red circle', 'two blue squares'])
     out = model.decode(inputs, 'caption', caption_ids=ids[:, :6])[-1]
+    # training hands the tied weight to the criterion (logits at the valid tokens only)
+    assert out['caption_weight'] is model.lang_encoder.token_embedding
+    assert 'pred_captions' not in out
+    model.eval()
+    with torch.no_grad():
+        out = model.decode(inputs, 'caption', caption_ids=ids[:, :6])[-1]
     logits = out['query_text_embeds'] @ model.lang_encoder.token_embedding.t()
     torch.testing.assert_close(out['pred_captions'], logits)
+    model.train()
     losses = model.loss(inputs, samples)
     losses['loss_caption'].backward()
     grad = model.lang_encoder.text_encoder.token_embedding.weight.grad

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from mmgen_vision.models.xdecoder.losses import (PointSampledMatcher, XDecoderCriterion,
-                                                 caption_loss, image_text_contrastive_loss)
+                                                 caption_loss, image_text_contrastive_loss,
+                                                 tied_caption_loss)
 from mmgen_vision.registry import MODELS, TASK_UTILS
 
 LN3 = math.log(3.0)
@@ -155,6 +156,73 @@ def test_caption_loss_hand_computed():
                                 [dict(caption_tokens=tokens[0], caption_mask=mask[0])])
     assert losses['loss_caption'].item() == pytest.approx(2 * RIGHT, rel=1e-6)
 
+
+
+@pytest.mark.parametrize('threads', [1, 2])
+def test_tied_caption_loss_is_the_dense_loss_bitwise(threads):
+    """The training path's caption loss (logits at the valid targets only) takes bitwise the
+    value and gradients of the dense ``(B, T, V)`` logits' loss at CLIP's vocabulary, including
+    caption lengths at which a product over the valid rows alone would sum the weight's
+    gradient in another order (B * T >= 216 here); so the recorded learning numbers hold."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        gen = torch.Generator().manual_seed(0)
+        vocab, dim = 49408, 32
+        weight = torch.randn(vocab, dim, generator=gen) * 0.02
+        for batch, length in [(8, 13), (8, 27), (8, 33), (4, 11)]:
+            embeds = torch.randn(batch, length, dim, generator=gen) * 3
+            tokens = torch.randint(0, vocab, (batch, length), generator=gen)
+            lengths = torch.randint(2, length + 1, (batch, ), generator=gen)
+            mask = torch.arange(length)[None] < lengths[:, None]
+            results = []
+            for tied in (False, True):
+                e, w = embeds.clone().requires_grad_(), weight.clone().requires_grad_()
+                loss = (tied_caption_loss(e, w, tokens, mask) if tied else
+                        caption_loss(e @ w.t(), tokens, mask))
+                results.append((loss, *torch.autograd.grad(loss, (e, w))))
+            for dense, tied in zip(*results):
+                assert torch.equal(dense, tied), (batch, length)
+    finally:
+        torch.set_num_threads(previous)
+    # no valid target: a zero connected to both inputs
+    e, w = torch.randn(1, 3, 4, requires_grad=True), torch.randn(5, 4, requires_grad=True)
+    zero = tied_caption_loss(e, w, torch.zeros(1, 3, dtype=torch.long),
+                             torch.tensor([[True, False, False]]))
+    assert zero.item() == 0 and zero.requires_grad
+    with pytest.raises(ValueError, match='caption embeds'):
+        tied_caption_loss(e, w[:, :3], torch.zeros(1, 3, dtype=torch.long),
+                          torch.ones(1, 3, dtype=torch.bool))
+
+
+def test_tied_caption_loss_under_cpu_autocast():
+    """bf16 autocast: the selected logits take the low-precision product (plain autograd)
+    and the loss stays near fp32's; gradients reach both inputs in their own dtype."""
+    gen = torch.Generator().manual_seed(1)
+    embeds = torch.randn(2, 6, 16, generator=gen, requires_grad=True)
+    weight = torch.randn(50, 16, generator=gen, requires_grad=True)
+    tokens = torch.randint(0, 50, (2, 6), generator=gen)
+    mask = torch.tensor([[True] * 6, [True] * 3 + [False] * 3])
+    reference = caption_loss(embeds @ weight.t(), tokens, mask)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        loss = tied_caption_loss(embeds, weight, tokens, mask)
+    assert loss.dtype == torch.float32
+    assert loss.item() == pytest.approx(reference.item(), rel=0.05)
+    loss.backward()
+    assert embeds.grad.dtype == torch.float32 and weight.grad.abs().sum() > 0
+
+
+def test_criterion_caption_loss_from_the_tied_weight():
+    """What the head hands over in training (``query_text_embeds`` + ``caption_weight``) gives
+    the criterion's loss on the dense logits."""
+    gen = torch.Generator().manual_seed(2)
+    embeds, weight = torch.randn(1, 3, 4, generator=gen), torch.randn(6, 4, generator=gen)
+    target = dict(caption_tokens=torch.tensor([0, 5, 2]),
+                  caption_mask=torch.tensor([True, True, False]))
+    dense = _dense_criterion()([dict(pred_captions=embeds @ weight.t())], [target])
+    tied = _dense_criterion()([dict(query_text_embeds=embeds, caption_weight=weight)], [target])
+    assert set(tied) == {'loss_caption'}
+    assert torch.equal(tied['loss_caption'], dense['loss_caption'])
 
 def test_contrastive_loss_hand_computed():
     # images (3, 0) and (0, 2) -> e0, e1; texts (1, 0) and (1, 1) -> e0, (e0 + e1) / sqrt 2.

@@ -10,7 +10,9 @@ predictions, the last one final, the first from the learnable queries):
 - ``pred_grd_logits`` ``(B, Qg, P)``: logits between the copied latent block's semantic outputs
   and the ``P`` referring phrases of each image (an image with ``P_b < P`` phrases uses the
   first ``P_b`` columns); ``pred_grd_masks`` ``(B, Qg, h, w)``;
-- ``pred_captions`` ``(B, T, V)``: token logits (weights tied to the token embedding);
+- ``pred_captions`` ``(B, T, V)``: token logits (weights tied to the token embedding), or
+  ``query_text_embeds`` ``(B, T, D)`` with that embedding as ``caption_weight`` ``(V, D)``: the
+  logits are then computed at the caption's tokens only (what the head hands over in training);
 - ``image_embeds`` ``(B, D)`` (global query) and ``text_embeds`` ``(B, D)`` (pooled captions),
   both unnormalised, and ``logit_scale`` (scalar, before ``exp``); for the fine-grained
   retrieval term also ``class_embeds`` ``(B, Q, D)`` (every latent query, the global one last),
@@ -40,7 +42,7 @@ from torch import Tensor, nn
 from mmgen_vision.registry import MODELS, TASK_UTILS
 from .matcher import grid_point_coords, sample_points
 from .semantic_losses import (caption_loss, image_text_contrastive_loss,
-                              query_token_contrastive_loss)
+                              query_token_contrastive_loss, tied_caption_loss)
 
 
 def _sigmoid_ce(weight: float) -> dict:
@@ -269,9 +271,15 @@ class XDecoderCriterion(nn.Module):
         """Captioning next-token cross-entropy."""
         tokens = torch.stack(self._target(targets, 'caption_tokens', 'captioning'))
         token_mask = torch.stack(self._target(targets, 'caption_mask', 'captioning'))
-        logits = output['pred_captions']
-        loss = caption_loss(logits, tokens.to(logits.device).long(),
-                            token_mask.to(logits.device))
+        if 'pred_captions' in output:
+            logits = output['pred_captions']
+            loss = caption_loss(logits, tokens.to(logits.device).long(),
+                                token_mask.to(logits.device))
+        else:
+            embeds = output['query_text_embeds']
+            loss = tied_caption_loss(embeds, output['caption_weight'],
+                                     tokens.to(embeds.device).long(),
+                                     token_mask.to(embeds.device))
         return dict(loss_caption=self.loss_caption_weight * loss)
 
     def retrieval_losses(self, output: dict, logit_scale: Tensor) -> Dict[str, Tensor]:
@@ -317,7 +325,7 @@ class XDecoderCriterion(nn.Module):
                 parts.update(self.mask_losses(output, targets))
             if semantic and 'pred_grd_logits' in output and 'pred_grd_masks' in output:
                 parts.update(self.grounding_losses(output, targets))
-            if semantic and 'pred_captions' in output:
+            if semantic and ('pred_captions' in output or 'caption_weight' in output):
                 parts.update(self.caption_losses(output, targets))
             if semantic and 'image_embeds' in output and 'text_embeds' in output:
                 if logit_scale is None:

@@ -131,3 +131,74 @@ def caption_loss(logits: Tensor, tokens: Tensor, token_mask: Tensor) -> Tensor:
     if not valid.any():
         return logits.sum() * 0
     return F.cross_entropy(logits[:, :-1][valid].float(), tokens[:, 1:][valid])
+
+
+
+class _RowLogits(torch.autograd.Function):
+    """``(embeds @ weight^T)[rows]`` without the other rows' logits.
+
+    The backward forms the weight's gradient as the full product's does (the ``(N, V)``
+    gradient zero outside ``rows``, reduced over all ``N`` rows by the same matrix product),
+    so that training takes bitwise the steps it took with the full logits: a product over the
+    selected rows only sums in another order once ``N`` is large enough for the BLAS to split
+    the reduction.
+    """
+
+    @staticmethod
+    def forward(ctx, embeds: Tensor, weight: Tensor, rows: Tensor) -> Tensor:
+        ctx.save_for_backward(embeds, weight, rows)
+        return embeds[rows] @ weight.t()
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        embeds, weight, rows = ctx.saved_tensors
+        grad_embeds = grad_weight = None
+        if ctx.needs_input_grad[0]:
+            grad_embeds = embeds.new_zeros(embeds.shape)
+            grad_embeds[rows] = grad.mm(weight)
+        if ctx.needs_input_grad[1]:
+            dense = grad.new_zeros(embeds.shape[0], weight.shape[0])
+            dense[rows] = grad
+            grad_weight = dense.t().mm(embeds)
+        return grad_embeds, grad_weight, None
+
+
+def tied_caption_loss(embeds: Tensor, weight: Tensor, tokens: Tensor,
+                      token_mask: Tensor) -> Tensor:
+    """:func:`caption_loss` of the logits ``embeds @ weight^T``, computed at the valid targets
+    only.
+
+    The same value and gradients as ``caption_loss(embeds @ weight.t(), tokens, token_mask)``
+    (bitwise in fp32, one and two threads, tested), without the ``(B, T, V)`` logits: at
+    CLIP's ``V = 49408`` they dominate a small model's training step (configs/xdecoder/README.md
+    has the toy joint step's times). Under autocast the selected logits go through plain
+    autograd (no bitwise claim there).
+
+    Args:
+        embeds (Tensor): ``(B, T, D)`` caption outputs.
+        weight (Tensor): ``(V, D)`` output embedding (X-Decoder ties it to the token
+            embedding).
+        tokens (Tensor): ``(B, T)`` long token ids (start token first).
+        token_mask (Tensor): ``(B, T)`` bool, True on real tokens (not padding).
+
+    Returns:
+        Tensor: Scalar loss (0 connected to the graph when no target is valid).
+    """
+    if (embeds.dim() != 3 or embeds.shape[:2] != tokens.shape
+            or tokens.shape != token_mask.shape or weight.dim() != 2
+            or weight.shape[1] != embeds.shape[2]):
+        raise ValueError(f'caption embeds {tuple(embeds.shape)} must be (B, T, D) with a '
+                         f'(V, D) weight and caption_tokens / caption_mask (B, T); got weight '
+                         f'{tuple(weight.shape)}, tokens {tuple(tokens.shape)} and mask '
+                         f'{tuple(token_mask.shape)}')
+    valid = token_mask[:, 1:].bool()
+    if not valid.any():
+        return embeds.sum() * 0 + weight.sum() * 0
+    # the logits at t predict token t + 1: rows (b, t) of the (B * T, D) outputs with t < T - 1
+    rows = F.pad(valid, (0, 1)).flatten().nonzero().squeeze(1)
+    flat = embeds.reshape(-1, embeds.shape[-1])
+    if torch.is_autocast_enabled(embeds.device.type):
+        logits = flat[rows] @ weight.t()  # low precision: plain autograd (autocast casts)
+    else:
+        logits = _RowLogits.apply(flat, weight, rows)
+    return F.cross_entropy(logits.float(), tokens[:, 1:][valid])
