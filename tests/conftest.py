@@ -23,11 +23,8 @@ def pytest_configure(config) -> None:
     as the tools do after ``register_all_modules()``: make the same explicit compatibility
     changes (safe checkpoint and pickle loading, the panopticapi fallback). Importing the package
     makes none of them (tests/test_utils/test_compat.py checks that in a fresh interpreter)."""
-    from mmgen_vision.utils import keep_freed_host_memory, setup_compat
+    from mmgen_vision.utils import setup_compat
     setup_compat()
-    # the allocator setting tools/train.py and tools/test.py make on the CPU, for the tests
-    # that train or test in this process (same numbers, ~7 % faster steps)
-    keep_freed_host_memory()
 
 
 #: The longest test files (CPU seconds in CI, one process), started first by ``make test``.

@@ -9,17 +9,21 @@ kernel again every step: the toy X-Decoder's caption-logit gradients at CLIP's 4
 (``(240, 49408)`` floats, 47 MiB) took 40 ms each to zero-fill on the 2-core CI machine. With
 mmap off and the heap never trimmed, freed blocks are reused from the heap instead.
 
-Measured with ``tools/analysis_tools/benchmark.py`` (train, 20 steps, one thread, three
+Measured with ``tools/analysis_tools/benchmark.py`` (train, 20 steps, one thread,
 interleaved pairs; docs/benchmark.md): toy X-Decoder joint step 961-1070 -> 724-807 ms; toy
-Painter (largest tensor 11 MiB, which glibc's adaptive threshold already keeps in the heap)
-836-961 -> 763-911 ms, within the machine's noise; peak RSS unchanged for both. The arithmetic
-does not change: PyTorch aligns every CPU tensor to 64 bytes either way, and 40 toy X-Decoder
-steps and 20 toy Painter steps end in bitwise the same weights (one and two threads).
+GroupViT (one dataloader worker) 936-962 -> 779-835 ms; toy Painter, whose largest tensor
+(11 MiB) glibc's adaptive threshold already keeps in the heap, 836-961 -> 763-911 ms, within
+the machine's noise; peak RSS unchanged for all three. The arithmetic does not change: PyTorch
+aligns every CPU tensor to 64 bytes either way, and 40 toy X-Decoder steps and 20 toy Painter
+steps end in bitwise the same weights (one and two threads).
 
 The cost: resident memory stays at the process's peak until it exits (the heap is not given
-back). ``tools/train.py`` and ``tools/test.py`` call :func:`keep_freed_host_memory` when no GPU
-is present, ``benchmark.py`` on ``--device cpu``; ``MMGV_KEEP_FREED_MEMORY=0`` turns it off.
-Nothing else calls it: importing the package changes no allocator.
+back), and a process that forks while its heap is large (dataloader workers started late)
+shares more pages copy-on-write. ``tools/train.py`` and ``tools/test.py`` call
+:func:`keep_freed_host_memory` first thing when no GPU is present, ``benchmark.py`` on
+``--device cpu``; ``MMGV_KEEP_FREED_MEMORY=0`` turns it off. Nothing else calls it: importing
+the package changes no allocator, and the test processes keep glibc's default (their in-process
+tests measured no faster with it).
 """
 import ctypes
 import os
