@@ -133,7 +133,6 @@ def caption_loss(logits: Tensor, tokens: Tensor, token_mask: Tensor) -> Tensor:
     return F.cross_entropy(logits[:, :-1][valid].float(), tokens[:, 1:][valid])
 
 
-
 class _RowLogits(torch.autograd.Function):
     """``(embeds @ weight^T)[rows]`` without the other rows' logits.
 
