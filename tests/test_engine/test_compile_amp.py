@@ -40,6 +40,8 @@ GROUPVIT_CHANGED_FRACTION = 0.02
 #: by BatchNorm has a zero gradient up to rounding, which no per-element tolerance fits).
 INDUCTOR_ALPHA_ATOL = 1e-5
 INDUCTOR_GRAD_RTOL = 1e-5
+#: Graphs of GLID's compiled semantic-segmentation train step at its first step.
+MAX_GLID_TRAIN_GRAPHS = 3
 #: bfloat16 autocast vs float32 over the first training iterations: relative loss deviation.
 AMP_LOSS_RTOL = 0.05
 
@@ -239,6 +241,11 @@ def test_compiled_steps_match_eager_without_recompiling(tool, where, method):
         train = result['train']
         assert train['max_rel_dev'] <= COMPILE_LOSS_RTOL, train
         assert train['graphs'][0] > 0 and train['graphs'][-1] == 0, train['graphs']
+        if method == 'glid':
+            # targets and Hungarian matching run eagerly (torch.compiler.disable): graphs of
+            # the encoder-decoder, the head's outputs and the loss sum; traced, the matching
+            # loop had cost 12 graphs and a recompilation at the second step
+            assert train['graphs'][0] <= MAX_GLID_TRAIN_GRAPHS, train['graphs']
     test = result['test']
     assert test['num_tensors'] > 0
     if method == 'groupvit':

@@ -70,6 +70,7 @@ class GLIDSegHead(BaseModule):
         mask_logits = torch.einsum('lbqc,bchw->lbqhw', mask_embed, f_b)
         return cls_logits, mask_logits
 
+    @torch.compiler.disable  # matching, per-image targets of varying number: eager
     def loss_single(self, cls_logits: torch.Tensor, mask_logits: torch.Tensor,
                     gts: List[InstanceData]) -> Dict[str, torch.Tensor]:
         """Losses of one decoder layer.
@@ -112,9 +113,7 @@ class GLIDSegHead(BaseModule):
         ``gts`` hold binary ``masks`` (G, H, W) at input resolution; they are pooled to f_b.
         """
         cls_logits, mask_logits = self(hs, f_b)
-        size = f_b.shape[-2:]
-        small = [InstanceData(labels=g.labels, masks=masks_to_feature_size(g.masks, size))
-                 for g in gts]
+        small = self.feature_size_targets(gts, f_b.shape[-2:])
         layers = range(len(hs)) if self.deep_supervision else [len(hs) - 1]
         losses = dict()
         for lvl in layers:
@@ -122,6 +121,13 @@ class GLIDSegHead(BaseModule):
             prefix = '' if lvl == len(hs) - 1 else f'd{lvl}.'
             losses.update({prefix + k: v for k, v in out.items()})
         return losses
+
+    @staticmethod
+    @torch.compiler.disable  # per-image targets of varying number: eager under compile
+    def feature_size_targets(gts: List[InstanceData], size) -> List[InstanceData]:
+        """``gts`` with their ``masks`` (G, H, W) pooled to ``size`` (h, w)."""
+        return [InstanceData(labels=g.labels, masks=masks_to_feature_size(g.masks, size))
+                for g in gts]
 
     @staticmethod
     def semantic_logits(cls_logits: torch.Tensor, mask_logits: torch.Tensor) -> torch.Tensor:

@@ -43,6 +43,7 @@ class GLIDSegmentor(GLIDFinetuneModel, BaseSegmentor):
         self.ignore_index = ignore_index
         self.align_corners = False  # of the resize to the original image
 
+    @torch.compiler.disable  # per-image class sets of varying size: eager under compile
     def semantic_targets(self, data_samples) -> List[InstanceData]:
         """One binary mask (G, H, W) per class present in each ``gt_sem_seg``."""
         gts = []
@@ -55,8 +56,9 @@ class GLIDSegmentor(GLIDFinetuneModel, BaseSegmentor):
         return gts
 
     def loss(self, inputs: torch.Tensor, data_samples) -> Dict[str, torch.Tensor]:
+        gts = self.semantic_targets(data_samples)  # eager; then the compiled network
         hs, feats = self.decode(inputs)
-        return self.seg_head.loss(hs, feats[0], self.semantic_targets(data_samples))
+        return self.seg_head.loss(hs, feats[0], gts)
 
     def encode_decode(self, inputs: torch.Tensor, batch_img_metas: Optional[List[dict]] = None
                       ) -> torch.Tensor:

@@ -106,6 +106,7 @@ class GLIDUniversalSegmentor(GLIDFinetuneModel, BaseDetector):
         return self.num_things if task == 'instance' else self.num_things + self.num_stuff
 
     # targets -------------------------------------------------------------------------------
+    @torch.compiler.disable  # per-image targets of varying number: eager under compile
     def targets(self, data_samples, task: str, size) -> List[InstanceData]:
         """Per image ``labels`` (G,) and binary ``masks`` (G, H, W) of ``task`` at ``size``."""
         out = []
@@ -138,11 +139,13 @@ class GLIDUniversalSegmentor(GLIDFinetuneModel, BaseDetector):
     # BaseModel API -------------------------------------------------------------------------
     def loss(self, inputs: torch.Tensor, data_samples) -> Dict[str, torch.Tensor]:
         """Sum of every task's losses, prefixed ``<task>.`` when there are several tasks."""
+        # eager targets first; then the compiled network
+        gts = {task: self.targets(data_samples, task, inputs.shape[-2:]) for task in self.heads}
         hs, feats = self.decode(inputs)
         losses = dict()
         for task, head in self.heads.items():
             weight = self.loss_weights.get(task, 1.)
-            out = head.loss(hs, feats[0], self.targets(data_samples, task, inputs.shape[-2:]))
+            out = head.loss(hs, feats[0], gts[task])
             prefix = f'{task}.' if len(self.heads) > 1 else ''
             losses.update({prefix + k: v * weight for k, v in out.items()})
         return losses
