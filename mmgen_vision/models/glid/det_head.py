@@ -8,6 +8,7 @@ from typing import Tuple
 import torch
 import torch.nn as nn
 from mmdet.models.dense_heads import DETRHead
+from mmdet.structures import SampleList
 
 from mmgen_vision.registry import MODELS
 
@@ -47,3 +48,19 @@ class GLIDDetHead(DETRHead):
         ``(cx, cy, w, h)`` boxes (L, B, Q, 4) in [0, 1]."""
         out = self.fc(hidden_states)
         return out[..., 4:], out[..., :4].sigmoid()
+
+    def loss(self, hidden_states: torch.Tensor, batch_data_samples: SampleList) -> dict:
+        """``DETRHead.loss``: the answers' outputs, then the losses of every layer.
+
+        Under ``torch.compile`` only the outputs are traced: the Hungarian assignment (SciPy),
+        the per-image targets of varying number and the samples' metainfo run eagerly (traced,
+        they recompiled the step at every batch).
+        """
+        return self._loss_from_outputs(self(hidden_states), batch_data_samples)
+
+    @torch.compiler.disable  # matching, per-image targets, metainfo: eager under compile
+    def _loss_from_outputs(self, outs: Tuple[torch.Tensor, torch.Tensor],
+                           batch_data_samples: SampleList) -> dict:
+        gts = [sample.gt_instances for sample in batch_data_samples]
+        metas = [sample.metainfo for sample in batch_data_samples]
+        return self.loss_by_feat(*outs, gts, metas)
