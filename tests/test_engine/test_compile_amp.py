@@ -209,6 +209,17 @@ def test_peekaboo_bilateral_fourier_alpha_compiles_with_inductor_in_float32():
 
 
 # ------------------------------------------------------------------- the five methods (slow)
+@pytest.fixture(autouse=True)
+def fresh_dynamo():
+    """Each test compiles from an empty Dynamo cache. Kept across tests, the cache remembers
+    the sizes an earlier test compiled the same code for (GLID's encoder-decoder at 64 px for
+    segmentation, then 96 px for detection) and traces the new sizes symbolically (automatic
+    dynamic shapes), which took over 30 CPU-minutes for GLID's detection step."""
+    torch._dynamo.reset()
+    yield
+    torch._dynamo.reset()
+
+
 @pytest.fixture(scope='module')
 def tool():
     from conftest import load_script
