@@ -298,7 +298,7 @@ def test_glid_detection_train_step_compiles_once(tool, where):
     """GLID's DETR-style detection head: the Hungarian assignment, the per-image targets and
     the samples' metainfo run eagerly (``GLIDDetHead._loss_from_outputs``); traced, they
     compiled 33, 8, 3, 3 graphs in steps 1-4. Backend ``eager`` (Dynamo's capture decides
-    recompilation) keeps this to about 15 CPU-seconds."""
+    recompilation) keeps this to about 25 CPU-seconds alone (36 s in the suite run)."""
     torch.set_num_threads(1)
     cfg = load_config(osp.join(REPO_ROOT, 'configs/glid/glid_toy_shapesworld-coco-det.py'))
     cfg.log_level = 'WARNING'
