@@ -151,6 +151,28 @@ def test_flops_of_a_config_without_test_split_count_its_training_forward(shapesw
     assert 2.5e9 < train['flops'] - image['flops'] < 3.5e9
 
 
+def test_flops_of_painter_training_count_the_network(shapesworld_root):
+    """The toy Painter's training config has no test split: one training pair through the
+    loss forward. Its block mask used to be filled in place as a boolean tensor, which the JIT
+    tracer cannot record (``aten::fill_`` with a bool: an internal assertion), so FLOPs failed
+    for every Painter training config; the masks are data and are now built in NumPy."""
+    from mmgen_vision.utils import register_all_modules
+    flops = load_script(osp.join(REPO_ROOT, 'tools/analysis_tools/get_flops.py'), 'get_flops_p')
+    tool = load_script(osp.join(REPO_ROOT, 'tools/analysis_tools/benchmark_compile_amp.py'),
+                       'bca_p')
+    register_all_modules(init_default_scope=False)
+    cfg = tool.toy_config('painter', 'train', shapesworld=shapesworld_root)
+    result = flops.get_flops(cfg)
+    assert result['compute_type'] == 'train_dataloader'
+    # the transformer alone: a 24 x 12 grid of width 128; block 0 on both canvases (image and
+    # target streams), blocks 1-3 on the merged stream; per token and block 12 C^2 MACs in the
+    # linear layers, and 2 N^2 C for q k^T and the weighted sum of v
+    tokens, width, stream_blocks = 24 * 12, 128, 2 + 3
+    transformer = stream_blocks * (tokens * 12 * width**2 + 2 * tokens**2 * width)
+    # the patch embeddings and the head (convolutions at the canvas size) add about 20 %
+    assert transformer < result['flops'] < 1.35 * transformer, (result['flops'], transformer)
+
+
 def test_markdown_table(bench):
     args = bench.parse_args(['--methods', 'peekaboo', 'glid', '--num-iters', '2', '--warmup',
                              '1', '--device', 'cpu'])

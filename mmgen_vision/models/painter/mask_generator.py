@@ -4,6 +4,7 @@ import math
 import random
 from typing import Optional, Tuple
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -18,6 +19,10 @@ class PainterMaskGenerator:
     added until ``ratio`` of the grid is masked (or no rectangle fits any more). With
     probability ``half_prob`` the sample instead masks exactly the bottom half, the in-context
     inference layout.
+
+    The masks are drawn in NumPy and handed over as tensors: they are data, not part of the
+    network, so a JIT trace of the training forward (``get_flops.py`` on a training config)
+    records them as constants (torch's tracer fails on an in-place boolean ``fill_``).
 
     Args:
         grid (tuple[int, int]): Patch grid ``(Hp, Wp)`` of the canvas.
@@ -43,11 +48,18 @@ class PainterMaskGenerator:
 
     def half_mask(self) -> Tensor:
         """``(Hp, Wp)`` bool mask of the bottom half."""
-        mask = torch.zeros(self.grid, dtype=torch.bool)
+        return torch.from_numpy(self._half_mask())
+
+    def block_mask(self, rng: Optional[random.Random] = None) -> Tensor:
+        """``(Hp, Wp)`` bool block-wise mask with about ``ratio`` of the patches masked."""
+        return torch.from_numpy(self._block_mask(rng or random))
+
+    def _half_mask(self) -> np.ndarray:
+        mask = np.zeros(self.grid, dtype=bool)
         mask[self.grid[0] // 2:] = True
         return mask
 
-    def _add_block(self, mask: Tensor, budget: int, rng: random.Random) -> int:
+    def _add_block(self, mask: np.ndarray, budget: int, rng: random.Random) -> int:
         height, width = self.grid
         for _ in range(10):
             area = rng.uniform(min(self.min_block, budget), budget)
@@ -59,14 +71,12 @@ class PainterMaskGenerator:
                 window = mask[top:top + h, left:left + w]
                 new = int((~window).sum())
                 if 0 < new <= budget:
-                    window.fill_(True)
+                    window[...] = True
                     return new
         return 0
 
-    def block_mask(self, rng: Optional[random.Random] = None) -> Tensor:
-        """``(Hp, Wp)`` bool block-wise mask with about ``ratio`` of the patches masked."""
-        rng = rng or random
-        mask = torch.zeros(self.grid, dtype=torch.bool)
+    def _block_mask(self, rng: random.Random) -> np.ndarray:
+        mask = np.zeros(self.grid, dtype=bool)
         count = 0
         while count < self.num_mask:
             added = self._add_block(mask, min(self.num_mask - count, self.max_block), rng)
@@ -83,6 +93,6 @@ class PainterMaskGenerator:
         (one graph break per training step) instead of tracing every draw into a guard.
         """
         rng = rng or random
-        masks = [self.half_mask() if rng.random() < self.half_prob else self.block_mask(rng)
+        masks = [self._half_mask() if rng.random() < self.half_prob else self._block_mask(rng)
                  for _ in range(batch_size)]
-        return torch.stack(masks).flatten(1)
+        return torch.from_numpy(np.stack(masks).reshape(batch_size, -1))
